@@ -1,0 +1,29 @@
+// A stream of bytes read in pieces (a chunk in memory, a file, an S3 object).
+#pragma once
+
+#include <roomrec/export.h>
+#include <roomrec/status.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace roomrec {
+
+class ROOMREC_API ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to max bytes into dst; 0 means the end. An error ends the stream.
+  virtual Result<size_t> read(uint8_t* dst, size_t max) = 0;
+};
+
+// Reads bytes the caller keeps alive.
+ROOMREC_API std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n);
+// Reads bytes it owns.
+ROOMREC_API std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes);
+// Reads a file; fails when it cannot be opened.
+ROOMREC_API Result<std::unique_ptr<ByteSource>> file_source(const std::string& path);
+
+}  // namespace roomrec

@@ -1,0 +1,63 @@
+// Plain C++ types of the chunk format (the wire form is proto/record.proto).
+#pragma once
+
+#include <roomrec/export.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace roomrec {
+
+enum class TrackKind : uint8_t { audio = 0, video = 1 };
+
+struct TrackInfo {
+  TrackKind kind = TrackKind::audio;
+  std::string name;        // the host's track name ("audio_main", "video_main"...)
+  std::string codec;       // "opus", "vp8", "vp9", "h264", "av1", ...
+  uint32_t clock_rate = 0;
+  uint32_t channels = 0;
+  std::string fmtp;
+  uint32_t ssrc = 0;
+  std::string rid;
+  bool operator==(const TrackInfo&) const = default;
+};
+
+struct OpenTrack {
+  uint32_t track_id = 0;
+  uint64_t started_ts = 0;
+  TrackInfo info;
+  bool operator==(const OpenTrack&) const = default;
+};
+
+// What every chunk says about itself, so each chunk can be read alone.
+struct ChunkHeader {
+  std::string app;
+  std::string room;
+  std::string room_record_id;
+  std::string peer;
+  uint64_t session = 0;
+  uint32_t index = 0;
+  uint64_t first_ts = 0;
+  std::string ip;
+  std::string user_agent;
+  std::vector<OpenTrack> tracks;  // tracks open when the chunk starts
+  bool operator==(const ChunkHeader&) const = default;
+};
+
+enum class RowKind : uint8_t { join, leave, track_started, track_stopped, rtp, rtcp, data };
+
+ROOMREC_API const char* row_kind_name(RowKind kind) noexcept;
+
+// One row as read back. Only the fields of its kind are meaningful.
+struct Row {
+  uint64_t ts = 0;          // unix ms
+  uint32_t track_id = 0;    // track rows and rtp
+  RowKind kind = RowKind::join;
+  TrackInfo track;          // track_started
+  std::string label;        // data: channel label
+  bool binary = false;      // data: binary or text message
+  std::vector<uint8_t> payload;  // rtp packet, rtcp compound, data bytes
+};
+
+}  // namespace roomrec

@@ -1,0 +1,13 @@
+// Symbol export macro: the shared library is built with hidden visibility and
+// exports only what is marked ROOMREC_API.
+#pragma once
+
+#if defined(_WIN32)
+#  if defined(ROOMREC_BUILDING)
+#    define ROOMREC_API __declspec(dllexport)
+#  else
+#    define ROOMREC_API __declspec(dllimport)
+#  endif
+#else
+#  define ROOMREC_API __attribute__((visibility("default")))
+#endif

@@ -1,0 +1,86 @@
+#include <roomrec/byte_source.h>
+#include <roomrec/chunk_types.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace roomrec {
+namespace {
+
+class SpanSource final : public ByteSource {
+ public:
+  SpanSource(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  Result<size_t> read(uint8_t* dst, size_t max) override {
+    size_t k = std::min(max, n_ - off_);
+    if (k) std::memcpy(dst, p_ + off_, k);
+    off_ += k;
+    return k;
+  }
+
+ private:
+  const uint8_t* p_;
+  size_t n_;
+  size_t off_ = 0;
+};
+
+class VectorSource final : public ByteSource {
+ public:
+  explicit VectorSource(std::vector<uint8_t> v) : v_(std::move(v)), span_(v_.data(), v_.size()) {}
+  Result<size_t> read(uint8_t* dst, size_t max) override { return span_.read(dst, max); }
+
+ private:
+  std::vector<uint8_t> v_;
+  SpanSource span_;
+};
+
+class FileSource final : public ByteSource {
+ public:
+  FileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~FileSource() override { ::close(fd_); }
+  Result<size_t> read(uint8_t* dst, size_t max) override {
+    for (;;) {
+      ssize_t r = ::read(fd_, dst, max);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno == EINTR) continue;
+      return Status::error(ErrorCode::io, "read " + path_ + ": " + std::strerror(errno));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n) {
+  return std::make_unique<SpanSource>(data, n);
+}
+
+std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes) {
+  return std::make_unique<VectorSource>(std::move(bytes));
+}
+
+Result<std::unique_ptr<ByteSource>> file_source(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
+  return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(fd, path));
+}
+
+const char* row_kind_name(RowKind kind) noexcept {
+  switch (kind) {
+    case RowKind::join: return "join";
+    case RowKind::leave: return "leave";
+    case RowKind::track_started: return "track_started";
+    case RowKind::track_stopped: return "track_stopped";
+    case RowKind::rtp: return "rtp";
+    case RowKind::rtcp: return "rtcp";
+    case RowKind::data: return "data";
+  }
+  return "?";
+}
+
+}  // namespace roomrec

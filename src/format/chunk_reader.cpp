@@ -1,0 +1,183 @@
+#include <roomrec/chunk_reader.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "format/row_codec.h"
+#include "util/crc32c.h"
+
+namespace roomrec {
+
+struct ChunkReader::Parsed {
+  record::Row row;
+  record::ChunkHeader header;
+};
+
+namespace {
+
+constexpr size_t kReadBlock = 64 * 1024;
+
+uint32_t get_u32le(const uint8_t* p) {
+  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+void assign(std::vector<uint8_t>& out, const std::string& s) {
+  out.assign(reinterpret_cast<const uint8_t*>(s.data()), reinterpret_cast<const uint8_t*>(s.data()) + s.size());
+}
+
+}  // namespace
+
+ChunkReader::ChunkReader(std::unique_ptr<ByteSource> source)
+    : source_(std::move(source)), parsed_(std::make_unique<Parsed>()) {}
+
+ChunkReader::~ChunkReader() = default;
+
+bool ChunkReader::fill(size_t need) {
+  while (end_ - pos_ < need) {
+    if (eof_) return false;
+    if (pos_ > 0 && (buf_.size() - end_ < kReadBlock || pos_ >= buf_.size() / 2)) {
+      std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+      end_ -= pos_;
+      pos_ = 0;
+    }
+    size_t want = std::max(need - (end_ - pos_), kReadBlock);
+    if (buf_.size() - end_ < want) buf_.resize(end_ + want);
+    auto got = source_ ? source_->read(buf_.data() + end_, buf_.size() - end_) : Result<size_t>(size_t{0});
+    if (!got) {
+      stats_.source_error = got.status();
+      eof_ = true;
+      return false;
+    }
+    if (*got == 0) {
+      eof_ = true;
+      return false;
+    }
+    end_ += *got;
+  }
+  return true;
+}
+
+void ChunkReader::skip_damaged(size_t n) {
+  if (!in_damage_) {
+    ++stats_.bad_regions;
+    in_damage_ = true;
+  }
+  stats_.skipped_bytes += n;
+  pos_ += n;
+}
+
+ChunkReader::Frame ChunkReader::next_frame(Row* row) {
+  if (!preamble_done_) {
+    preamble_done_ = true;
+    if (fill(format::kPreambleBytes) && std::memcmp(buf_.data() + pos_, format::kMagic, sizeof format::kMagic) == 0) {
+      stats_.format_version = get_u32le(buf_.data() + pos_ + sizeof format::kMagic);
+      stats_.magic_ok = stats_.format_version == format::kFormatVersion;
+      pos_ += format::kPreambleBytes;
+    }
+    // Otherwise the preamble is damaged: the frame scan below skips it.
+  }
+  for (;;) {
+    if (!fill(1)) return Frame::none;
+    if (buf_[pos_] != format::kFrameMarker) {
+      const void* m = std::memchr(buf_.data() + pos_, format::kFrameMarker, end_ - pos_);
+      size_t n = m ? static_cast<size_t>(static_cast<const uint8_t*>(m) - (buf_.data() + pos_)) : end_ - pos_;
+      skip_damaged(n);
+      continue;
+    }
+    if (!fill(format::kFramePrefixBytes)) {
+      skip_damaged(end_ - pos_);  // a truncated tail
+      return Frame::none;
+    }
+    const uint8_t type = buf_[pos_ + 1];
+    const size_t len = get_u32le(buf_.data() + pos_ + 2);
+    if ((type != format::kFrameHeader && type != format::kFrameRow) || len > format::kMaxFrameBytes ||
+        !fill(format::kFrameOverhead + len)) {
+      skip_damaged(1);
+      continue;
+    }
+    const uint8_t* f = buf_.data() + pos_;
+    if (util::crc32c(f + 1, 5 + len) != get_u32le(f + format::kFramePrefixBytes + len)) {
+      skip_damaged(1);
+      continue;
+    }
+    const uint8_t* msg = f + format::kFramePrefixBytes;
+    const int msg_len = static_cast<int>(len);
+    if (type == format::kFrameHeader) {
+      auto& h = parsed_->header;
+      if (!h.ParseFromArray(msg, msg_len)) {
+        skip_damaged(1);
+        continue;
+      }
+      in_damage_ = false;
+      pos_ += format::kFrameOverhead + len;
+      if (stats_.header_ok) continue;  // a second header: keep the first
+      format::from_proto(h, header_);
+      stats_.header_ok = true;
+      return Frame::header;
+    }
+    auto& r = parsed_->row;
+    if (!r.ParseFromArray(msg, msg_len)) {
+      skip_damaged(1);
+      continue;
+    }
+    in_damage_ = false;
+    pos_ += format::kFrameOverhead + len;
+    row->ts = r.ts();
+    row->track_id = r.track_id();
+    switch (r.kind_case()) {
+      case record::Row::kJoin: row->kind = RowKind::join; break;
+      case record::Row::kLeave: row->kind = RowKind::leave; break;
+      case record::Row::kTrackStarted:
+        row->kind = RowKind::track_started;
+        format::from_proto(r.track_started(), row->track);
+        break;
+      case record::Row::kTrackStopped: row->kind = RowKind::track_stopped; break;
+      case record::Row::kRtp:
+        row->kind = RowKind::rtp;
+        assign(row->payload, r.rtp());
+        break;
+      case record::Row::kRtcp:
+        row->kind = RowKind::rtcp;
+        assign(row->payload, r.rtcp());
+        break;
+      case record::Row::kData:
+        row->kind = RowKind::data;
+        row->label = r.data().label();
+        row->binary = r.data().binary();
+        assign(row->payload, r.data().bytes());
+        break;
+      case record::Row::kTrailer:
+        stats_.trailer_seen = true;
+        stats_.trailer_row_count = r.trailer().row_count();
+        stats_.trailer_last_ts = r.trailer().last_ts();
+        continue;
+      case record::Row::KIND_NOT_SET:
+        continue;  // a row kind from a newer writer: intact, not ours to read
+    }
+    ++stats_.good_rows;
+    return Frame::row;
+  }
+}
+
+const ChunkHeader* ChunkReader::read_header() {
+  if (stats_.header_ok) return &header_;
+  if (have_pending_ || preamble_done_) return nullptr;  // rows already read: the header was not first
+  Frame f = next_frame(&pending_);
+  if (f == Frame::row) have_pending_ = true;
+  return header();
+}
+
+bool ChunkReader::next(Row& row) {
+  if (have_pending_) {
+    have_pending_ = false;
+    row = std::move(pending_);
+    return true;
+  }
+  for (;;) {
+    Frame f = next_frame(&row);
+    if (f == Frame::row) return true;
+    if (f == Frame::none) return false;
+  }
+}
+
+}  // namespace roomrec
