@@ -39,6 +39,13 @@ TEST_CASE("crc32c hardware and portable paths agree at every length and alignmen
     }
   }
   CHECK(crc32c(buf.data(), 4096) == crc32c_portable(buf.data(), 4096));
+  // Lengths that take the three-way interleaved paths (short and long blocks).
+  std::vector<uint8_t> big(200000);
+  for (auto& b : big) b = static_cast<uint8_t>(rng());
+  for (size_t n : {383u, 384u, 385u, 1200u, 1500u, 12287u, 12288u, 12289u, 50000u, 200000u}) {
+    for (size_t off = 0; off < 3 && off + n <= big.size(); ++off)
+      REQUIRE_MESSAGE(crc32c(big.data() + off, n - off) == crc32c_portable(big.data() + off, n - off), n);
+  }
   INFO("hardware path in use: " << roomrec::util::crc32c_hardware());
 }
 

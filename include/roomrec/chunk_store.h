@@ -1,0 +1,110 @@
+// ChunkStore: holds closed chunks until they are uploaded.
+//
+// Chunks live in memory up to memory_budget_bytes; past it they are spilled
+// to spill_dir (one background I/O thread) up to disk_budget_bytes, checking
+// the real free space of the file system. When both are full a new chunk is
+// refused (counted, logged, reported); an accepted chunk is never dropped: it
+// leaves the store only when its upload is confirmed with complete().
+//
+// Disk chunks are written atomically (temp file, fsync, rename) with a small
+// JSON metadata file beside them; recover() re-queues what a previous process
+// left in spill_dir. In durable mode every chunk is written to disk before
+// put() returns, so a killed process loses at most its open chunks; this is one
+// file write and fsync on the thread that closes a chunk.
+//
+// Thread-safe. put() in the default mode is O(1) and does no I/O.
+#pragma once
+
+#include <roomrec/buffer.h>
+#include <roomrec/byte_source.h>
+#include <roomrec/chunk_key.h>
+#include <roomrec/export.h>
+#include <roomrec/status.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace roomrec {
+
+struct ChunkStoreConfig {
+  uint64_t memory_budget_bytes = 100ull << 20;
+  std::string spill_dir;                       // empty: memory only
+  uint64_t disk_budget_bytes = 1ull << 30;
+  uint64_t min_free_disk_bytes = 64ull << 20;  // keep this much of the file system free
+  bool durable = false;                        // needs spill_dir
+};
+
+struct ChunkStoreStats {
+  uint64_t chunks_in_memory = 0, bytes_in_memory = 0;
+  uint64_t chunks_on_disk = 0, bytes_on_disk = 0;
+  uint64_t chunks_spilling = 0, bytes_spilling = 0;  // accepted for disk, being written
+  uint64_t chunks_uploading = 0;
+  uint64_t chunks_pending = 0;                       // waiting for an uploader
+  uint64_t chunks_accepted = 0;
+  uint64_t chunks_uploaded = 0, bytes_uploaded = 0;
+  uint64_t chunks_refused = 0, bytes_refused = 0;
+  uint64_t chunks_recovered = 0;
+  uint64_t spill_errors = 0;
+};
+
+// A chunk handed to an uploader.
+struct PendingChunk {
+  uint64_t id = 0;
+  ChunkKey key;
+  uint64_t size = 0;
+  uint32_t attempts = 0;     // failed uploads so far
+  bool on_disk = false;
+};
+
+class ROOMREC_API ChunkStore {
+ public:
+  using ErrorCallback = std::function<void(const Status&)>;
+
+  // Opens the store; with a spill_dir, creates it and takes an exclusive lock
+  // on it (a second live store on the same folder is refused).
+  static Result<std::unique_ptr<ChunkStore>> open(const ChunkStoreConfig& config);
+  ~ChunkStore();
+  ChunkStore(const ChunkStore&) = delete;
+  ChunkStore& operator=(const ChunkStore&) = delete;
+
+  // Offers a closed chunk. ok: accepted (the store now owns it until its
+  // upload is confirmed). resource_exhausted: refused, both budgets full.
+  Status put(const ChunkKey& key, Buffer bytes);
+
+  // Re-queues chunks a previous process left in spill_dir; returns how many.
+  // Chunks already known to this store are not queued twice. Damaged files
+  // are moved aside into spill_dir/quarantine and reported.
+  Result<size_t> recover();
+
+  // Upload side. Takes the oldest chunk that is due (not in back-off),
+  // waiting up to wait_ms; nullopt when none, or when the store is shutting down.
+  std::optional<PendingChunk> take(uint64_t wait_ms);
+  // The bytes of a taken chunk (memory chunks are shared, disk chunks read).
+  Result<std::unique_ptr<ByteSource>> open_chunk(uint64_t id);
+  // The upload is confirmed: the chunk leaves the store.
+  void complete(uint64_t id);
+  // The upload failed: the chunk goes back to the queue, due again after retry_after_ms.
+  void release(uint64_t id, uint64_t retry_after_ms);
+
+  // Blocks until every accepted chunk is uploaded or timeout; true if drained.
+  bool wait_drained(uint64_t timeout_ms);
+  // Blocks until no chunk is being spilled (test and shutdown helper).
+  void flush_spills();
+  // Wakes every take() and makes them return nullopt from now on.
+  void shutdown();
+  bool is_shutdown() const;
+
+  ChunkStoreStats stats() const;
+  void set_error_callback(ErrorCallback cb);
+  const ChunkStoreConfig& config() const;
+
+ private:
+  struct Impl;
+  explicit ChunkStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roomrec

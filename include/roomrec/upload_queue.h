@@ -1,0 +1,92 @@
+// UploadQueue: worker threads that take closed chunks from a ChunkStore and
+// store them through a ChunkSink, retrying with exponential back-off until the
+// sink confirms; only then does the chunk leave the store.
+#pragma once
+
+#include <roomrec/byte_source.h>
+#include <roomrec/chunk_store.h>
+#include <roomrec/export.h>
+#include <roomrec/status.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace roomrec {
+
+// Where chunks go. upload() is called from upload worker threads, possibly
+// concurrently for different chunks; it returns ok only once the chunk is stored.
+class ROOMREC_API ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  virtual Status upload(const PendingChunk& chunk, ByteSource& bytes) = 0;
+  virtual std::string describe() const = 0;
+};
+
+// "Uploads" into a local folder with the same key layout as S3:
+// {root}/{key}. Each file is written atomically (temp file, fsync, rename).
+class ROOMREC_API LocalDirectorySink final : public ChunkSink {
+ public:
+  explicit LocalDirectorySink(std::string root);
+  // Accepts "file:///abs/path", "file://relative/path" or a plain path.
+  static Result<std::shared_ptr<LocalDirectorySink>> from_uri(std::string_view uri);
+  Status upload(const PendingChunk& chunk, ByteSource& bytes) override;
+  std::string describe() const override { return "file://" + root_; }
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+};
+
+struct UploadQueueConfig {
+  size_t workers = 2;
+  uint64_t retry_initial_ms = 500;
+  uint64_t retry_max_ms = 30'000;
+};
+
+struct UploadQueueStats {
+  uint64_t uploaded = 0;
+  uint64_t bytes_uploaded = 0;
+  uint64_t failures = 0;  // failed attempts (each is retried)
+};
+
+class ROOMREC_API UploadQueue {
+ public:
+  using UploadedCallback = std::function<void(const PendingChunk&)>;
+  using FailureCallback = std::function<void(const PendingChunk&, const Status&)>;
+
+  UploadQueue(ChunkStore& store, std::shared_ptr<ChunkSink> sink, UploadQueueConfig config = {});
+  ~UploadQueue();  // stops and joins the workers; pending chunks stay in the store
+  UploadQueue(const UploadQueue&) = delete;
+  UploadQueue& operator=(const UploadQueue&) = delete;
+
+  // Called on a worker thread after each confirmed upload / failed attempt.
+  // Set them before start().
+  void on_uploaded(UploadedCallback cb) { on_uploaded_ = std::move(cb); }
+  void on_failure(FailureCallback cb) { on_failure_ = std::move(cb); }
+
+  void start();
+  void stop();
+  UploadQueueStats stats() const;
+
+  // The back-off before attempt number `attempts` + 1 (jittered by ±20%).
+  static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
+
+ private:
+  void run(size_t worker);
+
+  ChunkStore& store_;
+  std::shared_ptr<ChunkSink> sink_;
+  UploadQueueConfig cfg_;
+  UploadedCallback on_uploaded_;
+  FailureCallback on_failure_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> uploaded_{0}, bytes_{0}, failures_{0};
+};
+
+}  // namespace roomrec

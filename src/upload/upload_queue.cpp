@@ -1,0 +1,153 @@
+#include <roomrec/log.h>
+#include <roomrec/upload_queue.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace roomrec {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kComponent = "upload";
+}
+
+LocalDirectorySink::LocalDirectorySink(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+Result<std::shared_ptr<LocalDirectorySink>> LocalDirectorySink::from_uri(std::string_view uri) {
+  std::string_view path = uri;
+  if (uri.rfind("file://", 0) == 0) path = uri.substr(7);
+  else if (uri.find("://") != std::string_view::npos)
+    return Status::error(ErrorCode::invalid_argument, "not a file:// URI or path: " + std::string(uri));
+  if (path.empty()) return Status::error(ErrorCode::invalid_argument, "empty directory path in " + std::string(uri));
+  return std::make_shared<LocalDirectorySink>(std::string(path));
+}
+
+Status LocalDirectorySink::upload(const PendingChunk& chunk, ByteSource& bytes) {
+  std::string key = chunk.key.to_string();
+  if (key.find("/../") != std::string::npos || key.rfind("../", 0) == 0)
+    return Status::error(ErrorCode::invalid_argument, "refusing key with '..': " + key);
+  fs::path dest = fs::path(root_) / key;
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  if (ec) return Status::error(ErrorCode::io, "create " + dest.parent_path().string() + ": " + ec.message());
+  std::string tmp = dest.string() + ".part";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::error(ErrorCode::io, "create " + tmp + ": " + std::strerror(errno));
+  std::vector<uint8_t> buf(256 * 1024);
+  uint64_t total = 0;
+  Status result;
+  for (;;) {
+    auto got = bytes.read(buf.data(), buf.size());
+    if (!got) {
+      result = got.status();
+      break;
+    }
+    if (*got == 0) break;
+    size_t off = 0;
+    while (off < *got) {
+      ssize_t w = ::write(fd, buf.data() + off, *got - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        result = Status::error(errno == ENOSPC ? ErrorCode::resource_exhausted : ErrorCode::io,
+                               "write " + tmp + ": " + std::strerror(errno));
+        break;
+      }
+      off += static_cast<size_t>(w);
+    }
+    if (!result) break;
+    total += *got;
+  }
+  if (result && total != chunk.size)
+    result = Status::error(ErrorCode::corrupt, "chunk " + key + " read " + std::to_string(total) + " of " +
+                                                   std::to_string(chunk.size) + " bytes");
+  if (result && ::fsync(fd) != 0) result = Status::error(ErrorCode::io, "fsync " + tmp + ": " + std::strerror(errno));
+  ::close(fd);
+  if (result && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    result = Status::error(ErrorCode::io, "rename " + tmp + ": " + std::strerror(errno));
+  if (!result) ::unlink(tmp.c_str());
+  return result;
+}
+
+UploadQueue::UploadQueue(ChunkStore& store, std::shared_ptr<ChunkSink> sink, UploadQueueConfig config)
+    : store_(store), sink_(std::move(sink)), cfg_(config) {
+  if (cfg_.workers == 0) cfg_.workers = 1;
+}
+
+UploadQueue::~UploadQueue() { stop(); }
+
+void UploadQueue::start() {
+  if (!workers_.empty()) return;
+  stop_ = false;
+  for (size_t i = 0; i < cfg_.workers; ++i) workers_.emplace_back([this, i] { run(i); });
+}
+
+void UploadQueue::stop() {
+  stop_ = true;
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
+}
+
+uint64_t UploadQueue::backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed) {
+  uint64_t d = c.retry_initial_ms;
+  for (uint32_t i = 1; i < attempts && d < c.retry_max_ms; ++i) d *= 2;
+  d = std::min(d, c.retry_max_ms);
+  // ±20% jitter so many sessions do not retry in lockstep.
+  uint64_t x = jitter_seed * 0x9E3779B97F4A7C15ull;
+  x ^= x >> 31;
+  int64_t span = static_cast<int64_t>(d / 5);
+  int64_t off = span ? static_cast<int64_t>(x % static_cast<uint64_t>(2 * span + 1)) - span : 0;
+  return static_cast<uint64_t>(static_cast<int64_t>(d) + off);
+}
+
+void UploadQueue::run(size_t worker) {
+  (void)worker;
+  while (!stop_.load()) {
+    auto chunk = store_.take(200);
+    if (!chunk) {
+      if (store_.is_shutdown()) break;
+      continue;
+    }
+    Status s;
+    auto src = store_.open_chunk(chunk->id);
+    if (!src)
+      s = src.status();
+    else
+      s = sink_->upload(*chunk, *src.value());
+    if (s) {
+      store_.complete(chunk->id);
+      uploaded_++;
+      bytes_ += chunk->size;
+      if (on_uploaded_) {
+        try {
+          on_uploaded_(*chunk);
+        } catch (...) {
+        }
+      }
+    } else {
+      failures_++;
+      uint64_t wait = backoff_ms(cfg_, chunk->attempts + 1, chunk->id + chunk->attempts);
+      log_message(LogLevel::warn, kComponent,
+                  "upload of " + chunk->key.to_string() + " to " + sink_->describe() + " failed (attempt " +
+                      std::to_string(chunk->attempts + 1) + "), retrying in " + std::to_string(wait) +
+                      " ms: " + s.to_string());
+      if (on_failure_) {
+        try {
+          on_failure_(*chunk, s);
+        } catch (...) {
+        }
+      }
+      store_.release(chunk->id, wait);
+    }
+  }
+}
+
+UploadQueueStats UploadQueue::stats() const { return {uploaded_.load(), bytes_.load(), failures_.load()}; }
+
+}  // namespace roomrec

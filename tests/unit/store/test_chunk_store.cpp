@@ -1,0 +1,347 @@
+#include <doctest/doctest.h>
+
+#include <roomrec/chunk_reader.h>
+#include <roomrec/chunk_store.h>
+#include <roomrec/chunk_writer.h>
+#include <roomrec/upload_queue.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+using namespace roomrec;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/roomrec-store-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string str() const { return path.string(); }
+};
+
+ChunkKey key_n(uint32_t i) {
+  ChunkKey k;
+  k.app = "app";
+  k.room = "room";
+  k.room_record_id = "100";
+  k.peer = "peer";
+  k.session = 7;
+  k.index = i;
+  k.from_ts = 1000 + i;
+  k.to_ts = 2000 + i;
+  return k;
+}
+
+// A real chunk of about `size` bytes whose header matches key_n(i).
+Buffer chunk_n(uint32_t i, size_t size) {
+  ChunkHeader h;
+  h.app = "app";
+  h.room = "room";
+  h.room_record_id = "100";
+  h.peer = "peer";
+  h.session = 7;
+  h.index = i;
+  h.first_ts = 1000 + i;
+  ChunkWriter w(h);
+  std::vector<uint8_t> data(size > 100 ? size - 100 : 1, static_cast<uint8_t>(i));
+  w.add_data(1000 + i, "d", true, data.data(), data.size());
+  w.add_data(2000 + i, "d", true, data.data(), 1);
+  return w.finish();
+}
+
+std::vector<uint8_t> read_source(ByteSource& s) {
+  std::vector<uint8_t> out;
+  uint8_t buf[4096];
+  for (;;) {
+    auto r = s.read(buf, sizeof buf);
+    REQUIRE(r.is_ok());
+    if (*r == 0) break;
+    out.insert(out.end(), buf, buf + *r);
+  }
+  return out;
+}
+
+// Takes every pending chunk, checks it, confirms it; returns their indexes.
+std::multiset<uint32_t> drain(ChunkStore& store) {
+  std::multiset<uint32_t> got;
+  while (auto c = store.take(0)) {
+    auto src = store.open_chunk(c->id);
+    REQUIRE(src.is_ok());
+    auto bytes = read_source(*src.value());
+    CHECK(bytes.size() == c->size);
+    ChunkReader r(memory_source(std::move(bytes)));
+    Row row;
+    while (r.next(row)) {
+    }
+    CHECK(r.stats().complete());
+    got.insert(c->key.index);
+    store.complete(c->id);
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("memory only: chunks queue in order and leave on complete") {
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 1 << 20;
+  auto store = ChunkStore::open(cfg).value();
+  for (uint32_t i = 0; i < 5; ++i) REQUIRE(store->put(key_n(i), chunk_n(i, 1000)).is_ok());
+  auto st = store->stats();
+  CHECK(st.chunks_in_memory == 5);
+  CHECK(st.chunks_pending == 5);
+  auto a = store->take(0);
+  REQUIRE(a);
+  CHECK(a->key.index == 0);
+  store->release(a->id, 0);  // failed upload: back in the queue, nothing lost
+  CHECK(store->stats().chunks_pending == 5);
+  auto got = drain(*store);
+  CHECK(got == std::multiset<uint32_t>{0, 1, 2, 3, 4});
+  st = store->stats();
+  CHECK(st.chunks_in_memory == 0);
+  CHECK(st.bytes_in_memory == 0);
+  CHECK(st.chunks_uploaded == 5);
+}
+
+TEST_CASE("chunks past the memory budget spill to disk and come back intact") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 3500;  // three 1000-byte chunks fit
+  cfg.spill_dir = dir.str();
+  cfg.min_free_disk_bytes = 0;
+  auto store = ChunkStore::open(cfg).value();
+  for (uint32_t i = 0; i < 10; ++i) REQUIRE(store->put(key_n(i), chunk_n(i, 1000)).is_ok());
+  store->flush_spills();
+  auto st = store->stats();
+  CHECK(st.chunks_in_memory == 3);
+  CHECK(st.chunks_on_disk == 7);
+  CHECK(st.bytes_in_memory <= cfg.memory_budget_bytes);
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".rec") ++files;
+  CHECK(files == 7);
+  auto got = drain(*store);
+  CHECK(got.size() == 10);
+  // Confirmed uploads remove their files.
+  files = 0;
+  for (auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".rec" || e.path().extension() == ".meta") ++files;
+  CHECK(files == 0);
+}
+
+TEST_CASE("both budgets full: new chunks are refused, accepted ones all survive") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 2500;
+  cfg.spill_dir = dir.str();
+  cfg.disk_budget_bytes = 3500;
+  cfg.min_free_disk_bytes = 0;
+  auto store = ChunkStore::open(cfg).value();
+  std::vector<Status> errors;
+  store->set_error_callback([&](const Status& s) { errors.push_back(s); });
+  std::set<uint32_t> accepted;
+  uint32_t refused = 0;
+  for (uint32_t i = 0; i < 12; ++i) {
+    Status s = store->put(key_n(i), chunk_n(i, 1000));
+    if (s.is_ok())
+      accepted.insert(i);
+    else {
+      CHECK(s.code() == ErrorCode::resource_exhausted);
+      ++refused;
+    }
+  }
+  store->flush_spills();
+  CHECK(accepted.size() == 5);  // 2 in memory + 3 on disk
+  CHECK(refused == 7);
+  CHECK(errors.size() == 7);
+  auto st = store->stats();
+  CHECK(st.chunks_refused == 7);
+  auto got = drain(*store);
+  CHECK(std::set<uint32_t>(got.begin(), got.end()) == accepted);
+  CHECK(got.size() == accepted.size());
+  // With room again, chunks are accepted again.
+  CHECK(store->put(key_n(50), chunk_n(50, 1000)).is_ok());
+}
+
+TEST_CASE("free disk space is really checked") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 0;
+  cfg.spill_dir = dir.str();
+  cfg.min_free_disk_bytes = 1ull << 62;  // more than any disk has
+  auto store = ChunkStore::open(cfg).value();
+  CHECK(store->put(key_n(0), chunk_n(0, 500)).code() == ErrorCode::resource_exhausted);
+}
+
+TEST_CASE("a second live store on the same folder is refused") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.spill_dir = dir.str();
+  auto a = ChunkStore::open(cfg);
+  REQUIRE(a.is_ok());
+  auto b = ChunkStore::open(cfg);
+  CHECK_FALSE(b.is_ok());
+  CHECK(b.status().message().find("in use") != std::string::npos);
+}
+
+TEST_CASE("durable mode: a killed process loses nothing it accepted; recover() re-queues each chunk once") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.spill_dir = dir.str();
+  cfg.durable = true;
+  cfg.min_free_disk_bytes = 0;
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The "media server": accepts 8 chunks, then dies without any cleanup.
+    auto store = ChunkStore::open(cfg);
+    if (!store) ::_exit(3);
+    for (uint32_t i = 0; i < 8; ++i)
+      if (!store.value()->put(key_n(i), chunk_n(i, 2000 + i)).is_ok()) ::_exit(4);
+    // Leave a torn write behind, as a crash mid-write would.
+    FILE* f = std::fopen((cfg.spill_dir + "/torn.rec.tmp").c_str(), "wb");
+    if (f) {
+      std::fputs("partial", f);
+      std::fclose(f);
+    }
+    ::_exit(0);  // like kill -9: no destructors, no flush
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  auto store = ChunkStore::open(cfg).value();
+  auto n = store->recover();
+  REQUIRE(n.is_ok());
+  CHECK(*n == 8);
+  CHECK(*store->recover() == 0);  // already known: not queued twice
+  CHECK_FALSE(fs::exists(dir.path / "torn.rec.tmp"));
+  std::map<uint32_t, ChunkKey> keys;
+  while (auto c = store->take(0)) {
+    CHECK(c->on_disk);
+    CHECK(keys.count(c->key.index) == 0);
+    keys[c->key.index] = c->key;
+    auto src = store->open_chunk(c->id);
+    REQUIRE(src.is_ok());
+    CHECK(read_source(*src.value()).size() == c->size);
+    store->complete(c->id);
+  }
+  REQUIRE(keys.size() == 8);
+  for (uint32_t i = 0; i < 8; ++i) CHECK(keys[i] == key_n(i));
+}
+
+TEST_CASE("recover() rebuilds a key from the chunk when its metadata is gone, and quarantines garbage") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.spill_dir = dir.str();
+  cfg.durable = true;
+  cfg.min_free_disk_bytes = 0;
+  {
+    auto store = ChunkStore::open(cfg).value();
+    REQUIRE(store->put(key_n(3), chunk_n(3, 800)).is_ok());
+    store->shutdown();
+  }
+  for (auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".meta") fs::remove(e.path());
+  {
+    FILE* f = std::fopen((dir.str() + "/garbage.rec").c_str(), "wb");
+    std::fputs("this is not a chunk", f);
+    std::fclose(f);
+  }
+  auto store = ChunkStore::open(cfg).value();
+  std::vector<Status> errors;
+  store->set_error_callback([&](const Status& s) { errors.push_back(s); });
+  CHECK(*store->recover() == 1);
+  auto c = store->take(0);
+  REQUIRE(c);
+  CHECK(c->key == key_n(3));
+  CHECK(errors.size() == 1);
+  CHECK(fs::exists(dir.path / "quarantine" / "garbage.rec"));
+}
+
+TEST_CASE("back-off grows, is capped, and is jittered") {
+  UploadQueueConfig c;
+  c.retry_initial_ms = 100;
+  c.retry_max_ms = 1000;
+  auto near = [](uint64_t v, uint64_t target) { return v >= target * 8 / 10 && v <= target * 12 / 10; };
+  CHECK(near(UploadQueue::backoff_ms(c, 1, 5), 100));
+  CHECK(near(UploadQueue::backoff_ms(c, 2, 5), 200));
+  CHECK(near(UploadQueue::backoff_ms(c, 4, 5), 800));
+  CHECK(near(UploadQueue::backoff_ms(c, 30, 5), 1000));
+  std::set<uint64_t> values;
+  for (uint64_t seed = 0; seed < 50; ++seed) values.insert(UploadQueue::backoff_ms(c, 3, seed));
+  CHECK(values.size() > 10);
+}
+
+namespace {
+// Fails the first `failures` uploads, then stores into a LocalDirectorySink.
+class FlakySink : public ChunkSink {
+ public:
+  FlakySink(std::shared_ptr<ChunkSink> inner, int failures) : inner_(std::move(inner)), left_(failures) {}
+  Status upload(const PendingChunk& c, ByteSource& b) override {
+    if (left_.fetch_sub(1) > 0) return Status::error(ErrorCode::unavailable, "injected failure");
+    return inner_->upload(c, b);
+  }
+  std::string describe() const override { return "flaky " + inner_->describe(); }
+
+ private:
+  std::shared_ptr<ChunkSink> inner_;
+  std::atomic<int> left_;
+};
+}  // namespace
+
+TEST_CASE("the upload queue retries a failing sink until every chunk is stored once") {
+  TempDir spill, out;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 4000;
+  cfg.spill_dir = spill.str();
+  cfg.min_free_disk_bytes = 0;
+  auto store = ChunkStore::open(cfg).value();
+  auto local = std::make_shared<LocalDirectorySink>(out.str());
+  UploadQueueConfig qc;
+  qc.workers = 3;
+  qc.retry_initial_ms = 5;
+  qc.retry_max_ms = 20;
+  UploadQueue q(*store, std::make_shared<FlakySink>(local, 15), qc);
+  std::atomic<int> uploaded{0};
+  q.on_uploaded([&](const PendingChunk&) { uploaded++; });
+  q.start();
+  for (uint32_t i = 0; i < 20; ++i) REQUIRE(store->put(key_n(i), chunk_n(i, 1000)).is_ok());
+  REQUIRE(store->wait_drained(20000));
+  q.stop();
+  CHECK(uploaded == 20);
+  CHECK(q.stats().failures == 15);
+  for (uint32_t i = 0; i < 20; ++i) {
+    fs::path p = out.path / key_n(i).to_string();
+    REQUIRE(fs::exists(p));
+    auto src = file_source(p.string());
+    ChunkReader r(std::move(src.value()));
+    Row row;
+    while (r.next(row)) {
+    }
+    CHECK(r.stats().complete());
+  }
+  size_t files = 0;
+  for (auto& e : fs::recursive_directory_iterator(out.path))
+    if (e.is_regular_file()) ++files;
+  CHECK(files == 20);
+}
+
+TEST_CASE("file:// URIs name a local sink") {
+  CHECK(LocalDirectorySink::from_uri("file:///tmp/x").value()->root() == "/tmp/x");
+  CHECK(LocalDirectorySink::from_uri("/tmp/y/").value()->root() == "/tmp/y");
+  CHECK_FALSE(LocalDirectorySink::from_uri("s3://bucket").is_ok());
+  CHECK_FALSE(LocalDirectorySink::from_uri("file://").is_ok());
+}
