@@ -1,0 +1,186 @@
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "hooks/hook_event.h"
+#include "hooks/hook_sender.h"
+
+using namespace roomrec::hooks;
+namespace cc = cluster_connector;
+
+TEST_CASE("protobuf-json bodies have the reference's exact shape") {
+  // The seed's example, byte for byte.
+  auto e = record_started(22, 1731132577151ULL, "app_id", "room_uuid", "app_id/room_uuid/number");
+  CHECK(to_json(e) ==
+        R"({"node":22,"ts":1731132577151,"event":{"Record":{"app":"app_id","room":"room_uuid","event":{"Started":{"path":"app_id/room_uuid/number"}}}}})");
+  CHECK(to_json(record_peer_joined(1, 2, "a", "r", "p", "a/r/1/p/7")) ==
+        R"({"node":1,"ts":2,"event":{"Record":{"app":"a","room":"r","event":{"PeerJoined":{"peer":"p","path":"a/r/1/p/7"}}}}})");
+  CHECK(to_json(room_event(0, 5, "a", "r", RoomEventKind::peer_leaved, "bob")) ==
+        R"({"node":0,"ts":5,"event":{"Room":{"app":"a","room":"r","event":{"PeerLeaved":{"peer":"bob"}}}}})");
+  CHECK(to_json(room_event(0, 5, "a", "r", RoomEventKind::all_peers_leaved)) ==
+        R"({"node":0,"ts":5,"event":{"Room":{"app":"a","room":"r","event":{"AllPeersLeaved":{}}}}})");
+  CHECK(to_json(compose_started(0, 9, "a", "j1")) ==
+        R"({"node":0,"ts":9,"event":{"Compose":{"app":"a","job_id":"j1","event":{"Started":{}}}}})");
+  CHECK(to_json(compose_failed(0, 9, "a", "j1", "no \"chunks\"")) ==
+        R"({"node":0,"ts":9,"event":{"Compose":{"app":"a","job_id":"j1","event":{"Failed":{"error":"no \"chunks\""}}}}})");
+
+  HookEvent done;
+  done.set_ts(10);
+  auto* c = done.mutable_compose();
+  c->set_app("a");
+  c->set_job_id("j2");
+  auto* comp = c->mutable_completed();
+  comp->mutable_compose()->set_media_uri("s3://out.webm");
+  comp->mutable_compose()->set_duration_ms(1234);
+  auto* tm = comp->mutable_transmux();
+  tm->set_metadata_json("{}");
+  auto& track = (*(*(*tm->mutable_peers())["alice"].mutable_sessions())[42].mutable_track())["audio_main"];
+  track.set_kind(cc::AUDIO);
+  auto* tl = track.add_timeline();
+  tl->set_path("alice-42-audio_main.webm");
+  tl->set_start(100);
+  tl->set_end(200);
+  CHECK(to_json(done) ==
+        R"({"node":0,"ts":10,"event":{"Compose":{"app":"a","job_id":"j2","event":{"Completed":{"transmux":{"metadata_json":"{}","peers":{"alice":{"sessions":{"42":{"track":{"audio_main":{"kind":0,"timeline":[{"path":"alice-42-audio_main.webm","start":100,"end":200}]}}}}}}},"compose":{"media_uri":"s3://out.webm","duration_ms":1234}}}}}})");
+}
+
+TEST_CASE("protobuf-binary bodies use the reference's field numbers") {
+  auto e = record_started(22, 1, "a", "r", "p");
+  auto enc = encode(e, BodyType::protobuf_binary);
+  CHECK(enc.content_type == "application/octet-stream");
+  // node=1 (varint 22), ts=2 (varint 1), record=5 { room=1 "r", started=2 { path=1 "p" }, app=4 "a" }
+  const std::string expected("\x08\x16\x10\x01\x2a\x0b\x0a\x01r\x12\x03\x0a\x01p\x22\x01" "a", 17);
+  CHECK(enc.body == expected);
+  HookEvent back;
+  REQUIRE(back.ParseFromString(enc.body));
+  CHECK(back.record().started().path() == "p");
+  CHECK(encode(e, BodyType::protobuf_json).content_type == "application/json");
+  CHECK(body_type_from_name("protobuf-binary") == BodyType::protobuf_binary);
+  CHECK_FALSE(body_type_from_name("xml").has_value());
+}
+
+namespace {
+
+struct Receiver {
+  httplib::Server server;
+  std::thread thread;
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> got;  // content type, body
+  int port = 0;
+  std::atomic<int> fail_next{0};
+
+  explicit Receiver(int fixed_port = 0) {
+    server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      if (fail_next > 0) {
+        fail_next--;
+        res.status = 503;
+        return;
+      }
+      std::lock_guard lock(mu);
+      got.emplace_back(req.get_header_value("Content-Type"), req.body);
+      res.status = 200;
+    });
+    if (fixed_port)
+      port = server.bind_to_port("127.0.0.1", fixed_port) ? fixed_port : -1;
+    else
+      port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ~Receiver() {
+    server.stop();
+    thread.join();
+  }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+};
+
+// A port nothing listens on (bound once by the kernel's choice, then closed).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("the hook sender delivers byte-exact JSON and binary bodies in order") {
+  Receiver rx;
+  for (auto type : {BodyType::protobuf_json, BodyType::protobuf_binary}) {
+    HookSenderConfig cfg;
+    cfg.url = "http://127.0.0.1:" + std::to_string(rx.port) + "/hook";
+    cfg.body_type = type;
+    HookSender sender(cfg);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 20; ++i) {
+      auto e = room_event(1, 1000 + i, "app", "room", RoomEventKind::peer_joined, "peer" + std::to_string(i));
+      expected.push_back(encode(e, type).body);
+      REQUIRE(sender.send(e));
+    }
+    REQUIRE(sender.flush(10000));
+    std::lock_guard lock(rx.mu);
+    REQUIRE(rx.got.size() == 20);
+    for (int i = 0; i < 20; ++i) {
+      CHECK(rx.got[i].first == content_type_of(type));
+      CHECK(rx.got[i].second == expected[i]);
+    }
+    rx.got.clear();
+    CHECK(sender.stats().sent == 20);
+  }
+}
+
+TEST_CASE("hooks sent while the receiver is down arrive, in order, once it is up") {
+  int port = free_port();
+  HookSenderConfig cfg;
+  cfg.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  cfg.retry_initial_ms = 20;
+  cfg.retry_max_ms = 100;
+  HookSender sender(cfg);
+  for (int i = 0; i < 5; ++i) sender.send(record_started(0, i, "a", "r" + std::to_string(i), "p"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(sender.stats().failed_attempts >= 1);
+  CHECK(sender.stats().sent == 0);
+  Receiver rx(port);
+  REQUIRE(rx.port == port);
+  rx.fail_next = 2;  // and it answers 503 twice more before it works
+  REQUIRE(sender.flush(10000));
+  std::lock_guard lock(rx.mu);
+  REQUIRE(rx.got.size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(rx.got[i].first == "application/json");
+    CHECK(rx.got[i].second.find("\"room\":\"r" + std::to_string(i) + "\"") != std::string::npos);
+  }
+  CHECK(sender.stats().sent == 5);
+}
+
+TEST_CASE("the hook queue is bounded: overflow is dropped and counted, never blocking") {
+  HookSenderConfig cfg;
+  cfg.url = "http://127.0.0.1:" + std::to_string(free_port()) + "/hook";
+  cfg.queue_capacity = 3;
+  cfg.retry_initial_ms = 1000;
+  HookSender sender(cfg);
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i) accepted += sender.send(compose_started(0, i, "a", "j"));
+  CHECK(accepted == 3);
+  CHECK(sender.stats().dropped == 7);
+  sender.stop();
+  CHECK(sender.stats().dropped == 10);  // the undelivered ones too
+  CHECK_FALSE(sender.send(compose_started(0, 0, "a", "j")));
+}
