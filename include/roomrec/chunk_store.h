@@ -89,6 +89,11 @@ class ROOMREC_API ChunkStore {
   // The upload failed: the chunk goes back to the queue, due again after retry_after_ms.
   void release(uint64_t id, uint64_t retry_after_ms);
 
+  // Orderly shutdown: writes every chunk still held only in memory (and not
+  // being uploaded) to spill_dir, so a later recover() finds it. Returns how
+  // many were written; chunks that could not be written are reported.
+  Result<size_t> persist_pending();
+
   // Blocks until every accepted chunk is uploaded or timeout; true if drained.
   bool wait_drained(uint64_t timeout_ms);
   // Blocks until no chunk is being spilled (test and shutdown helper).

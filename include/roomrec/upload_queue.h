@@ -71,6 +71,12 @@ class ROOMREC_API UploadQueue {
 
   void start();
   void stop();
+  // Waits until every chunk of the store is uploaded, or timeout; true if so.
+  bool flush(uint64_t timeout_ms);
+  // Orderly shutdown: flush for up to timeout_ms, stop the workers, and write
+  // every chunk still in memory to the store's spill_dir so that a later
+  // ChunkStore::recover() uploads it. Returns how many chunks remain unsent.
+  size_t shutdown(uint64_t timeout_ms);
   UploadQueueStats stats() const;
 
   // The back-off before attempt number `attempts` + 1 (jittered by ±20%).

@@ -13,6 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include <roomrec/clock.h>
+#include <roomrec/s3_upload.h>
+
 #include "hooks/hook_event.h"
 
 namespace roomrec::hooks {
@@ -62,5 +65,10 @@ class HookSender {
   HookSenderStats st_;
   std::thread thread_;
 };
+
+// The PresignedSinkConfig::on_record_event callback that sends Record
+// Started / PeerJoined events through `sender` (which must outlive it).
+std::function<void(RecordHookKind, const RecordReq&, const std::string&)> record_hook_forwarder(
+    HookSender& sender, uint32_t node, const Clock& clock = SystemClock::instance());
 
 }  // namespace roomrec::hooks

@@ -554,6 +554,59 @@ void ChunkStore::release(uint64_t id, uint64_t retry_after_ms) {
   m.cv_take.notify_all();
 }
 
+Result<size_t> ChunkStore::persist_pending() {
+  Impl& m = *impl_;
+  if (m.cfg.spill_dir.empty()) return Status::error(ErrorCode::invalid_argument, "the store has no spill_dir");
+  flush_spills();
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard lock(m.mu);
+    for (auto& [id, e] : m.entries)
+      if (e.state == Impl::State::memory) ids.push_back(id);
+  }
+  size_t written = 0;
+  Status last_error;
+  for (uint64_t id : ids) {
+    ChunkKey key;
+    std::shared_ptr<const Buffer> bytes;
+    {
+      std::lock_guard lock(m.mu);
+      auto it = m.entries.find(id);
+      if (it == m.entries.end() || it->second.state != Impl::State::memory) continue;  // taken meanwhile
+      Impl::Entry& e = it->second;
+      key = e.key;
+      bytes = e.bytes;
+      e.state = Impl::State::spilling;  // keeps take() away from it while it is written
+    }
+    auto path = m.write_chunk_files(key, *bytes);  // without the lock
+    std::lock_guard lock(m.mu);
+    Impl::Entry& e = m.entries.at(id);
+    if (!path) {
+      e.state = Impl::State::memory;  // stays in memory; lost if the process now exits
+      m.st.spill_errors++;
+      last_error = path.status();
+      last_error.with_context("persisting " + key.to_string());
+      continue;
+    }
+    e.state = Impl::State::disk;
+    e.on_disk = true;
+    e.path = *path;
+    e.bytes.reset();
+    m.known_paths.insert(e.path);
+    m.disk_reserved += e.size;
+    m.st.chunks_in_memory--;
+    m.st.bytes_in_memory -= e.size;
+    m.st.chunks_on_disk++;
+    m.st.bytes_on_disk += e.size;
+    ++written;
+  }
+  if (!last_error.is_ok()) {
+    log_message(LogLevel::error, kComponent, last_error.to_string());
+    m.report(last_error);
+  }
+  return written;
+}
+
 bool ChunkStore::wait_drained(uint64_t timeout_ms) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);

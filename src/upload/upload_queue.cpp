@@ -94,6 +94,20 @@ void UploadQueue::stop() {
   workers_.clear();
 }
 
+bool UploadQueue::flush(uint64_t timeout_ms) { return store_.wait_drained(timeout_ms); }
+
+size_t UploadQueue::shutdown(uint64_t timeout_ms) {
+  flush(timeout_ms);
+  stop();
+  if (!store_.config().spill_dir.empty()) {
+    auto n = store_.persist_pending();
+    if (n && *n > 0)
+      log_message(LogLevel::info, kComponent, "kept " + std::to_string(*n) + " unsent chunks on disk for recover()");
+  }
+  auto st = store_.stats();
+  return st.chunks_pending + st.chunks_uploading;
+}
+
 uint64_t UploadQueue::backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed) {
   uint64_t d = c.retry_initial_ms;
   for (uint32_t i = 1; i < attempts && d < c.retry_max_ms; ++i) d *= 2;

@@ -184,3 +184,22 @@ TEST_CASE("the hook queue is bounded: overflow is dropped and counted, never blo
   CHECK(sender.stats().dropped == 10);  // the undelivered ones too
   CHECK_FALSE(sender.send(compose_started(0, 0, "a", "j")));
 }
+
+TEST_CASE("record events from the uploader are forwarded as Record hooks") {
+  Receiver rx;
+  HookSenderConfig cfg;
+  cfg.url = "http://127.0.0.1:" + std::to_string(rx.port) + "/hook";
+  HookSender sender(cfg);
+  roomrec::ManualClock clock(1731132577151ULL);
+  auto forward = record_hook_forwarder(sender, 22, clock);
+  roomrec::RecordReq req{"app_id", "room_uuid", "alice", 7, 0, 1, 2};
+  forward(roomrec::RecordHookKind::started, req, "app_id/room_uuid/number");
+  forward(roomrec::RecordHookKind::peer_joined, req, "app_id/room_uuid/number/alice/7");
+  REQUIRE(sender.flush(10000));
+  std::lock_guard lock(rx.mu);
+  REQUIRE(rx.got.size() == 2);
+  CHECK(rx.got[0].second ==
+        R"({"node":22,"ts":1731132577151,"event":{"Record":{"app":"app_id","room":"room_uuid","event":{"Started":{"path":"app_id/room_uuid/number"}}}}})");
+  CHECK(rx.got[1].second ==
+        R"({"node":22,"ts":1731132577151,"event":{"Record":{"app":"app_id","room":"room_uuid","event":{"PeerJoined":{"peer":"alice","path":"app_id/room_uuid/number/alice/7"}}}}})");
+}

@@ -345,3 +345,35 @@ TEST_CASE("file:// URIs name a local sink") {
   CHECK_FALSE(LocalDirectorySink::from_uri("s3://bucket").is_ok());
   CHECK_FALSE(LocalDirectorySink::from_uri("file://").is_ok());
 }
+
+TEST_CASE("orderly shutdown keeps unsent memory chunks on disk for the next recover()") {
+  TempDir spill;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 1 << 20;
+  cfg.spill_dir = spill.str();
+  cfg.min_free_disk_bytes = 0;
+  {
+    auto store = ChunkStore::open(cfg).value();
+    // A sink that is down for good.
+    class Down : public ChunkSink {
+     public:
+      Status upload(const PendingChunk&, ByteSource&) override {
+        return Status::error(ErrorCode::unavailable, "S3 is down");
+      }
+      std::string describe() const override { return "down"; }
+    };
+    UploadQueueConfig qc;
+    qc.retry_initial_ms = 5;
+    UploadQueue q(*store, std::make_shared<Down>(), qc);
+    q.start();
+    for (uint32_t i = 0; i < 6; ++i) REQUIRE(store->put(key_n(i), chunk_n(i, 700)).is_ok());
+    CHECK(store->stats().chunks_in_memory == 6);
+    CHECK(q.shutdown(100) == 6);
+    auto st = store->stats();
+    CHECK(st.chunks_in_memory == 0);
+    CHECK(st.chunks_on_disk == 6);
+  }
+  auto store = ChunkStore::open(cfg).value();
+  CHECK(*store->recover() == 6);
+  CHECK(drain(*store) == std::multiset<uint32_t>{0, 1, 2, 3, 4, 5});
+}
