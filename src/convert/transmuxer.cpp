@@ -1,0 +1,398 @@
+#include <roomrec/log.h>
+#include <roomrec/transmuxer.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "media/frame_assembler.h"
+#include "media/webm_writer.h"
+#include "read/session_reader.h"
+#include "rtp/depacketizer.h"
+#include "s3/s3_client.h"
+#include "s3/s3_uri.h"
+
+namespace roomrec {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kComponent = "transmux";
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// File names keep to a safe alphabet: other bytes become '_'.
+std::string safe_name(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) out += (std::isalnum(c) || c == '-' || c == '_' || c == '.') ? static_cast<char>(c) : '_';
+  if (out.empty()) out = "_";
+  return out;
+}
+
+// Where the files go: a local folder, or S3 through a local staging folder.
+class Output {
+ public:
+  static Result<Output> open(const TransmuxOptions& o) {
+    Output out;
+    std::string_view target = o.output;
+    if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+      auto uri = s3::S3Uri::parse(target);
+      if (!uri) return uri.status().with_context("transmux output");
+      if (uri->presigned)
+        return Status::error(ErrorCode::invalid_argument,
+                             "transmux output must be an S3 URI with credentials or a folder, not a presigned URL");
+      out.s3_ = std::make_shared<s3::S3Client>(uri.value());
+      std::string base = o.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.temp_dir;
+      std::string tmpl = base + "/roomrec-transmux-XXXXXX";
+      std::vector<char> buf(tmpl.begin(), tmpl.end());
+      buf.push_back('\0');
+      if (!::mkdtemp(buf.data())) return Status::error(ErrorCode::io, "cannot create a temporary folder in " + base);
+      out.dir_ = buf.data();
+      out.staging_ = true;
+    } else {
+      if (target.rfind("file://", 0) == 0) target.remove_prefix(7);
+      if (target.empty()) return Status::error(ErrorCode::invalid_argument, "no transmux output given");
+      out.dir_ = std::string(target);
+      std::error_code ec;
+      fs::create_directories(out.dir_, ec);
+      if (ec) return Status::error(ErrorCode::io, "cannot create " + out.dir_ + ": " + ec.message());
+    }
+    return out;
+  }
+
+  std::string local_path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Stores a finished local file at `name`; returns where it went.
+  Result<std::string> store(const std::string& name, const char* content_type) {
+    if (!s3_) return local_path(name);
+    std::string path = local_path(name);
+    auto src = file_source(path);
+    if (!src) return src.status();
+    std::error_code ec;
+    uint64_t size = fs::file_size(path, ec);
+    std::string key = s3_->uri().key(name);
+    Status s = s3_->put(key, *src.value(), size, content_type);
+    if (!s) return s.with_context("uploading " + name);
+    fs::remove(path, ec);
+    return key;
+  }
+
+  void discard(const std::string& name) {
+    std::error_code ec;
+    fs::remove(local_path(name), ec);
+  }
+
+  ~Output() {
+    if (staging_ && !dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+  Output() = default;
+  Output(Output&& o) noexcept : dir_(std::move(o.dir_)), staging_(o.staging_), s3_(std::move(o.s3_)) {
+    o.staging_ = false;
+    o.dir_.clear();
+  }
+
+ private:
+  std::string dir_;
+  bool staging_ = false;
+  std::shared_ptr<s3::S3Client> s3_;
+};
+
+// One span of one track: start -> stop, written to one file.
+struct TrackSpan {
+  uint32_t id = 0;
+  TrackInfo info;
+  std::string codec;  // of the frames (red -> opus)
+  std::unique_ptr<media::FrameAssembler> assembler;
+  std::unique_ptr<media::WebmWriter> writer;
+  uint64_t writer_track = 0;
+  std::string name;    // file name once opened
+  uint64_t span_start_ms = 0;  // track_started time
+  uint64_t first_ms = 0, last_ms = 0;
+  uint32_t width = 0, height = 0;
+  uint64_t frames = 0;
+};
+
+class Transmux {
+ public:
+  Transmux(RecordingSource& src, const TransmuxOptions& opt, Output& out) : src_(src), opt_(opt), out_(out) {}
+
+  Result<TransmuxResult> run() {
+    auto listing = src_.list();
+    if (!listing) return listing.status();
+    room_ = std::move(listing.value());
+    for (auto& p : room_.problems) result_.problems.push_back(p);
+    for (auto& s : room_.sessions) {
+      if (s.chunks.empty()) continue;
+      uint64_t from = s.chunks.front().key.from_ts, to = s.chunks.back().key.to_ts;
+      total_ms_ += to > from ? to - from : 0;
+    }
+    for (auto& s : room_.sessions) {
+      Status st = session(s);
+      if (!st) return st;
+    }
+    if (room_first_ != UINT64_MAX && room_last_ >= room_first_) result_.duration_ms = room_last_ - room_first_;
+    nlohmann::json meta = {{"app", room_.app}, {"room", room_.room}, {"room_record_id", room_.room_record_id}};
+    summary_["metadata_json"] = meta.dump();
+    summary_["app"] = room_.app;
+    summary_["room"] = room_.room;
+    summary_["room_record_id"] = room_.room_record_id;
+    summary_["duration_ms"] = result_.duration_ms;
+    if (!summary_.contains("peers")) summary_["peers"] = nlohmann::json::object();
+    summary_["problems"] = result_.problems;
+    result_.summary_json = summary_.dump(2);
+    {
+      std::string path = out_.local_path("summary.json");
+      FILE* f = std::fopen(path.c_str(), "wb");
+      if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
+      std::fwrite(result_.summary_json.data(), 1, result_.summary_json.size(), f);
+      if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
+      auto stored = out_.store("summary.json", "application/json");
+      if (!stored) return stored.status();
+    }
+    return std::move(result_);
+  }
+
+ private:
+  Status session(const SessionRef& ref) {
+    SessionReader reader(src_, ref);
+    std::map<uint32_t, TrackSpan> open;
+    uint64_t session_from = ref.chunks.empty() ? 0 : ref.chunks.front().key.from_ts;
+    uint64_t reported = 0;
+    Row row;
+    while (reader.next(row)) {
+      if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "transmux cancelled");
+      switch (row.kind) {
+        case RowKind::track_started:
+          if (open.count(row.track_id)) {
+            Status s = close_span(ref, open.at(row.track_id));
+            if (!s) return s;
+            open.erase(row.track_id);
+          }
+          start_span(ref, open, row.track_id, row.track, row.ts);
+          break;
+        case RowKind::rtp: {
+          auto it = open.find(row.track_id);
+          if (it == open.end()) {
+            // Started in a chunk we do not have: the chunk headers still say what it is.
+            const TrackInfo* info = reader.track(row.track_id);
+            if (!info) {
+              note_once("rtp for unknown track " + std::to_string(row.track_id) + " in " + reader.name());
+              break;
+            }
+            if (!start_span(ref, open, row.track_id, *info, row.ts)) break;
+            it = open.find(row.track_id);
+          }
+          TrackSpan& t = it->second;
+          if (!t.assembler) break;  // unsupported codec
+          t.assembler->push(row.payload.data(), row.payload.size(), row.ts);
+          Status s = drain(ref, t);
+          if (!s) return s;
+          break;
+        }
+        case RowKind::track_stopped: {
+          auto it = open.find(row.track_id);
+          if (it != open.end()) {
+            Status s = close_span(ref, it->second);
+            if (!s) return s;
+            open.erase(it);
+          }
+          break;
+        }
+        case RowKind::leave:
+          for (auto& [id, t] : open) {
+            Status s = close_span(ref, t);
+            if (!s) return s;
+          }
+          open.clear();
+          break;
+        default:
+          break;
+      }
+      if (opt_.progress && row.ts > session_from && row.ts - session_from >= reported + 1000) {
+        reported = row.ts - session_from;
+        opt_.progress(std::min(done_ms_ + reported, total_ms_), total_ms_);
+      }
+    }
+    for (auto& [id, t] : open) {
+      Status s = close_span(ref, t);
+      if (!s) return s;
+    }
+    for (auto& p : reader.problems()) result_.problems.push_back(p);
+    if (!ref.chunks.empty()) {
+      uint64_t from = ref.chunks.front().key.from_ts, to = ref.chunks.back().key.to_ts;
+      done_ms_ += to > from ? to - from : 0;
+    }
+    if (opt_.progress) opt_.progress(std::min(done_ms_, total_ms_), total_ms_);
+    return Status::ok();
+  }
+
+  bool start_span(const SessionRef& ref, std::map<uint32_t, TrackSpan>& open, uint32_t id, const TrackInfo& info,
+                  uint64_t ts) {
+    TrackSpan t;
+    t.id = id;
+    t.info = info;
+    t.span_start_ms = ts;
+    std::string codec = lower(info.codec);
+    auto dep = rtp::make_depacketizer(codec, info.fmtp);
+    if (!dep) {
+      note_once("unsupported codec \"" + info.codec + "\" for track " + info.name + " of " + ref.peer + "/" +
+                std::to_string(ref.session) + ": not converted");
+    } else {
+      t.codec = dep->codec();
+      t.assembler = std::make_unique<media::FrameAssembler>(std::move(dep), info.clock_rate, info.kind);
+    }
+    open.emplace(id, std::move(t));
+    return true;
+  }
+
+  Status open_writer(const SessionRef& ref, TrackSpan& t, const media::AssembledFrame& f) {
+    bool h264 = t.codec == "h264";
+    std::string ext = h264 ? "mkv" : "webm";
+    t.name = safe_name(ref.peer) + "-" + std::to_string(ref.session) + "-" + t.codec + "-" + safe_name(t.info.name) +
+             "-" + std::to_string(f.pts_ms) + "." + ext;
+    auto w = media::WebmWriter::create(out_.local_path(t.name), h264 ? media::Container::mkv : media::Container::webm);
+    if (!w) return w.status();
+    t.writer = std::move(w.value());
+    Result<uint64_t> track = Status::error(ErrorCode::internal, "no track");
+    if (t.info.kind == TrackKind::video) {
+      media::VideoTrackParams p;
+      p.codec = t.codec;
+      p.width = f.frame.width ? f.frame.width : 320;
+      p.height = f.frame.height ? f.frame.height : 240;
+      p.codec_private = t.assembler->depacketizer().codec_private();
+      track = t.writer->add_video_track(p);
+    } else {
+      media::AudioTrackParams p;
+      p.codec = t.codec;
+      p.sample_rate = t.info.clock_rate ? t.info.clock_rate : 48000;
+      p.channels = t.info.channels ? t.info.channels : 2;
+      track = t.writer->add_audio_track(p);
+    }
+    if (!track) return track.status().with_context(t.name);
+    t.writer_track = *track;
+    t.first_ms = f.pts_ms;
+    return Status::ok();
+  }
+
+  Status drain(const SessionRef& ref, TrackSpan& t) {
+    media::AssembledFrame f;
+    while (t.assembler->pop(f)) {
+      if (!t.writer) {
+        if (t.info.kind == TrackKind::video && !f.frame.keyframe) continue;  // the assembler gates this already
+        if (t.codec == "h264" && t.assembler->depacketizer().codec_private().empty()) {
+          note_once("h264 track " + t.info.name + " of " + ref.peer + " has no SPS/PPS before its first keyframe");
+          continue;
+        }
+        Status s = open_writer(ref, t, f);
+        if (!s) return s;
+      }
+      if (f.frame.width && f.frame.height) {
+        t.writer->note_video_size(t.writer_track, f.frame.width, f.frame.height);
+        t.width = std::max(t.width, f.frame.width);
+        t.height = std::max(t.height, f.frame.height);
+      }
+      uint64_t rel = f.pts_ms >= t.first_ms ? f.pts_ms - t.first_ms : 0;
+      Status s = t.writer->write_frame(t.writer_track, f.frame.data.data(), f.frame.data.size(), rel * 1'000'000ull,
+                                       f.frame.keyframe);
+      if (!s) return s.with_context(t.name);
+      t.last_ms = std::max(t.last_ms, f.pts_ms);
+      t.frames++;
+    }
+    return Status::ok();
+  }
+
+  Status close_span(const SessionRef& ref, TrackSpan& t) {
+    if (!t.assembler) return Status::ok();
+    t.assembler->flush();
+    Status s = drain(ref, t);
+    if (!s) return s;
+    const auto& st = t.assembler->stats();
+    if (!t.writer) {
+      if (st.packets > 0)
+        result_.problems.push_back("track " + t.info.name + " of " + ref.peer + "/" + std::to_string(ref.session) +
+                                   " had " + std::to_string(st.packets) + " packets but no " +
+                                   (t.info.kind == TrackKind::video ? "keyframe" : "playable frame") +
+                                   ": no file written");
+      return Status::ok();
+    }
+    s = t.writer->finish();
+    if (!s) return s.with_context(t.name);
+    t.writer.reset();
+    const char* type = t.codec == "h264" ? "video/x-matroska" : (t.info.kind == TrackKind::video ? "video/webm" : "audio/webm");
+    auto stored = out_.store(t.name, type);
+    if (!stored) return stored.status();
+    room_first_ = std::min(room_first_, t.first_ms);
+    room_last_ = std::max(room_last_, t.last_ms);
+
+    nlohmann::json entry = {{"path", t.name},
+                            {"start", t.first_ms},
+                            {"end", t.last_ms},
+                            {"codec", t.codec},
+                            {"frames", t.frames},
+                            {"first_keyframe_offset_ms", t.first_ms - std::min(t.first_ms, t.span_start_ms)},
+                            {"packets", st.packets},
+                            {"packets_lost", st.lost},
+                            {"packets_reordered", st.reordered},
+                            {"packets_duplicated", st.duplicates},
+                            {"frames_dropped", st.frames_incomplete + st.frames_invalid + st.frames_before_keyframe},
+                            {"timestamp_jumps", st.reanchors}};
+    if (t.info.kind == TrackKind::video) {
+      entry["width"] = t.width;
+      entry["height"] = t.height;
+    }
+    auto& track = summary_["peers"][ref.peer]["sessions"][std::to_string(ref.session)]["track"][t.info.name];
+    track["kind"] = t.info.kind == TrackKind::video ? 1 : 0;
+    track["timeline"].push_back(entry);
+
+    TransmuxFile file;
+    file.path = t.name;
+    file.uri = *stored;
+    file.peer = ref.peer;
+    file.session = ref.session;
+    file.track = t.info.name;
+    file.codec = t.codec;
+    file.start_ms = t.first_ms;
+    file.end_ms = t.last_ms;
+    file.width = t.width;
+    file.height = t.height;
+    file.frames = t.frames;
+    result_.files.push_back(std::move(file));
+    log_message(LogLevel::info, kComponent, "wrote " + t.name + " (" + std::to_string(t.frames) + " frames)");
+    return Status::ok();
+  }
+
+  void note_once(const std::string& problem) {
+    for (auto& p : result_.problems)
+      if (p == problem) return;
+    result_.problems.push_back(problem);
+  }
+
+  RecordingSource& src_;
+  const TransmuxOptions& opt_;
+  Output& out_;
+  RoomListing room_;
+  TransmuxResult result_;
+  nlohmann::json summary_ = nlohmann::json::object();
+  uint64_t total_ms_ = 0, done_ms_ = 0;
+  uint64_t room_first_ = UINT64_MAX, room_last_ = 0;
+};
+
+}  // namespace
+
+Result<TransmuxResult> transmux(RecordingSource& source, const TransmuxOptions& options) {
+  auto out = Output::open(options);
+  if (!out) return out.status();
+  Transmux t(source, options, out.value());
+  return t.run();
+}
+
+}  // namespace roomrec

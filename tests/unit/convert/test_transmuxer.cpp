@@ -1,0 +1,241 @@
+// The transmuxer on rooms made with real codecs, checked with ffprobe/ffmpeg.
+#include <doctest/doctest.h>
+
+#include <roomrec/recording_source.h>
+#include <roomrec/transmuxer.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "room_builder.h"
+
+using namespace roomrec;
+using namespace roomrec::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char t[] = "/tmp/roomrec-tx-XXXXXX";
+    path = ::mkdtemp(t);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string str() const { return path.string(); }
+};
+
+struct Converted {
+  TransmuxResult result;
+  nlohmann::json summary;
+  std::map<std::string, const TransmuxFile*> by_track;  // "peer/session/track"
+};
+
+Converted convert(const BuiltRoom& room, const std::string& out) {
+  auto src = RecordingSource::open(room.room_dir());
+  REQUIRE_MESSAGE(src.is_ok(), src.status().to_string());
+  TransmuxOptions o;
+  o.output = out;
+  uint64_t last_done = 0, total = 0;
+  o.progress = [&](uint64_t done, uint64_t t) {
+    CHECK(done >= last_done);
+    last_done = done;
+    total = t;
+  };
+  auto r = transmux(*src.value(), o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(total > 0);
+  CHECK(last_done == total);
+  Converted c;
+  c.result = std::move(r.value());
+  std::ifstream in(out + "/summary.json");
+  REQUIRE(in.good());
+  c.summary = nlohmann::json::parse(in);
+  for (auto& f : c.result.files) c.by_track[f.peer + "/" + std::to_string(f.session) + "/" + f.track] = &f;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a clean room: one playable file per track per session, and a summary timeline") {
+  TempDir dir, out;
+  std::vector<PeerPlan> plans(3);
+  plans[0].peer = "alice";
+  plans[0].join_ms = 0;
+  plans[0].leave_ms = 6000;
+  plans[1].peer = "bob";
+  plans[1].join_ms = 2000;
+  plans[1].leave_ms = 10000;
+  plans[1].width = 640;
+  plans[1].height = 360;
+  plans[1].tone_hz = 660;
+  plans[2].peer = "alice";  // rejoins with a new session
+  plans[2].session = 2;
+  plans[2].join_ms = 7000;
+  plans[2].leave_ms = 9000;
+  auto room = record_room(dir.str(), plans);
+  auto c = convert(room, out.str());
+  CHECK(c.result.problems.empty());
+  REQUIRE(c.result.files.size() == 6);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const auto& p = plans[i];
+    const auto& sent = room.sent[i];
+    std::string base = p.peer + "/" + std::to_string(p.session) + "/";
+    REQUIRE(c.by_track.count(base + "video_main"));
+    REQUIRE(c.by_track.count(base + "audio_main"));
+    const TransmuxFile& v = *c.by_track[base + "video_main"];
+    const TransmuxFile& a = *c.by_track[base + "audio_main"];
+    CHECK(v.path == p.peer + "-" + std::to_string(p.session) + "-vp8-video_main-" + std::to_string(v.start_ms) +
+                        ".webm");
+    auto pv = probe(out.str() + "/" + v.path);
+    INFO(v.path << " decode errors: " << pv.decode_errors);
+    CHECK(pv.ok);
+    CHECK(pv.decode_errors.empty());
+    CHECK(pv.codec == "vp8");
+    CHECK(pv.width == p.width);
+    CHECK(pv.height == p.height);
+    CHECK(pv.frames == sent.video_frames);
+    double expected_s = (p.leave_ms - p.join_ms) / 1000.0;
+    CHECK(pv.duration == doctest::Approx(expected_s).epsilon(0.08));
+    auto pa = probe(out.str() + "/" + a.path);
+    CHECK(pa.ok);
+    CHECK(pa.decode_errors.empty());
+    CHECK(pa.codec == "opus");
+    CHECK(pa.channels == 2);
+    CHECK(pa.duration == doctest::Approx(expected_s).epsilon(0.05));
+    // The summary timeline places each file where it happened.
+    auto& tl = c.summary["peers"][p.peer]["sessions"][std::to_string(p.session)]["track"]["video_main"];
+    CHECK(tl["kind"] == 1);
+    REQUIRE(tl["timeline"].size() == 1);
+    CHECK(tl["timeline"][0]["path"] == v.path);
+    CHECK(tl["timeline"][0]["start"].get<uint64_t>() == sent.first_ms);
+    CHECK(tl["timeline"][0]["end"].get<uint64_t>() <= sent.last_ms);
+    CHECK(tl["timeline"][0]["end"].get<uint64_t>() + 200 >= sent.last_ms);
+    CHECK(tl["timeline"][0]["width"] == p.width);
+    CHECK(c.summary["peers"][p.peer]["sessions"][std::to_string(p.session)]["track"]["audio_main"]["kind"] == 0);
+  }
+  CHECK(c.summary["metadata_json"].is_string());
+  CHECK(c.result.duration_ms == doctest::Approx(10000).epsilon(0.03));
+}
+
+TEST_CASE("loss, reordering, duplicates and sequence/timestamp wrap: files still decode cleanly") {
+  TempDir dir, out;
+  std::vector<PeerPlan> plans(1);
+  plans[0].peer = "lossy";
+  plans[0].leave_ms = 8000;
+  plans[0].loss = 0.05;
+  plans[0].reorder = 0.05;
+  plans[0].duplicate = 0.03;
+  plans[0].seq_start = 65000;              // wraps within seconds
+  plans[0].ts_start = 0xFFFFFFFFu - 90000; // wraps after a second
+  plans[0].kf_interval = 15;
+  auto room = record_room(dir.str(), plans, 3);
+  auto c = convert(room, out.str());
+  REQUIRE(c.by_track.count("lossy/1/video_main"));
+  REQUIRE(c.by_track.count("lossy/1/audio_main"));
+  auto& v = *c.by_track["lossy/1/video_main"];
+  auto pv = probe(out.str() + "/" + v.path);
+  INFO("decode errors: " << pv.decode_errors);
+  CHECK(pv.ok);
+  CHECK(pv.decode_errors.empty());
+  CHECK(pv.frames < room.sent[0].video_frames);
+  CHECK(pv.frames > room.sent[0].video_frames / 3);
+  CHECK(pv.duration == doctest::Approx(8.0).epsilon(0.15));
+  auto pa = probe(out.str() + "/" + c.by_track["lossy/1/audio_main"]->path);
+  CHECK(pa.ok);
+  CHECK(pa.decode_errors.empty());
+  CHECK(pa.duration == doctest::Approx(8.0).epsilon(0.05));
+  auto& e = c.summary["peers"]["lossy"]["sessions"]["1"]["track"]["video_main"]["timeline"][0];
+  CHECK(e["packets_lost"].get<uint64_t>() > 0);
+  CHECK(e["packets_reordered"].get<uint64_t>() > 0);
+  CHECK(e["packets_duplicated"].get<uint64_t>() > 0);
+  CHECK(e["frames_dropped"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("a sender timestamp jump never makes an hours-long file") {
+  TempDir dir, out;
+  std::vector<PeerPlan> plans(1);
+  plans[0].peer = "jumpy";
+  plans[0].leave_ms = 6000;
+  plans[0].ts_jump_at_frame = 40;
+  auto room = record_room(dir.str(), plans);
+  auto c = convert(room, out.str());
+  auto& v = *c.by_track["jumpy/1/video_main"];
+  auto pv = probe(out.str() + "/" + v.path);
+  CHECK(pv.ok);
+  CHECK(pv.duration == doctest::Approx(6.0).epsilon(0.08));
+  CHECK(pv.frames == room.sent[0].video_frames);
+  CHECK(c.summary["peers"]["jumpy"]["sessions"]["1"]["track"]["video_main"]["timeline"][0]["timestamp_jumps"] == 1);
+}
+
+TEST_CASE("a missing first keyframe: the video starts at the next keyframe") {
+  TempDir dir, out;
+  std::vector<PeerPlan> plans(1);
+  plans[0].peer = "late";
+  plans[0].leave_ms = 5000;
+  plans[0].drop_first_keyframe = true;
+  auto room = record_room(dir.str(), plans);
+  auto c = convert(room, out.str());
+  auto& v = *c.by_track["late/1/video_main"];
+  auto pv = probe(out.str() + "/" + v.path);
+  CHECK(pv.ok);
+  CHECK(pv.decode_errors.empty());
+  CHECK(pv.frames == room.sent[0].video_frames - 29);  // frames 1..29 wait for keyframe 30
+  auto& e = c.summary["peers"]["late"]["sessions"]["1"]["track"]["video_main"]["timeline"][0];
+  CHECK(e["first_keyframe_offset_ms"].get<uint64_t>() == doctest::Approx(2000).epsilon(0.05));
+  CHECK(e["start"].get<uint64_t>() == kRoomT0 + 2000);
+}
+
+TEST_CASE("a missing chunk and a corrupt chunk are reported; the rest converts") {
+  TempDir dir, out;
+  std::vector<PeerPlan> plans(1);
+  plans[0].peer = "hurt";
+  plans[0].leave_ms = 12000;
+  plans[0].kf_interval = 15;
+  auto room = record_room(dir.str(), plans, 5, 32 * 1024);
+  std::vector<fs::path> chunks;
+  for (auto& e : fs::recursive_directory_iterator(room.room_dir()))
+    if (e.path().extension() == ".rec") chunks.push_back(e.path());
+  std::sort(chunks.begin(), chunks.end());
+  REQUIRE(chunks.size() >= 8);
+  fs::remove(chunks[2]);
+  {
+    std::fstream f(chunks[5], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(3000);
+    const char junk[64] = "this is no longer a chunk frame, it is damage from a bad disk!";
+    f.write(junk, sizeof junk);
+  }
+  auto c = convert(room, out.str());
+  bool missing = false, damaged = false;
+  for (auto& p : c.result.problems) {
+    if (p.find("missing") != std::string::npos) missing = true;
+    if (p.find("damage") != std::string::npos || p.find("bad region") != std::string::npos) damaged = true;
+  }
+  INFO(c.summary["problems"].dump());
+  CHECK(missing);
+  CHECK(damaged);
+  auto pv = probe(out.str() + "/" + c.by_track["hurt/1/video_main"]->path);
+  CHECK(pv.ok);
+  CHECK(pv.decode_errors.empty());
+  CHECK(pv.frames > room.sent[0].video_frames / 2);
+  CHECK(pv.frames < room.sent[0].video_frames);
+  auto pa = probe(out.str() + "/" + c.by_track["hurt/1/audio_main"]->path);
+  CHECK(pa.ok);
+  CHECK(pa.decode_errors.empty());
+}
+
+TEST_CASE("bad inputs give clear errors") {
+  CHECK_FALSE(RecordingSource::open("/nonexistent/room").is_ok());
+  TempDir empty;
+  auto src = RecordingSource::open(empty.str());
+  if (src.is_ok()) {
+    TransmuxOptions o;
+    o.output = empty.str() + "/out";
+    CHECK_FALSE(transmux(*src.value(), o).is_ok());
+  }
+}

@@ -1,0 +1,87 @@
+// Where a recorded room is read from: a listing of its sessions and chunks,
+// and a streaming read of each chunk.
+//
+//   auto src = RecordingSource::open("http://KEY:SECRET@host:9000/bucket/prefix/app/room/1731132577000?path_style=true");
+//   auto listing = src.value()->list();          // sessions by peer then session, chunks in numeric order
+//   auto bytes = src.value()->open(listing->sessions[0].chunks[0]);  // a ByteSource for a ChunkReader
+//
+// Three kinds of source, chosen by RecordingSource::open():
+//  - S3 ("http(s)://..."): ListObjectsV2 (paginated) under the room path; each chunk is downloaded by a
+//    background thread as soon as it is opened, into memory when smaller than 8 MiB, else into an
+//    anonymous temporary file (TMPDIR), while the reader consumes what has arrived. The reader never
+//    holds a large chunk in memory and a slow consumer never stalls the HTTP transfer.
+//  - a local folder ("file:///path" or a plain path) with the same layout as the S3 keys
+//    ({room}/{peer}/{session}/{index}-{from_ts}-{to_ts}.rec); files are streamed from disk.
+//  - a local folder of Janus .mjr recordings (one file per track; when the folder holds .mjr files it is
+//    read this way). Each peer (file name without its -audio/-video/-data suffix) becomes one session
+//    (number 0) whose chunks are its .mjr files, converted on open() into a valid roomrec chunk (a
+//    track_started row, one rtp row per frame, a track_stopped row). The conversion holds one .mjr file
+//    and its chunk in memory.
+//
+// All implementations are thread-safe: list(), open() and the ByteSources they return may be used from
+// different threads (each ByteSource by one thread at a time).
+#pragma once
+
+#include <roomrec/byte_source.h>
+#include <roomrec/chunk_key.h>
+#include <roomrec/export.h>
+#include <roomrec/status.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roomrec {
+
+// One chunk of a session.
+struct ChunkRef {
+  ChunkKey key;          // parsed from the object key / file name (index, from_ts, to_ts are numeric)
+  uint64_t size = 0;     // bytes of the stored object (for .mjr: the .mjr file's size)
+  std::string location;  // full S3 key or local file path
+};
+
+// One peer session and its chunks.
+struct SessionRef {
+  std::string peer;
+  uint64_t session = 0;
+  std::vector<ChunkRef> chunks;            // numeric index order (then from_ts)
+  std::vector<uint32_t> missing_indexes;   // gaps in 0..max index, ascending
+};
+
+struct RoomListing {
+  std::string app, room, room_record_id;   // from the room path (its last three components)
+  std::vector<SessionRef> sessions;        // by peer, then session number
+  std::vector<std::string> problems;       // human-readable: unparsable keys, missing chunks, bad .mjr...
+};
+
+class ROOMREC_API RecordingSource {
+ public:
+  virtual ~RecordingSource() = default;
+
+  // All sessions of the room. One bad key never fails the listing (it is reported in problems);
+  // an empty room is an error ("no recording found at ...").
+  virtual Result<RoomListing> list() = 0;
+
+  // A streaming read of one chunk (a ChunkRef from list()).
+  virtual Result<std::unique_ptr<ByteSource>> open(const ChunkRef& c) = 0;
+
+  // For messages and logs (never shows a secret).
+  virtual std::string describe() const = 0;
+
+  // Problems found while opening `c` that its bytes cannot show (e.g. a truncated .mjr file converted
+  // into an intact chunk). Empty for chunks read as stored. SessionReader adds these to its problems.
+  virtual std::vector<std::string> chunk_problems(const ChunkRef& c) {
+    (void)c;
+    return {};
+  }
+
+  // "http(s)://KEY:SECRET@host/bucket/prefix/app/room/record_id?path_style=true" (S3),
+  // "file:///path/app/room/record_id" or a plain local path (same layout on disk). The URI/path names
+  // the ROOM path ("{prefix}/{app}/{room}/{room_record_id}"); peers are the next level, sessions the
+  // level below. A local folder whose files are Janus .mjr recordings is read as a Janus room.
+  static Result<std::unique_ptr<RecordingSource>> open(std::string_view uri_or_path);
+};
+
+}  // namespace roomrec

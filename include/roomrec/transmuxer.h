@@ -1,0 +1,55 @@
+// Transmuxer: every track of a room recording into its own playable file,
+// without transcoding, plus a summary.json timeline.
+//
+// Files are named {peer}-{session}-{codec}-{track}-{start_ts}.{ext} (webm for
+// VP8/VP9/AV1/Opus, mkv for H264), one per track per start/stop span.
+// summary.json has the reference's TransmuxSummary shape
+//   {"metadata_json": "...", "peers": {peer: {"sessions": {id: {"track": {name:
+//     {"kind": 0|1, "timeline": [{"path", "start", "end", ...}]}}}}}}}
+// where each timeline entry also carries codec, width, height, frames,
+// first_keyframe_offset_ms and the packet statistics of its span, and a
+// top-level "problems" list says what was missing or damaged.
+#pragma once
+
+#include <roomrec/export.h>
+#include <roomrec/recording_source.h>
+#include <roomrec/status.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace roomrec {
+
+struct TransmuxOptions {
+  // A local folder (created), "file://...", or an S3 URI whose prefix the
+  // files are uploaded under (local temporaries removed afterwards).
+  std::string output;
+  std::string temp_dir;  // for S3 output; default: $TMPDIR or /tmp
+  // Media time converted so far and in all (ms); called on the converting thread.
+  std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;
+  const std::atomic<bool>* cancel = nullptr;  // set to true to stop early (Status cancelled)
+};
+
+struct TransmuxFile {
+  std::string path;     // as listed in summary.json (relative to the output)
+  std::string uri;      // where it was written (local path or s3 key)
+  std::string peer, track, codec;
+  uint64_t session = 0;
+  uint64_t start_ms = 0, end_ms = 0;
+  uint32_t width = 0, height = 0;
+  uint64_t frames = 0;
+};
+
+struct TransmuxResult {
+  std::string summary_json;
+  std::vector<TransmuxFile> files;
+  std::vector<std::string> problems;
+  uint64_t duration_ms = 0;  // from the first to the last media time of the room
+};
+
+ROOMREC_API Result<TransmuxResult> transmux(RecordingSource& source, const TransmuxOptions& options);
+
+}  // namespace roomrec
