@@ -266,8 +266,8 @@ class Transmux {
     if (t.info.kind == TrackKind::video) {
       media::VideoTrackParams p;
       p.codec = t.codec;
-      p.width = f.frame.width ? f.frame.width : 320;
-      p.height = f.frame.height ? f.frame.height : 240;
+      p.width = f.frame.width;  // 0 when the keyframe did not say: the writer takes note_video_size()
+      p.height = f.frame.height;
       p.codec_private = t.assembler->depacketizer().codec_private();
       track = t.writer->add_video_track(p);
     } else {

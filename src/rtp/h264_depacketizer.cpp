@@ -218,8 +218,8 @@ class H264Depacketizer final : public Depacketizer {
   bool starts_frame(PayloadView p) const override {
     if (p.data == nullptr || p.size == 0) return false;
     const uint8_t type = p.data[0] & 0x1F;
-    if (type == 28 || type == 29) return p.size >= 2 && (p.data[1] & 0x80);
-    return true;
+    if (type == 28) return p.size >= 2 && (p.data[1] & 0x80);
+    return true;  // single NAL unit, STAP-A, and the types depacketize() ignores
   }
 
   std::vector<uint8_t> codec_private() const override {

@@ -4,12 +4,24 @@
 #include <roomrec/recording_source.h>
 #include <roomrec/transmuxer.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "../../s3/s3rver_process.h"
 #include "room_builder.h"
+#include "s3/s3_client.h"
+#include "s3/s3_uri.h"
 
 using namespace roomrec;
 using namespace roomrec::testing;
@@ -238,4 +250,150 @@ TEST_CASE("bad inputs give clear errors") {
     o.output = empty.str() + "/out";
     CHECK_FALSE(transmux(*src.value(), o).is_ok());
   }
+}
+
+namespace {
+
+// H264 RTP as ffmpeg (libx264) sends it, captured on a UDP socket.
+std::vector<std::vector<uint8_t>> capture_ffmpeg_h264(int seconds, int fps, const std::string& size) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int buf = 8 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  std::string cmd = "ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i testsrc=size=" + size +
+                    ":rate=" + std::to_string(fps) + " -t " + std::to_string(seconds) +
+                    " -pix_fmt yuv420p -c:v libx264 -profile:v baseline -g " + std::to_string(fps) +
+                    " -f rtp -payload_type 102 'rtp://127.0.0.1:" + std::to_string(port) + "?pkt_size=1200'";
+  std::atomic<bool> done{false};
+  std::thread ff([&] {
+    run_capture(cmd);
+    done = true;
+  });
+  std::vector<std::vector<uint8_t>> packets;
+  std::vector<uint8_t> b(65536);
+  timeval tv{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (;;) {
+    ssize_t n = ::recv(fd, b.data(), b.size(), 0);
+    if (n > 0) {
+      packets.emplace_back(b.begin(), b.begin() + n);
+      continue;
+    }
+    if (done) break;
+  }
+  ff.join();
+  ::close(fd);
+  return packets;
+}
+
+}  // namespace
+
+TEST_CASE("H264 sent by ffmpeg (libx264, FU-A) transmuxes into a playable .mkv") {
+  auto packets = capture_ffmpeg_h264(3, 15, "320x240");
+  REQUIRE(packets.size() > 30);
+  TempDir dir, out;
+  RecorderConfig cfg;
+  cfg.max_chunk_bytes = 32 * 1024;
+  std::string room_path;
+  {
+    auto rec = Recorder::create(cfg).value();
+    UploadQueue q(rec->store(), std::make_shared<LocalDirectorySink>(dir.str()));
+    q.start();
+    auto s = rec->open("app", "room", "h264peer", 1, "", "", kRoomT0).value();
+    s->track_started(1, TrackKind::video, "video_main", "H264", 90000, 0, "packetization-mode=1", 0, "", kRoomT0);
+    uint32_t ts0 = (uint32_t{packets[0][4]} << 24) | (uint32_t{packets[0][5]} << 16) | (packets[0][6] << 8) |
+                   packets[0][7];
+    uint64_t last = kRoomT0;
+    for (auto& p : packets) {
+      uint32_t ts = (uint32_t{p[4]} << 24) | (uint32_t{p[5]} << 16) | (p[6] << 8) | p[7];
+      last = kRoomT0 + (ts - ts0) / 90;
+      REQUIRE(s->rtp(1, p.data(), p.size(), last) == RecordResult::ok);
+    }
+    s->leave(last + 66);
+    room_path = s->room_path();
+    rec->store().wait_drained(30000);
+    q.stop();
+  }
+  BuiltRoom room;
+  room.root = dir.str();
+  room.room_path = room_path;
+  auto c = convert(room, out.str());
+  REQUIRE(c.by_track.count("h264peer/1/video_main"));
+  auto& v = *c.by_track["h264peer/1/video_main"];
+  CHECK(v.path.size() > 4);
+  CHECK(v.path.substr(v.path.size() - 4) == ".mkv");
+  CHECK(v.codec == "h264");
+  auto pv = probe(out.str() + "/" + v.path);
+  INFO("decode errors: " << pv.decode_errors);
+  CHECK(pv.ok);
+  CHECK(pv.decode_errors.empty());
+  CHECK(pv.codec == "h264");
+  CHECK(pv.width == 320);
+  CHECK(pv.height == 240);
+  CHECK(pv.frames == 45);
+  CHECK(pv.duration == doctest::Approx(3.0).epsilon(0.1));
+}
+
+TEST_CASE("S3 in, S3 out: a room recorded to S3 transmuxes into S3 (temporaries removed)") {
+  S3rverProcess s3;
+  if (!s3.available()) {
+    MESSAGE("skipped: " << s3.reason());
+    return;
+  }
+  TempDir dir, tmp;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "p1";
+  plans[0].leave_ms = 3000;
+  plans[1].peer = "p2";
+  plans[1].join_ms = 500;
+  plans[1].leave_ms = 3000;
+  auto room = record_room(dir.str(), plans);
+  // Upload the recorded room as the recorder would have.
+  std::string base = "http://S3RVER:S3RVER@127.0.0.1:" + std::to_string(s3.port()) + "/roomrec-test/";
+  auto in_uri = s3::S3Uri::parse(base + "recordings?path_style=true").value();
+  s3::S3Client client(in_uri);
+  for (auto& e : fs::recursive_directory_iterator(dir.path)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    REQUIRE(client.put(in_uri.key(fs::relative(e.path(), dir.path).string()), bytes).is_ok());
+  }
+  auto src = RecordingSource::open(base + "recordings/" + room.room_path + "?path_style=true");
+  REQUIRE_MESSAGE(src.is_ok(), src.status().to_string());
+  TransmuxOptions o;
+  o.output = base + "transmux/job1?path_style=true";
+  o.temp_dir = tmp.str();
+  auto r = transmux(*src.value(), o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->files.size() == 4);
+  auto out_uri = s3::S3Uri::parse(o.output).value();
+  s3::S3Client out(out_uri);
+  auto list = out.list(out_uri.key(""));
+  REQUIRE(list.is_ok());
+  std::set<std::string> keys;
+  for (auto& obj : list->objects) keys.insert(obj.key);
+  CHECK(keys.count("transmux/job1/summary.json") == 1);
+  for (auto& f : r->files) {
+    CHECK(keys.count("transmux/job1/" + f.path) == 1);
+    CHECK(f.uri == "transmux/job1/" + f.path);
+  }
+  auto summary = out.get("transmux/job1/summary.json");
+  REQUIRE(summary.is_ok());
+  CHECK(nlohmann::json::parse(*summary)["peers"].contains("p2"));
+  // One output, fetched back, plays.
+  auto body = out.get(r->files[0].uri);
+  REQUIRE(body.is_ok());
+  std::string local = tmp.str() + "/check.webm";
+  std::ofstream(local, std::ios::binary) << *body;
+  auto p = probe(local);
+  CHECK(p.ok);
+  CHECK(p.decode_errors.empty());
+  fs::remove(local);
+  CHECK(fs::is_empty(tmp.path));  // staging folders cleaned up
 }

@@ -4,9 +4,12 @@
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -196,8 +199,7 @@ std::vector<Bytes> packetize_vp8(const Bytes& frame, const Vp8Desc& d, size_t mt
   if (d.partitions) {
     const uint32_t tag = frame[0] | (frame[1] << 8) | (frame[2] << 16);
     const size_t p1 = ((tag & 1) ? 3 : 10) + (tag >> 5);
-    REQUIRE(p1 < frame.size());
-    parts = {{0, p1, 0}, {p1, frame.size(), 1}};
+    if (p1 < frame.size()) parts = {{0, p1, 0}, {p1, frame.size(), 1}};
   }
   std::vector<Bytes> out;
   for (const Part& part : parts) {
@@ -236,7 +238,7 @@ struct Vp9Desc {
   uint8_t tid = 0, sid = 0, tl0 = 0;
   bool u = false, d = false;
   bool inter = false;          // P
-  std::vector<uint8_t> pdiff;  // flexible mode
+  std::vector<uint8_t> pdiff{};  // flexible mode
   bool z = false;
   const Vp9Ss* ss = nullptr;  // V, first packet only
 };
@@ -316,6 +318,8 @@ const char* kAvcc360 = "0142c01effe100196742c01ed900a02ff97011000003000100000300
 // 1920x1080 interlaced (frame_mbs_only_flag 0): 2 x 34 field map units, cropped.
 const char* kSps1080i = "67640028acd94078044fde0220000003002000000783e2c5b2c0";
 const char* kPps1080i = "68fba3cb3002c0";
+const char* kAvcc1080i =
+    "01640028ffe1001a67640028acd94078044fde0220000003002000000783e2c5b2c001000768fba3cb3002c0fdf8f800";
 
 Bytes avcc(const std::vector<Bytes>& nals) {
   Bytes b;
@@ -817,10 +821,11 @@ TEST_CASE("VP8 depacketizer: libvpx frames round-trip byte-exact at 320x240 and 
       if (packets.size() > 1) {
         // The first packet lost: the rest is not a frame.
         CHECK_FALSE(accepts(*d, std::vector<Bytes>(packets.begin() + 1, packets.end())));
-        // The last packet lost: partition 0 or the frame is cut short (for the
-        // key frames at least, whose partition 0 spans several packets).
-        if (frames[i].key)
-          CHECK_FALSE(accepts(*d, std::vector<Bytes>(packets.begin(), packets.begin() + 1)));
+        // Only the first packet: accepted exactly when it holds all of partition 0.
+        const Bytes& fr = frames[i].data;
+        const size_t p0_end = (frames[i].key ? 10u : 3u) + ((fr[0] | (fr[1] << 8) | (fr[2] << 16)) >> 5);
+        const size_t in_first = packets[0].size() - vp8_descriptor(shape, true, 0).size();
+        CHECK(accepts(*d, std::vector<Bytes>(packets.begin(), packets.begin() + 1)) == (p0_end <= in_first));
       }
       // out is cleared first.
       REQUIRE(run(*d, packets, f));
@@ -1089,9 +1094,7 @@ TEST_CASE("VP9 depacketizer: spatial layers keep only the highest layer frame") 
     CHECK_FALSE(f.keyframe);
     CHECK(f.width == 640);
   }
-  // The upper layer's first packet lost: its continuation has no B bit, so it
-  // is appended to... nothing it belongs to; the caller only sees a gap-free
-  // frame, so the base layer frame must not absorb a B-less packet silently.
+  // A frame whose first packet is lost starts without a B bit: rejected.
   {
     auto packets = layer_packets(high[0].data, 1, false, 300, false);
     REQUIRE(packets.size() > 2);
@@ -1138,7 +1141,7 @@ TEST_CASE("H264 depacketizer: SPS sizes and avcC match ffmpeg") {
     uint32_t w, h;
   };
   for (const Case c : {Case{kSps720, kPps720, kAvcc720, 1280, 720}, Case{kSps1080, kPps1080, kAvcc1080, 1920, 1080},
-                       Case{kSps360, kPps360, kAvcc360, 640, 360}, Case{kSps1080i, kPps1080i, nullptr, 1920, 1080}}) {
+                       Case{kSps360, kPps360, kAvcc360, 640, 360}, Case{kSps1080i, kPps1080i, kAvcc1080i, 1920, 1080}}) {
     CAPTURE(c.sps);
     auto d = make_depacketizer("h264", "packetization-mode=1");
     CHECK(d->codec_private().empty());
@@ -1439,11 +1442,15 @@ TEST_CASE("AV1 depacketizer: hand-built sequence headers of every shape") {
   DepacketizedFrame f;
   REQUIRE(run(*d, {av1_packet(false, false, 0, false, {still, {0x30, 0xFF, 0xFF}})}, f));
   CHECK(f.keyframe);
-  // A sequence header that does not parse: frame kept, no size, av1C unchanged (still empty).
+  CHECK(d->codec_private() == cat({{0x81, b1, b2, 0x00}, sized(still)}));
+  // A sequence header that does not parse: frame kept, no size, av1C unchanged.
   REQUIRE(run(*d, {av1_packet(false, false, 0, false, {{0x08, 0xE0}, av1_frame_obu(true, 5, 1)})}, f));
   CHECK_FALSE(f.keyframe);
   CHECK(f.width == 0);
-  CHECK(d->codec_private().empty());
+  CHECK(d->codec_private() == cat({{0x81, b1, b2, 0x00}, sized(still)}));
+  auto fresh = make_depacketizer("av1");
+  REQUIRE(run(*fresh, {av1_packet(false, false, 0, false, {{0x08, 0xE0}, av1_frame_obu(true, 5, 1)})}, f));
+  CHECK(fresh->codec_private().empty());
 }
 
 TEST_CASE("AV1 depacketizer: malformed packets are rejected") {
@@ -1463,8 +1470,7 @@ TEST_CASE("AV1 depacketizer: malformed packets are rejected") {
   CHECK_FALSE(accepts(*d, {{0x00, 0x05, 0x30, 0x10}}));                    // element past the end
   CHECK_FALSE(accepts(*d, {{0x00, 0x00, 0x01, 0x30}}));                    // zero-length element
   CHECK_FALSE(accepts(*d, {{0x20, 0x02, 0x30, 0x10}}));                    // W=2, only one element
-  CHECK_FALSE(accepts(*d, {{0x10, 0x02, 0x30, 0x10, 0x30}}));              // W=1: the first element has no length... fine,
-                                                                          // but then it is 4 bytes: 0x02 is not an OBU header? forbidden bit clear
+  CHECK_FALSE(accepts(*d, {{0x10, 0x02, 0x30, 0x10, 0x30}}));              // W=1: one element whose obu_size (48) is wrong
   CHECK_FALSE(accepts(*d, {av1_packet(false, false, 0, false, {{0xB0, 0x10}})}));  // forbidden bit
   CHECK_FALSE(accepts(*d, {av1_packet(false, false, 0, false, {{0x32, 0x05, 0x10}})}));  // obu_size past the element
   CHECK_FALSE(accepts(*d, {av1_packet(false, false, 0, false, {{0x32, 0x00, 0x10}})}));  // obu_size short of it
@@ -1558,10 +1564,10 @@ std::vector<std::vector<Bytes>> seeds(const std::string& codec) {
   } else if (codec == "vp9") {
     const Bytes key = vp9_header(0, true, true, false, 320, 240);
     const Bytes intra = vp9_header(1, false, false, true, 640, 480);
-    s.push_back({cat({{0xAA, 0x81, 0x02, 0x00, 0x05, 0x38, 0x01, 0x40, 0x00, 0xF0, 0x01, 0x04, 0x01},
+    s.push_back({cat({{0xAA, 0x81, 0x02, 0x00, 0x05, 0x18, 0x01, 0x40, 0x00, 0xF0, 0x01, 0x04, 0x01},
                       Bytes(key.begin(), key.begin() + 10)}),
                  cat({{0xA4, 0x81, 0x02, 0x00, 0x05}, Bytes(key.begin() + 10, key.end())}),
-                 cat({{0xBC, 0x81, 0x02, 0x22, 0x03, 0x04}, intra})});
+                 cat({{0xBC, 0x81, 0x02, 0x22}, intra})});
   } else if (codec == "h264") {
     const Bytes sps = hex(kSps720), pps = hex(kPps720), idr = nal_unit(0x65, 60, 1);
     std::vector<Bytes> p{stap_a({sps, pps})};
@@ -1587,7 +1593,7 @@ std::vector<std::vector<Bytes>> seeds(const std::string& codec) {
 
 TEST_CASE("depacketizers never crash on random or mutated payloads, and accepted frames are consistent") {
   std::mt19937 rng(20240611);
-  for (const char* codec : {"vp8", "vp9", "h264", "av1", "opus", "red"}) {
+  for (const std::string codec : {"vp8", "vp9", "h264", "av1", "opus", "red"}) {
     CAPTURE(codec);
     auto d = make_depacketizer(codec);
     Checker checker;
@@ -1634,6 +1640,6 @@ TEST_CASE("depacketizers never crash on random or mutated payloads, and accepted
       checker.check(*d, packets);
     }
     CHECK(checker.bad == 0);
-    MESSAGE(codec << ": " << checker.accepted << " of 7000 random/mutated frames accepted");
+    CHECK(checker.accepted > 500);  // the mutations reach the accepting paths too
   }
 }
