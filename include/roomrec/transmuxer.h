@@ -28,7 +28,10 @@ struct TransmuxOptions {
   // files are uploaded under (local temporaries removed afterwards).
   std::string output;
   std::string temp_dir;  // for S3 output; default: $TMPDIR or /tmp
-  // Media time converted so far and in all (ms); called on the converting thread.
+  // Sessions converted at once (each on its own thread); 0: one per core.
+  unsigned threads = 0;
+  // Media time converted so far and in all (ms); called from the converting
+  // threads, one call at a time.
   std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop early (Status cancelled)
 };

@@ -7,6 +7,11 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <tuple>
 
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
@@ -71,6 +76,7 @@ class Output {
   // Stores a finished local file at `name`; returns where it went.
   Result<std::string> store(const std::string& name, const char* content_type) {
     if (!s3_) return local_path(name);
+    std::lock_guard lock(*s3_mu_);  // one S3 client, shared by the session threads
     std::string path = local_path(name);
     auto src = file_source(path);
     if (!src) return src.status();
@@ -95,7 +101,8 @@ class Output {
     }
   }
   Output() = default;
-  Output(Output&& o) noexcept : dir_(std::move(o.dir_)), staging_(o.staging_), s3_(std::move(o.s3_)) {
+  Output(Output&& o) noexcept
+      : dir_(std::move(o.dir_)), staging_(o.staging_), s3_(std::move(o.s3_)), s3_mu_(std::move(o.s3_mu_)) {
     o.staging_ = false;
     o.dir_.clear();
   }
@@ -104,6 +111,7 @@ class Output {
   std::string dir_;
   bool staging_ = false;
   std::shared_ptr<s3::S3Client> s3_;
+  std::shared_ptr<std::mutex> s3_mu_ = std::make_shared<std::mutex>();
 };
 
 // One span of one track: start -> stop, written to one file.
@@ -135,10 +143,33 @@ class Transmux {
       uint64_t from = s.chunks.front().key.from_ts, to = s.chunks.back().key.to_ts;
       total_ms_ += to > from ? to - from : 0;
     }
-    for (auto& s : room_.sessions) {
-      Status st = session(s);
-      if (!st) return st;
-    }
+    // Sessions are independent: convert several at once.
+    unsigned threads = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = std::min<unsigned>(threads, static_cast<unsigned>(room_.sessions.size()));
+    std::atomic<size_t> next{0};
+    Status first_error;
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < room_.sessions.size();) {
+        {
+          std::lock_guard lock(mu_);
+          if (!first_error.is_ok()) return;
+        }
+        Status st = session(room_.sessions[i]);
+        if (!st) {
+          std::lock_guard lock(mu_);
+          if (first_error.is_ok()) first_error = st;
+          stop_ = true;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (!first_error.is_ok()) return first_error;
+    std::sort(result_.files.begin(), result_.files.end(), [](const TransmuxFile& a, const TransmuxFile& b) {
+      return std::tie(a.peer, a.session, a.track, a.start_ms) < std::tie(b.peer, b.session, b.track, b.start_ms);
+    });
     if (room_first_ != UINT64_MAX && room_last_ >= room_first_) result_.duration_ms = room_last_ - room_first_;
     nlohmann::json meta = {{"app", room_.app}, {"room", room_.room}, {"room_record_id", room_.room_record_id}};
     summary_["metadata_json"] = meta.dump();
@@ -170,6 +201,7 @@ class Transmux {
     Row row;
     while (reader.next(row)) {
       if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "transmux cancelled");
+      if (stop_) return Status::error(ErrorCode::cancelled, "stopped: another session failed");
       switch (row.kind) {
         case RowKind::track_started:
           if (open.count(row.track_id)) {
@@ -218,18 +250,23 @@ class Transmux {
           break;
       }
       if (opt_.progress && row.ts > session_from && row.ts - session_from >= reported + 1000) {
-        reported = row.ts - session_from;
-        opt_.progress(std::min(done_ms_ + reported, total_ms_), total_ms_);
+        uint64_t step = row.ts - session_from - reported;
+        reported += step;
+        std::lock_guard lock(mu_);
+        done_ms_ += step;
+        opt_.progress(std::min(done_ms_, total_ms_), total_ms_);
       }
     }
     for (auto& [id, t] : open) {
       Status s = close_span(ref, t);
       if (!s) return s;
     }
+    std::lock_guard lock(mu_);
     for (auto& p : reader.problems()) result_.problems.push_back(p);
     if (!ref.chunks.empty()) {
       uint64_t from = ref.chunks.front().key.from_ts, to = ref.chunks.back().key.to_ts;
-      done_ms_ += to > from ? to - from : 0;
+      uint64_t span = to > from ? to - from : 0;
+      done_ms_ += span > reported ? span - reported : 0;  // the rest of this session
     }
     if (opt_.progress) opt_.progress(std::min(done_ms_, total_ms_), total_ms_);
     return Status::ok();
@@ -317,6 +354,7 @@ class Transmux {
     if (!s) return s;
     const auto& st = t.assembler->stats();
     if (!t.writer) {
+      std::lock_guard lock(mu_);
       if (st.packets > 0)
         result_.problems.push_back("track " + t.info.name + " of " + ref.peer + "/" + std::to_string(ref.session) +
                                    " had " + std::to_string(st.packets) + " packets but no " +
@@ -330,6 +368,7 @@ class Transmux {
     const char* type = t.codec == "h264" ? "video/x-matroska" : (t.info.kind == TrackKind::video ? "video/webm" : "audio/webm");
     auto stored = out_.store(t.name, type);
     if (!stored) return stored.status();
+    std::lock_guard lock(mu_);
     room_first_ = std::min(room_first_, t.first_ms);
     room_last_ = std::max(room_last_, t.last_ms);
 
@@ -371,6 +410,7 @@ class Transmux {
   }
 
   void note_once(const std::string& problem) {
+    std::lock_guard lock(mu_);
     for (auto& p : result_.problems)
       if (p == problem) return;
     result_.problems.push_back(problem);
@@ -384,6 +424,8 @@ class Transmux {
   nlohmann::json summary_ = nlohmann::json::object();
   uint64_t total_ms_ = 0, done_ms_ = 0;
   uint64_t room_first_ = UINT64_MAX, room_last_ = 0;
+  std::mutex mu_;  // guards result_, summary_, the room times and progress across session threads
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace

@@ -21,6 +21,55 @@ uint32_t get_u32le(const uint8_t* p) {
   return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
 
+// The common rows (rtp, rtcp) decoded straight from the wire: fields 1 (ts),
+// 2 (track_id) and 7/8 (bytes) only. Anything else (another field, a wire
+// type out of place, a truncated varint) returns false and the generated
+// parser takes the row, so this only ever speeds up, never changes, a read.
+bool read_varint(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && p < end; shift += 7) {
+    uint8_t b = *p++;
+    v |= uint64_t{b & 0x7Fu} << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+bool fast_bytes_row(const uint8_t* p, size_t n, Row& row) {
+  const uint8_t* end = p + n;
+  uint64_t ts = 0, track = 0;
+  const uint8_t* bytes = nullptr;
+  uint64_t len = 0;
+  uint64_t kind = 0;
+  while (p < end) {
+    uint64_t tag;
+    if (!read_varint(p, end, tag)) return false;
+    switch (tag) {
+      case (1 << 3) | 0:
+        if (!read_varint(p, end, ts)) return false;
+        break;
+      case (2 << 3) | 0:
+        if (!read_varint(p, end, track) || track > UINT32_MAX) return false;
+        break;
+      case (7 << 3) | 2:
+      case (8 << 3) | 2:
+        if (kind || !read_varint(p, end, len) || len > static_cast<uint64_t>(end - p)) return false;
+        kind = tag >> 3;
+        bytes = p;
+        p += len;
+        break;
+      default:
+        return false;
+    }
+  }
+  if (!kind) return false;
+  row.ts = ts;
+  row.track_id = static_cast<uint32_t>(track);
+  row.kind = kind == 7 ? RowKind::rtp : RowKind::rtcp;
+  row.payload.assign(bytes, bytes + len);
+  return true;
+}
+
 void assign(std::vector<uint8_t>& out, const std::string& s) {
   out.assign(reinterpret_cast<const uint8_t*>(s.data()), reinterpret_cast<const uint8_t*>(s.data()) + s.size());
 }
@@ -114,6 +163,12 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
       format::from_proto(h, header_);
       stats_.header_ok = true;
       return Frame::header;
+    }
+    if (fast_bytes_row(msg, len, *row)) {
+      in_damage_ = false;
+      pos_ += format::kFrameOverhead + len;
+      ++stats_.good_rows;
+      return Frame::row;
     }
     auto& r = parsed_->row;
     if (!r.ParseFromArray(msg, msg_len)) {

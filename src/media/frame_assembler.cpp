@@ -49,7 +49,14 @@ void FrameAssembler::push(const uint8_t* data, size_t n, uint64_t arrival_ms) {
   p.arrival_ms = arrival_ms;
   p.ts = h.timestamp;
   p.marker = h.marker;
+  p.payload = take_buffer();
   p.payload.assign(data + h.payload_offset, data + h.payload_offset + h.payload_size);
+  if (ext == next_ext_seq_ && pending_.empty()) {
+    // In order, nothing waiting: the common case skips the reorder map.
+    next_ext_seq_++;
+    emit(std::move(p));
+    return;
+  }
   pending_.emplace(ext, std::move(p));
   release_ready(false);
 }
@@ -95,14 +102,28 @@ void FrameAssembler::emit(Packet&& p) {
   if (p.payload.empty()) {
     // padding-only: nothing to depacketize; it may still end a frame by marker
     if (p.marker && !frame_.empty()) finish_frame();
+    if (spare_.size() < 64) spare_.push_back(std::move(p.payload));
     return;
   }
   frame_.push_back(std::move(p));
   if (kind_ == TrackKind::audio || frame_.back().marker) finish_frame();
 }
 
+std::vector<uint8_t> FrameAssembler::take_buffer() {
+  if (spare_.empty()) return {};
+  std::vector<uint8_t> b = std::move(spare_.back());
+  spare_.pop_back();
+  return b;
+}
+
+void FrameAssembler::recycle(std::vector<Packet>& packets) {
+  for (auto& p : packets)
+    if (spare_.size() < 64) spare_.push_back(std::move(p.payload));
+  packets.clear();
+}
+
 void FrameAssembler::drop_frame() {
-  frame_.clear();
+  recycle(frame_);
   frame_broken_ = false;
 }
 

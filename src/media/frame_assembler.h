@@ -78,6 +78,8 @@ class FrameAssembler {
   };
 
   void release_ready(bool all);
+  std::vector<uint8_t> take_buffer();
+  void recycle(std::vector<Packet>& packets);
   void emit(Packet&& p);
   void finish_frame();
   void drop_frame();
@@ -112,6 +114,7 @@ class FrameAssembler {
   bool seen_keyframe_ = false;
   std::deque<AssembledFrame> ready_;
   std::vector<rtp::PayloadView> views_;
+  std::vector<std::vector<uint8_t>> spare_;  // payload buffers to reuse (no malloc per packet)
 };
 
 }  // namespace roomrec::media

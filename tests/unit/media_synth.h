@@ -24,7 +24,8 @@ struct EncodedFrame {
 
 // A moving gradient, so frames differ.
 inline std::vector<EncodedFrame> encode_vp8(uint32_t w, uint32_t h, uint32_t frames, uint32_t fps,
-                                            uint32_t kf_interval = 30, uint32_t bitrate_kbps = 300) {
+                                            uint32_t kf_interval = 30, uint32_t bitrate_kbps = 300,
+                                            bool noisy = false) {
   vpx_codec_enc_cfg_t cfg;
   vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0);
   cfg.g_w = w;
@@ -41,7 +42,11 @@ inline std::vector<EncodedFrame> encode_vp8(uint32_t w, uint32_t h, uint32_t fra
   std::vector<EncodedFrame> out;
   for (uint32_t i = 0; i < frames; ++i) {
     for (uint32_t y = 0; y < h; ++y)
-      for (uint32_t x = 0; x < w; ++x) img.planes[0][y * img.stride[0] + x] = static_cast<uint8_t>(x + y + i * 4);
+      for (uint32_t x = 0; x < w; ++x) {
+        uint32_t v = x + y + i * 4;
+        if (noisy) v += (x * 7919u + y * 104729u + i * 31u) * 2654435761u >> 27;  // camera-like grain
+        img.planes[0][y * img.stride[0] + x] = static_cast<uint8_t>(v);
+      }
     for (uint32_t y = 0; y < h / 2; ++y)
       for (uint32_t x = 0; x < w / 2; ++x) {
         img.planes[1][y * img.stride[1] + x] = static_cast<uint8_t>(128 + i);

@@ -1,0 +1,202 @@
+// bench_transmux: converting a long two-peer room (Opus audio + VP8 video at
+// about 1.5 Mbit/s) recorded by roomrec, against Janus' janus-pp-rec
+// converting the same RTP packets from .mjr files, in the same run.
+//   bench_transmux [--minutes 60] [--dir DIR] [--keep]
+// Prints MB/s of recording converted and the peak RSS of each converter (each
+// runs in a child process, so generating the media does not count).
+#include <roomrec/recorder.h>
+#include <roomrec/recording_source.h>
+#include <roomrec/transmuxer.h>
+#include <roomrec/upload_queue.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "../tests/unit/media_synth.h"
+
+using namespace roomrec;
+using namespace roomrec::testing;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A Janus .mjr (MJR00002) writer: magic, u16 BE JSON length + JSON, then per
+// packet "MEET" + u32 BE ms since the first packet + u16 BE length + RTP.
+class MjrWriter {
+ public:
+  MjrWriter(const std::string& path, const char* type, const char* codec, uint64_t start_us) {
+    f_ = std::fopen(path.c_str(), "wb");
+    std::fwrite("MJR00002", 1, 8, f_);
+    std::string info = std::string("{\"t\":\"") + type + "\",\"c\":\"" + codec + "\",\"s\":" +
+                       std::to_string(start_us) + ",\"u\":" + std::to_string(start_us) + "}";
+    uint16_t n = htons(static_cast<uint16_t>(info.size()));
+    std::fwrite(&n, 2, 1, f_);
+    std::fwrite(info.data(), 1, info.size(), f_);
+    start_ms_ = start_us / 1000;
+  }
+  ~MjrWriter() { std::fclose(f_); }
+  void write(const std::vector<uint8_t>& rtp, uint64_t at_ms) {
+    std::fwrite("MEET", 1, 4, f_);
+    uint32_t t = htonl(static_cast<uint32_t>(at_ms - start_ms_));
+    uint16_t n = htons(static_cast<uint16_t>(rtp.size()));
+    std::fwrite(&t, 4, 1, f_);
+    std::fwrite(&n, 2, 1, f_);
+    std::fwrite(rtp.data(), 1, rtp.size(), f_);
+  }
+
+ private:
+  FILE* f_;
+  uint64_t start_ms_;
+};
+
+uint64_t dir_bytes(const fs::path& p, const std::string& ext) {
+  uint64_t n = 0;
+  for (auto& e : fs::recursive_directory_iterator(p))
+    if (e.is_regular_file() && (ext.empty() || e.path().extension() == ext)) n += e.file_size();
+  return n;
+}
+
+struct RunFigures {
+  double seconds = 0;
+  long peak_rss_kb = 0;
+  int status = 0;
+};
+
+template <class F>
+RunFigures in_child(F&& body) {
+  auto t0 = Clock::now();
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  rusage ru{};
+  ::wait4(pid, &status, 0, &ru);
+  RunFigures r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.peak_rss_kb = ru.ru_maxrss;
+  r.status = status;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int minutes = 60;
+  std::string dir = "/tmp/roomrec-bench-transmux";
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--minutes") && i + 1 < argc) minutes = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--keep")) keep = true;
+  }
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/rec");
+  fs::create_directories(dir + "/mjr");
+  fs::create_directories(dir + "/out");
+  fs::create_directories(dir + "/janus");
+
+  // 10 s of media, looped: VP8 640x360 30 fps ~1.5 Mbit/s (keyframe every 2 s), Opus 20 ms.
+  std::printf("encoding a 10 s loop of VP8 and Opus...\n");
+  std::fflush(stdout);
+  auto video = encode_vp8(640, 360, 300, 30, 60, 1500, true);
+  auto audio = encode_opus(10.0, 440);
+  const uint64_t t0 = 1'731'132'577'000ULL;
+  const uint64_t total_ms = uint64_t(minutes) * 60'000;
+
+  std::printf("recording %d minutes x 2 peers through the Recorder and into .mjr files...\n", minutes);
+  std::fflush(stdout);
+  std::string room_path;
+  {
+    RecorderConfig cfg;
+    cfg.max_chunk_bytes = 16u << 20;
+    cfg.store.memory_budget_bytes = 256u << 20;
+    auto rec = Recorder::create(cfg).value();
+    UploadQueue q(rec->store(), std::make_shared<LocalDirectorySink>(dir + "/rec"));
+    q.start();
+    for (int peer = 0; peer < 2; ++peer) {
+      std::string name = "peer" + std::to_string(peer);
+      auto s = rec->open("bench", "room", name, 1, "", "", t0).value();
+      if (room_path.empty()) room_path = s->room_path();
+      s->track_started(1, TrackKind::audio, "audio_main", "opus", 48000, 2, "", 0, "", t0);
+      s->track_started(2, TrackKind::video, "video_main", "vp8", 90000, 0, "", 0, "", t0);
+      MjrWriter ma(dir + "/mjr/" + name + "-audio.mjr", "a", "opus", t0 * 1000);
+      MjrWriter mv(dir + "/mjr/" + name + "-video.mjr", "v", "vp8", t0 * 1000);
+      uint16_t aseq = 1, vseq = 1;
+      uint64_t loops = total_ms / 10'000;
+      for (uint64_t l = 0; l < loops; ++l) {
+        size_t ai = 0;
+        for (size_t vi = 0; vi < video.size(); ++vi) {
+          uint64_t vt = l * 10'000 + vi * 1000 / 30;
+          while (ai < audio.size() && l * 10'000 + ai * 20 <= vt) {
+            uint64_t at = l * 10'000 + ai * 20;
+            auto p = rtp_packet(aseq++, static_cast<uint32_t>(at * 48), 0x1111, 111, false, audio[ai].data(),
+                                audio[ai].size());
+            s->rtp(1, p.data(), p.size(), t0 + at);
+            ma.write(p, t0 + at);
+            ++ai;
+          }
+          for (auto& p : packetize_vp8(video[vi].data, vseq, static_cast<uint32_t>(vt * 90), 0x2222)) {
+            s->rtp(2, p.data(), p.size(), t0 + vt);
+            mv.write(p, t0 + vt);
+          }
+        }
+      }
+      s->leave(t0 + total_ms);
+      rec->store().wait_drained(600'000);
+    }
+    q.stop();
+  }
+  uint64_t rec_bytes = dir_bytes(dir + "/rec", ".rec");
+  uint64_t mjr_bytes = dir_bytes(dir + "/mjr", ".mjr");
+
+  std::printf("converting with roomrec...\n");
+  std::fflush(stdout);
+  RunFigures ours = in_child([&] {
+    auto src = RecordingSource::open(dir + "/rec/" + room_path);
+    if (!src) return 1;
+    TransmuxOptions o;
+    o.output = dir + "/out";
+    auto r = transmux(*src.value(), o);
+    return r.is_ok() && r->files.size() == 4 ? 0 : 2;
+  });
+  std::printf("converting with janus-pp-rec...\n");
+  std::fflush(stdout);
+  RunFigures janus;
+  for (const char* f : {"peer0-audio", "peer0-video", "peer1-audio", "peer1-video"}) {
+    std::string in = dir + "/mjr/" + f + ".mjr";
+    std::string out = dir + "/janus/" + f + (std::strstr(f, "audio") ? ".opus" : ".webm");
+    RunFigures r = in_child([&] {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      ::execlp("janus-pp-rec", "janus-pp-rec", "-d", "0", in.c_str(), out.c_str(), (char*)nullptr);
+      return 127;
+    });
+    janus.seconds += r.seconds;
+    janus.peak_rss_kb = std::max(janus.peak_rss_kb, r.peak_rss_kb);
+    janus.status |= r.status;
+  }
+  double ours_mbs = rec_bytes / 1e6 / ours.seconds;
+  double janus_mbs = mjr_bytes / 1e6 / janus.seconds;
+  std::printf("\nbench_transmux: %d-minute room, 2 peers, Opus + VP8 640x360 ~1.5 Mbit/s\n", minutes);
+  std::printf("%-14s %12s %10s %10s %14s %8s\n", "converter", "input MB", "seconds", "MB/s", "peak RSS MiB", "status");
+  std::printf("%-14s %12.1f %10.2f %10.1f %14.1f %8s\n", "roomrec", rec_bytes / 1e6, ours.seconds, ours_mbs,
+              ours.peak_rss_kb / 1024.0, ours.status == 0 ? "ok" : "FAILED");
+  std::printf("%-14s %12.1f %10.2f %10.1f %14.1f %8s\n", "janus-pp-rec", mjr_bytes / 1e6, janus.seconds, janus_mbs,
+              janus.peak_rss_kb / 1024.0, janus.status == 0 ? "ok" : "FAILED");
+  std::printf("throughput ratio roomrec / janus-pp-rec: %.1fx\n", ours_mbs / janus_mbs);
+  std::printf("output: roomrec %.1f MB, janus-pp-rec %.1f MB\n", dir_bytes(dir + "/out", "") / 1e6,
+              dir_bytes(dir + "/janus", "") / 1e6);
+  if (!keep) fs::remove_all(dir);
+  return ours.status == 0 ? 0 : 1;
+}
