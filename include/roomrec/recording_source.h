@@ -7,9 +7,10 @@
 //
 // Three kinds of source, chosen by RecordingSource::open():
 //  - S3 ("http(s)://..."): ListObjectsV2 (paginated) under the room path; each chunk is downloaded by a
-//    background thread as soon as it is opened, into memory when smaller than 8 MiB, else into an
+//    background thread started by the first read, into memory when smaller than 2 MiB, else into an
 //    anonymous temporary file (TMPDIR), while the reader consumes what has arrived. The reader never
-//    holds a large chunk in memory and a slow consumer never stalls the HTTP transfer.
+//    holds a large chunk in memory and a slow consumer never stalls the HTTP transfer. A transfer
+//    broken midway is restarted (up to 3 times); connections are reused across chunks.
 //  - a local folder ("file:///path" or a plain path) with the same layout as the S3 keys
 //    ({room}/{peer}/{session}/{index}-{from_ts}-{to_ts}.rec); files are streamed from disk.
 //  - a local folder of Janus .mjr recordings (one file per track; when the folder holds .mjr files it is
@@ -47,7 +48,7 @@ struct SessionRef {
   std::string peer;
   uint64_t session = 0;
   std::vector<ChunkRef> chunks;            // numeric index order (then from_ts)
-  std::vector<uint32_t> missing_indexes;   // gaps in 0..max index, ascending
+  std::vector<uint32_t> missing_indexes;   // gaps in 0..max index, ascending (at most 100,000 listed)
 };
 
 struct RoomListing {

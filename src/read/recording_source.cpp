@@ -27,8 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Objects below this size are downloaded into memory, larger ones into an anonymous temporary file.
-constexpr uint64_t kMemoryObjectBytes = 8ull << 20;
+// Objects below this size are downloaded into memory, larger ones into an anonymous temporary file
+// (a RoomReader has one chunk per session open at once: this bounds its memory per session).
+constexpr uint64_t kMemoryObjectBytes = 2ull << 20;
 // Whole-object attempts after a transfer broke midway (S3Client::get itself retries until the first byte).
 constexpr int kDownloadAttempts = 3;
 // An .mjr info header is at most 8 + 2 + 65535 bytes.

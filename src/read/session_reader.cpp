@@ -14,7 +14,16 @@ SessionReader::SessionReader(RecordingSource& source, const SessionRef& session)
     : source_(source), session_(session) {
   stats_.chunks_total = session_.chunks.size();
   stats_.chunks_missing = session_.missing_indexes.size();
-  for (uint32_t idx : session_.missing_indexes) problem("chunk " + std::to_string(idx) + " of " + name() + " is missing");
+  // One line per run of missing indexes ("chunk 5 of alice/1 is missing", "chunks 7-9 of ... are missing").
+  const auto& m = session_.missing_indexes;
+  for (size_t i = 0; i < m.size();) {
+    size_t j = i;
+    while (j + 1 < m.size() && m[j + 1] == m[j] + 1) ++j;
+    if (j == i) problem("chunk " + std::to_string(m[i]) + " of " + name() + " is missing");
+    else
+      problem("chunks " + std::to_string(m[i]) + "-" + std::to_string(m[j]) + " of " + name() + " are missing");
+    i = j + 1;
+  }
 }
 
 SessionReader::~SessionReader() = default;
@@ -106,7 +115,7 @@ bool SessionReader::next(Row& row) {
       continue;
     }
     OpenChunk& c = *open_[best];
-    row = std::move(c.row);
+    std::swap(row, c.row);  // buffers circulate: the chunk reader refills the caller's old row
     if (!c.reader->next(c.row)) {
       finish_chunk(c);
       open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(best));
