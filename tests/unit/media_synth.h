@@ -7,6 +7,7 @@
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -67,6 +68,75 @@ inline std::vector<EncodedFrame> encode_vp8(uint32_t w, uint32_t h, uint32_t fra
   }
   vpx_img_free(&img);
   vpx_codec_destroy(&codec);
+  return out;
+}
+
+// VP8 frames painted by `paint(i, img)` (I420, w x h).
+template <class Paint>
+inline std::vector<EncodedFrame> encode_vp8_painted(uint32_t w, uint32_t h, uint32_t frames, uint32_t fps,
+                                                    uint32_t kf_interval, Paint paint, bool vp9 = false) {
+  vpx_codec_iface_t* iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
+  vpx_codec_enc_cfg_t cfg;
+  vpx_codec_enc_config_default(iface, &cfg, 0);
+  cfg.g_w = w;
+  cfg.g_h = h;
+  cfg.g_timebase = {1, static_cast<int>(fps)};
+  cfg.rc_target_bitrate = 400;
+  cfg.g_lag_in_frames = 0;
+  cfg.kf_mode = VPX_KF_DISABLED;
+  vpx_codec_ctx_t codec;
+  vpx_codec_enc_init(&codec, iface, &cfg, 0);
+  vpx_codec_control(&codec, VP8E_SET_CPUUSED, vp9 ? 8 : 16);
+  vpx_image_t img;
+  vpx_img_alloc(&img, VPX_IMG_FMT_I420, w, h, 1);
+  std::vector<EncodedFrame> out;
+  for (uint32_t i = 0; i < frames; ++i) {
+    paint(i, img);
+    vpx_enc_frame_flags_t flags = (i % kf_interval == 0) ? VPX_EFLAG_FORCE_KF : 0;
+    vpx_codec_encode(&codec, &img, i, 1, flags, VPX_DL_REALTIME);
+    vpx_codec_iter_t it = nullptr;
+    while (const vpx_codec_cx_pkt_t* pkt = vpx_codec_get_cx_data(&codec, &it)) {
+      if (pkt->kind != VPX_CODEC_CX_FRAME_PKT) continue;
+      EncodedFrame f;
+      auto* p = static_cast<const uint8_t*>(pkt->data.frame.buf);
+      f.data.assign(p, p + pkt->data.frame.sz);
+      f.keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+      f.index = i;
+      out.push_back(std::move(f));
+    }
+  }
+  vpx_img_free(&img);
+  vpx_codec_destroy(&codec);
+  return out;
+}
+
+inline void fill_i420(vpx_image_t& img, uint8_t y, uint8_t u, uint8_t v) {
+  for (unsigned r = 0; r < img.d_h; ++r) std::fill_n(img.planes[0] + r * img.stride[0], img.d_w, y);
+  for (unsigned r = 0; r < (img.d_h + 1) / 2; ++r) {
+    std::fill_n(img.planes[1] + r * img.stride[1], (img.d_w + 1) / 2, u);
+    std::fill_n(img.planes[2] + r * img.stride[2], (img.d_w + 1) / 2, v);
+  }
+}
+
+// 20 ms Opus packets of samples given by `wave(t)` in [-1, 1].
+template <class Wave>
+inline std::vector<std::vector<uint8_t>> encode_opus_wave(double seconds, Wave wave, int channels = 2) {
+  int err = 0;
+  OpusEncoder* enc = opus_encoder_create(48000, channels, OPUS_APPLICATION_AUDIO, &err);
+  opus_encoder_ctl(enc, OPUS_SET_BITRATE(64000));
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<int16_t> pcm(960 * channels);
+  int frames = static_cast<int>(seconds * 50);
+  for (int f = 0; f < frames; ++f) {
+    for (int i = 0; i < 960; ++i) {
+      int16_t v = static_cast<int16_t>(20000 * wave((f * 960 + i) / 48000.0));
+      for (int c = 0; c < channels; ++c) pcm[i * channels + c] = v;
+    }
+    uint8_t buf[1500];
+    int n = opus_encode(enc, pcm.data(), 960, buf, sizeof buf);
+    out.emplace_back(buf, buf + n);
+  }
+  opus_encoder_destroy(enc);
   return out;
 }
 

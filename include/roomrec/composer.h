@@ -1,0 +1,43 @@
+// Composer: a whole room in one WebM — every voice mixed, every camera in a
+// grid that follows who is live, audio and video on one timeline.
+#pragma once
+
+#include <roomrec/export.h>
+#include <roomrec/recording_source.h>
+#include <roomrec/status.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace roomrec {
+
+struct ComposeOptions {
+  bool audio = true;
+  bool video = true;
+  // A local file path (or file://), an S3 URI naming the object
+  // (http(s)://KEY:SECRET@host/bucket/path/file.webm?path_style=true), or an
+  // already presigned PUT URL. S3 outputs above 64 MiB go up in parts.
+  std::string output;
+  std::string temp_dir;  // staging for S3/presigned outputs; default $TMPDIR or /tmp
+  uint32_t width = 1280, height = 720, fps = 15;
+  std::string video_codec = "vp8";  // or "vp9"
+  uint32_t video_bitrate_kbps = 1500;
+  uint32_t audio_bitrate = 64000;
+  uint32_t threads = 2;               // encoder threads
+  uint32_t keyframe_interval_s = 10;
+  int cpu_used = 8;                   // libvpx speed (realtime)
+  std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ComposeResult {
+  std::string media_uri;   // the local path, the S3 key, or the presigned URL without its query
+  uint64_t duration_ms = 0;
+  std::vector<std::string> problems;
+};
+
+ROOMREC_API Result<ComposeResult> compose(RecordingSource& source, const ComposeOptions& options);
+
+}  // namespace roomrec

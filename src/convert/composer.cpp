@@ -1,0 +1,367 @@
+#include <roomrec/composer.h>
+#include <roomrec/log.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "convert/audio_mixer.h"
+#include "convert/video_compositor.h"
+#include "media/frame_assembler.h"
+#include "media/video_decoder.h"
+#include "media/webm_writer.h"
+#include "read/room_reader.h"
+#include "rtp/depacketizer.h"
+#include "s3/http_client.h"
+#include "s3/s3_client.h"
+#include "s3/s3_uri.h"
+
+namespace roomrec {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kComponent = "compose";
+// Frames leave a FrameAssembler up to its reorder window after they arrive;
+// mixing and rendering stay this far behind the newest row.
+constexpr uint64_t kSafetyMs = 1500;
+constexpr uint64_t kStepMs = 200;
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+enum class Target { local, s3, presigned };
+
+struct Track {
+  TrackKind kind = TrackKind::audio;
+  std::unique_ptr<media::FrameAssembler> assembler;
+  std::unique_ptr<media::VideoDecoder> decoder;
+  uint32_t source = 0;  // in the mixer or the compositor
+  bool ended = false;
+};
+
+class Compose {
+ public:
+  Compose(RecordingSource& src, const ComposeOptions& opt) : src_(src), opt_(opt) {}
+
+  Result<ComposeResult> run() {
+    if (!opt_.audio && !opt_.video) return Status::error(ErrorCode::invalid_argument, "compose needs audio, video or both");
+    Status s = resolve_output();
+    if (!s) return s;
+    auto listing = src_.list();
+    if (!listing) return listing.status();
+    for (auto& p : listing->problems) result_.problems.push_back(p);
+    start_ = UINT64_MAX;
+    for (auto& ss : listing->sessions)
+      if (!ss.chunks.empty()) {
+        start_ = std::min(start_, ss.chunks.front().key.from_ts);
+        end_ = std::max(end_, ss.chunks.back().key.to_ts);
+      }
+    if (start_ == UINT64_MAX) return Status::error(ErrorCode::not_found, "the recording has no chunks");
+    RoomReader reader(src_, std::move(listing.value()));
+
+    if (opt_.audio) {
+      convert::AudioMixerOptions ao;
+      ao.bitrate = opt_.audio_bitrate;
+      mixer_ = std::make_unique<convert::AudioMixer>(ao);
+      mixer_->set_start(start_);
+    }
+    if (opt_.video) {
+      convert::CompositorOptions vo;
+      vo.width = opt_.width;
+      vo.height = opt_.height;
+      vo.fps = opt_.fps;
+      vo.codec = opt_.video_codec;
+      vo.bitrate_kbps = opt_.video_bitrate_kbps;
+      vo.threads = opt_.threads;
+      vo.keyframe_interval_frames = opt_.keyframe_interval_s * opt_.fps;
+      vo.cpu_used = opt_.cpu_used;
+      compositor_ = std::make_unique<convert::VideoCompositor>(vo);
+      s = compositor_->init();
+      if (!s) return s;
+      compositor_->set_start(start_);
+    }
+    s = open_writer();
+    if (!s) return s;
+
+    RoomRow rr;
+    uint64_t watermark = start_;
+    while (reader.next(rr)) {
+      if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "compose cancelled");
+      const Row& row = rr.row;
+      auto key = std::make_pair(rr.session_index, row.track_id);
+      switch (row.kind) {
+        case RowKind::rtp: {
+          Track* t = track_for(reader, rr.session_index, row.track_id);
+          if (!t || !t->assembler) break;
+          t->assembler->push(row.payload.data(), row.payload.size(), row.ts);
+          drain(*t);
+          break;
+        }
+        case RowKind::track_started: {
+          auto it = tracks_.find(key);
+          if (it != tracks_.end()) end_track(it->second);
+          tracks_.erase(key);
+          track_for(reader, rr.session_index, row.track_id, &row.track);
+          break;
+        }
+        case RowKind::track_stopped: {
+          auto it = tracks_.find(key);
+          if (it != tracks_.end()) end_track(it->second);
+          break;
+        }
+        case RowKind::leave:
+          for (auto& [k, t] : tracks_)
+            if (k.first == rr.session_index) end_track(t);
+          break;
+        default:
+          break;
+      }
+      if (row.ts >= watermark + kStepMs) {
+        watermark = row.ts;
+        if (watermark > start_ + kSafetyMs) {
+          s = produce(watermark - kSafetyMs, false);
+          if (!s) return s;
+        }
+        if (opt_.progress) opt_.progress(std::min(row.ts, end_) - start_, end_ - start_);
+      }
+    }
+    for (auto& [k, t] : tracks_) end_track(t);
+    s = produce(end_, true);
+    if (!s) return s;
+    s = writer_->finish();
+    if (!s) return s;
+    writer_.reset();
+    for (auto& p : reader.problems())
+      if (std::find(result_.problems.begin(), result_.problems.end(), p) == result_.problems.end())
+        result_.problems.push_back(p);
+    s = deliver();
+    if (!s) return s;
+    result_.duration_ms = end_ - start_;
+    if (opt_.progress) opt_.progress(end_ - start_, end_ - start_);
+    return std::move(result_);
+  }
+
+  ~Compose() {
+    if (target_ != Target::local && !local_path_.empty()) {
+      std::error_code ec;
+      fs::remove(local_path_, ec);
+    }
+  }
+
+ private:
+  Status resolve_output() {
+    std::string_view out = opt_.output;
+    if (out.empty()) return Status::error(ErrorCode::invalid_argument, "no compose output given");
+    if (out.rfind("http://", 0) == 0 || out.rfind("https://", 0) == 0) {
+      auto uri = s3::S3Uri::parse(out);
+      if (!uri) return uri.status().with_context("compose output");
+      uri_ = uri.value();
+      target_ = uri_.presigned ? Target::presigned : Target::s3;
+      if (target_ == Target::s3 && uri_.prefix.empty())
+        return Status::error(ErrorCode::invalid_argument, "compose output S3 URI must name the object: " + uri_.to_string());
+      std::string base = opt_.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : opt_.temp_dir;
+      std::string tmpl = base + "/roomrec-compose-XXXXXX.webm";
+      std::vector<char> buf(tmpl.begin(), tmpl.end());
+      buf.push_back('\0');
+      int fd = ::mkstemps(buf.data(), 5);
+      if (fd < 0) return Status::error(ErrorCode::io, "cannot create a temporary file in " + base);
+      ::close(fd);
+      local_path_ = buf.data();
+    } else {
+      if (out.rfind("file://", 0) == 0) out.remove_prefix(7);
+      local_path_ = std::string(out);
+      std::error_code ec;
+      auto parent = fs::path(local_path_).parent_path();
+      if (!parent.empty()) fs::create_directories(parent, ec);
+    }
+    return Status::ok();
+  }
+
+  Status open_writer() {
+    auto w = media::WebmWriter::create(local_path_, media::Container::webm);
+    if (!w) return w.status();
+    writer_ = std::move(w.value());
+    if (compositor_) {
+      media::VideoTrackParams p;
+      p.codec = opt_.video_codec;
+      p.width = opt_.width;
+      p.height = opt_.height;
+      p.frame_rate = opt_.fps;
+      auto t = writer_->add_video_track(p);
+      if (!t) return t.status();
+      video_track_ = *t;
+    }
+    if (mixer_) {
+      media::AudioTrackParams p;
+      p.channels = 2;
+      p.pre_skip = mixer_->pre_skip();
+      auto t = writer_->add_audio_track(p);
+      if (!t) return t.status();
+      audio_track_ = *t;
+    }
+    return Status::ok();
+  }
+
+  Track* track_for(RoomReader& reader, size_t session, uint32_t id, const TrackInfo* given = nullptr) {
+    auto key = std::make_pair(session, id);
+    auto it = tracks_.find(key);
+    if (it != tracks_.end()) return it->second.ended ? nullptr : &it->second;
+    const TrackInfo* info = given ? given : reader.session_reader(session).track(id);
+    if (!info) return nullptr;
+    Track t;
+    t.kind = info->kind;
+    bool wanted = info->kind == TrackKind::audio ? mixer_ != nullptr : compositor_ != nullptr;
+    if (wanted) {
+      std::string codec = lower(info->codec);
+      auto dep = rtp::make_depacketizer(codec, info->fmtp);
+      if (!dep) {
+        note("unsupported codec \"" + info->codec + "\" for track " + info->name + ": left out of the composition");
+      } else if (info->kind == TrackKind::audio) {
+        if (std::string(dep->codec()) != "opus") {
+          note("audio codec " + info->codec + " cannot be mixed: left out");
+        } else {
+          auto src = mixer_->add_source(info->channels ? info->channels : 2);
+          if (src) {
+            t.source = *src;
+            t.assembler = std::make_unique<media::FrameAssembler>(std::move(dep), 48000, TrackKind::audio);
+          }
+        }
+      } else {
+        auto dec = media::VideoDecoder::create(dep->codec(), dep->codec_private());
+        if (!dec) {
+          note(dec.status().message());
+        } else {
+          t.decoder = std::move(dec.value());
+          t.source = compositor_->add_source(reader.session(session).peer);
+          t.assembler = std::make_unique<media::FrameAssembler>(std::move(dep), info->clock_rate, TrackKind::video);
+        }
+      }
+    }
+    return &tracks_.emplace(key, std::move(t)).first->second;
+  }
+
+  void drain(Track& t) {
+    media::AssembledFrame f;
+    while (t.assembler->pop(f)) {
+      if (t.kind == TrackKind::audio) {
+        mixer_->push(t.source, f.frame.data.data(), f.frame.data.size(), f.pts_ms);
+      } else {
+        if (f.frame.keyframe) t.decoder->set_codec_private(t.assembler->depacketizer().codec_private());
+        if (t.decoder->decode(f.frame.data.data(), f.frame.data.size(), f.frame.keyframe, picture_))
+          compositor_->push(t.source, picture_, f.pts_ms);
+      }
+    }
+  }
+
+  void end_track(Track& t) {
+    if (t.ended) return;
+    t.ended = true;
+    if (!t.assembler) return;
+    t.assembler->flush();
+    drain(t);
+    if (t.kind == TrackKind::audio)
+      mixer_->end_source(t.source);
+    else
+      compositor_->end_source(t.source);
+  }
+
+  // Mixes/renders up to `until` and writes what is ready, interleaved by time.
+  Status produce(uint64_t until, bool final) {
+    if (mixer_) {
+      if (final)
+        mixer_->finish(until, audio_out_);
+      else
+        mixer_->mix_until(until, audio_out_);
+    }
+    if (compositor_) {
+      Status s = final ? compositor_->finish(until, video_out_) : compositor_->render_until(until, video_out_);
+      if (!s) return s;
+    }
+    return write_ready(final);
+  }
+
+  Status write_ready(bool all) {
+    size_t a = 0, v = 0;
+    auto write = [&](uint64_t track, const std::vector<uint8_t>& data, uint64_t pts, bool key) {
+      uint64_t rel = pts > start_ ? pts - start_ : 0;
+      return writer_->write_frame(track, data.data(), data.size(), rel * 1'000'000ull, key);
+    };
+    for (;;) {
+      bool have_a = a < audio_out_.size(), have_v = v < video_out_.size();
+      if (!have_a && !have_v) break;
+      // Without both kinds at hand, only write what cannot be overtaken.
+      if (!all && mixer_ && compositor_ && (!have_a || !have_v)) break;
+      bool take_v = have_v && (!have_a || video_out_[v].pts_ms <= audio_out_[a].pts_ms);
+      Status s = take_v ? write(video_track_, video_out_[v].data, video_out_[v].pts_ms, video_out_[v].keyframe)
+                        : write(audio_track_, audio_out_[a].data, audio_out_[a].pts_ms, true);
+      if (!s) return s;
+      take_v ? ++v : ++a;
+    }
+    audio_out_.erase(audio_out_.begin(), audio_out_.begin() + static_cast<std::ptrdiff_t>(a));
+    video_out_.erase(video_out_.begin(), video_out_.begin() + static_cast<std::ptrdiff_t>(v));
+    return Status::ok();
+  }
+
+  Status deliver() {
+    if (target_ == Target::local) {
+      result_.media_uri = local_path_;
+      return Status::ok();
+    }
+    std::error_code ec;
+    uint64_t size = fs::file_size(local_path_, ec);
+    auto src = file_source(local_path_);
+    if (!src) return src.status();
+    if (target_ == Target::s3) {
+      s3::S3Client client(uri_);
+      Status s = client.put(uri_.prefix, *src.value(), size, "video/webm");
+      if (!s) return s.with_context("uploading the composed file");
+      result_.media_uri = uri_.prefix;
+    } else {
+      s3::HttpClient http;
+      Status s = s3::put_presigned(http, uri_.presigned_url, *src.value(), size, "");
+      if (!s) return s.with_context("uploading the composed file");
+      result_.media_uri = s3::strip_query(uri_.presigned_url);
+    }
+    return Status::ok();
+  }
+
+  void note(const std::string& p) {
+    if (std::find(result_.problems.begin(), result_.problems.end(), p) == result_.problems.end()) {
+      result_.problems.push_back(p);
+      log_message(LogLevel::warn, kComponent, p);
+    }
+  }
+
+  RecordingSource& src_;
+  const ComposeOptions& opt_;
+  Target target_ = Target::local;
+  s3::S3Uri uri_;
+  std::string local_path_;
+  uint64_t start_ = 0, end_ = 0;
+  std::unique_ptr<convert::AudioMixer> mixer_;
+  std::unique_ptr<convert::VideoCompositor> compositor_;
+  std::unique_ptr<media::WebmWriter> writer_;
+  uint64_t video_track_ = 0, audio_track_ = 0;
+  std::map<std::pair<size_t, uint32_t>, Track> tracks_;
+  std::vector<convert::EncodedAudio> audio_out_;
+  std::vector<convert::EncodedVideo> video_out_;
+  media::I420Frame picture_;
+  ComposeResult result_;
+};
+
+}  // namespace
+
+Result<ComposeResult> compose(RecordingSource& source, const ComposeOptions& options) {
+  Compose c(source, options);
+  return c.run();
+}
+
+}  // namespace roomrec

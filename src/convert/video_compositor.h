@@ -1,0 +1,143 @@
+// VideoCompositor: lays the room's decoded participant pictures out in a grid
+// and encodes the result (VP8 or VP9, libvpx realtime) at a fixed frame rate.
+//
+// Output frame k is at t = start + round(k * 1000 / fps) and shows, for every
+// source live at t, its latest picture with pts <= t. A source is live at t
+// when it has such a picture, that picture is at most hold_ms old, and the
+// source has not ended before t (an ended source is shown up to its last
+// pushed picture and disappears at the next output frame after it).
+//
+// Grid for n live sources: cols = ceil(sqrt(n)), rows = ceil(n / cols)
+// (1 -> full frame, 2 -> side by side, 3-4 -> 2x2, 5-6 -> 3x2, 7-9 -> 3x3,
+// 10-12 -> 4x3, ...). A source keeps its cell while the grid keeps its shape
+// (a newcomer takes the first free cell); when the shape changes every live
+// source is reassigned in order of arrival (add_source order). Pictures are
+// scaled to fit their cell keeping their aspect ratio, centered, with black
+// bars (Y=16, U=V=128).
+//
+// Pictures may be pushed ahead of rendering (the Composer stays behind the
+// newest row); each source queues them until the output clock reaches them,
+// keeping only those some output frame will show. No threads of its own
+// (libvpx may use g_threads encoder threads).
+#pragma once
+
+#include <roomrec/status.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "media/video_decoder.h"
+
+namespace roomrec::convert {
+
+struct CompositorOptions {
+  uint32_t width = 1280, height = 720, fps = 15;
+  std::string codec = "vp8";  // or "vp9"
+  uint32_t bitrate_kbps = 1500;
+  uint32_t threads = 2;
+  uint32_t keyframe_interval_frames = 150;
+  int cpu_used = 8;
+  uint64_t hold_ms = 2000;  // a frozen/absent picture is held this long, then its cell is freed
+};
+
+struct EncodedVideo {
+  std::vector<uint8_t> data;
+  uint64_t pts_ms = 0;
+  bool keyframe = false;
+};
+
+class VideoCompositor {
+ public:
+  explicit VideoCompositor(CompositorOptions o = {});  // creates the encoder lazily
+  ~VideoCompositor();
+  VideoCompositor(const VideoCompositor&) = delete;
+  VideoCompositor& operator=(const VideoCompositor&) = delete;
+
+  // Checks the options and starts the encoder. Called by render_until() if
+  // the caller has not.
+  Status init();
+  uint32_t add_source(std::string label);  // a participant video track
+  // A decoded picture of the source at its room time; rotation 0/90/180/270
+  // (CVO), applied here. Pictures older than the source's latest are ignored;
+  // an invalid picture is counted in stats().decode_errors.
+  void push(uint32_t source, const media::I420Frame& pic, uint64_t pts_ms, int rotation = 0);
+  void end_source(uint32_t source);  // left: the cell is freed after its last pushed picture
+  // The time of output frame 0; call before rendering (later calls are
+  // ignored). Without it, rendering starts at the first pushed picture.
+  void set_start(uint64_t start_ms);
+  // Renders and encodes every output frame with t <= until_ms (the caller has
+  // pushed all pictures with pts <= until_ms).
+  Status render_until(uint64_t until_ms, std::vector<EncodedVideo>& out);
+  // Renders up to end_ms and flushes the encoder; later calls do nothing.
+  Status finish(uint64_t end_ms, std::vector<EncodedVideo>& out);
+
+  struct Cell {
+    uint32_t x, y, w, h;
+  };
+  // The cols*rows cells of the grid for n sources, row by row; even-aligned
+  // coordinates tiling the whole frame (n = 0 -> empty).
+  static std::vector<Cell> layout(uint32_t n, uint32_t width, uint32_t height);
+
+  struct Stats {
+    uint64_t frames_out = 0, decode_errors = 0, live_max = 0;
+  };
+  Stats stats() const { return stats_; }
+
+ private:
+  struct Picture {
+    uint64_t pts = 0;
+    media::I420Frame img;
+  };
+  struct Source {
+    std::string label;
+    std::deque<Picture> queue;  // pushed, not yet reached by the output clock (pts ascending)
+    bool has_current = false;
+    Picture current;            // the latest picture with pts <= the output time
+    uint64_t generation = 0;    // bumps when `current` changes
+    bool ended = false;
+    uint64_t end_ms = 0;        // ended: the pts of its last pushed picture
+    bool have_last = false;
+    uint64_t last_pushed = 0;
+    int cell = -1;              // in the current grid, -1 when not shown
+    // `current` scaled for its cell, reused while neither changes.
+    media::I420Frame scaled;
+    uint64_t scaled_generation = UINT64_MAX;
+  };
+  struct Encoder;
+
+  uint64_t output_time(uint64_t k) const;
+  uint64_t slot(uint64_t pts) const;
+  bool live(const Source& s, uint64_t t) const;
+  void advance_sources(uint64_t t);
+  void assign_cells(uint64_t t);
+  void draw();
+  void draw_source(Source& s, const Cell& c);
+  Status drain(std::vector<EncodedVideo>& out);
+  media::I420Frame take_spare();
+  void recycle(media::I420Frame&& f);
+
+  CompositorOptions opt_;
+  std::unique_ptr<Encoder> enc_;
+  Status init_status_;
+  bool initialized_ = false;
+  bool finished_ = false;
+  uint64_t start_ = 0;
+  bool start_set_ = false;
+  uint64_t next_k_ = 0;  // the next output frame
+  std::vector<Source> sources_;
+  uint32_t grid_cols_ = 0, grid_rows_ = 0;
+  std::vector<Cell> cells_;
+  std::vector<uint8_t> canvas_;             // I420, width x height, tightly packed
+  std::vector<media::I420Frame> spare_;     // recycled picture buffers
+  // What the canvas shows: (source, cell, picture generation), to redraw only on change.
+  std::vector<std::tuple<size_t, int, uint64_t>> shown_, last_shown_;
+  bool drawn_ = false;
+  uint32_t drawn_cols_ = 0, drawn_rows_ = 0;
+  Stats stats_;
+};
+
+}  // namespace roomrec::convert
