@@ -165,7 +165,7 @@ media::I420Frame VideoCompositor::take_spare() {
 }
 
 void VideoCompositor::recycle(media::I420Frame&& f) {
-  if (spare_.size() < 64) spare_.push_back(std::move(f));
+  if (spare_.size() < 16) spare_.push_back(std::move(f));
 }
 
 void VideoCompositor::push(uint32_t source, const media::I420Frame& pic, uint64_t pts_ms, int rotation) {
