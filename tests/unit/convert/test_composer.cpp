@@ -1,11 +1,13 @@
 // The composer on rooms made with real codecs; outputs checked with ffmpeg.
 #include <doctest/doctest.h>
 
+#include <roomrec/clock.h>
 #include <roomrec/composer.h>
 #include <roomrec/recorder.h>
 #include <roomrec/recording_source.h>
 #include <roomrec/upload_queue.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -14,9 +16,13 @@
 #include <set>
 #include <sstream>
 
+#include "../../s3/s3rver_process.h"
 #include "../media_synth.h"
 #include "convert/video_compositor.h"
 #include "h264_capture.h"
+#include "s3/s3_client.h"
+#include "s3/s3_uri.h"
+#include "s3/sigv4.h"
 
 using namespace roomrec;
 using namespace roomrec::testing;
@@ -305,4 +311,55 @@ TEST_CASE("H264 participants and a lossy VP8 participant compose; audio-only wor
   CHECK(pa.ok);
   CHECK(pa.codec == "opus");
   CHECK(pa.duration == doctest::Approx(3.0).epsilon(0.05));
+}
+
+TEST_CASE("compose output to an S3 object and to a presigned PUT URL; cancellation stops it") {
+  S3rverProcess s3;
+  if (!s3.available()) {
+    MESSAGE("skipped: " << s3.reason());
+    return;
+  }
+  TempDir dir, tmp;
+  std::vector<Peer> peers(1);
+  peers[0].name = "solo";
+  peers[0].leave_ms = 2000;
+  auto room = record(dir.str(), peers);
+  std::string base = "http://S3RVER:S3RVER@127.0.0.1:" + std::to_string(s3.port()) + "/roomrec-test/";
+  auto src = RecordingSource::open(room).value();
+
+  ComposeOptions o;
+  o.width = 320;
+  o.height = 180;
+  o.temp_dir = tmp.str();
+  o.output = base + "app/compose/2026/11/25/job1.webm?path_style=true";
+  auto r = compose(*src, o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->media_uri == "app/compose/2026/11/25/job1.webm");
+  auto uri = s3::S3Uri::parse(base + "?path_style=true").value();
+  s3::S3Client client(uri);
+  auto body = client.get("app/compose/2026/11/25/job1.webm");
+  REQUIRE(body.is_ok());
+  std::string local = tmp.str() + "/got.webm";
+  std::ofstream(local, std::ios::binary) << *body;
+  auto p = probe(local);
+  CHECK(p.ok);
+  CHECK(p.duration == doctest::Approx(2.0).epsilon(0.05));
+  fs::remove(local);
+
+  auto url = s3::presign_url(uri, "PUT", "app/compose/presigned.webm",
+                             static_cast<int64_t>(SystemClock::instance().now_ms() / 1000), 600);
+  REQUIRE(url.is_ok());
+  o.output = *url;
+  auto r2 = compose(*src, o);
+  REQUIRE_MESSAGE(r2.is_ok(), r2.status().to_string());
+  CHECK(r2->media_uri.find("X-Amz-Signature") == std::string::npos);
+  CHECK(client.head("app/compose/presigned.webm").is_ok());
+  CHECK(fs::is_empty(tmp.path));  // the staging files are gone
+
+  std::atomic<bool> cancel{true};
+  o.output = tmp.str() + "/cancelled.webm";
+  o.cancel = &cancel;
+  auto r3 = compose(*src, o);
+  REQUIRE_FALSE(r3.is_ok());
+  CHECK(r3.status().code() == ErrorCode::cancelled);
 }
