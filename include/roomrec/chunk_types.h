@@ -20,6 +20,7 @@ struct TrackInfo {
   std::string fmtp;
   uint32_t ssrc = 0;
   std::string rid;
+  uint8_t cvo_extension_id = 0;  // header extension id of urn:3gpp:video-orientation (SDP extmap); 0: none
   bool operator==(const TrackInfo&) const = default;
 };
 

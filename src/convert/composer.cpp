@@ -17,6 +17,7 @@
 #include "media/webm_writer.h"
 #include "read/room_reader.h"
 #include "rtp/depacketizer.h"
+#include "rtp/rtp_packet.h"
 #include "s3/http_client.h"
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
@@ -45,6 +46,8 @@ struct Track {
   std::unique_ptr<media::VideoDecoder> decoder;
   uint32_t source = 0;  // in the mixer or the compositor
   bool ended = false;
+  uint8_t cvo_id = 0;   // video-orientation extension id, 0: none
+  int rotation = 0;     // latest CVO rotation (degrees)
 };
 
 class Compose {
@@ -101,6 +104,14 @@ class Compose {
         case RowKind::rtp: {
           Track* t = track_for(reader, rr.session_index, row.track_id);
           if (!t || !t->assembler) break;
+          if (t->cvo_id) {
+            rtp::RtpHeader h;
+            const uint8_t* v;
+            size_t n;
+            if (rtp::parse_rtp(row.payload.data(), row.payload.size(), h) &&
+                rtp::find_extension(row.payload.data(), h, t->cvo_id, &v, &n) && n >= 1)
+              t->rotation = rtp::cvo_rotation(v[0]);
+          }
           t->assembler->push(row.payload.data(), row.payload.size(), row.ts);
           drain(*t);
           break;
@@ -218,6 +229,7 @@ class Compose {
     if (!info) return nullptr;
     Track t;
     t.kind = info->kind;
+    t.cvo_id = info->cvo_extension_id;
     bool wanted = info->kind == TrackKind::audio ? mixer_ != nullptr : compositor_ != nullptr;
     if (wanted) {
       std::string codec = lower(info->codec);
@@ -256,7 +268,7 @@ class Compose {
       } else {
         if (f.frame.keyframe) t.decoder->set_codec_private(t.assembler->depacketizer().codec_private());
         if (t.decoder->decode(f.frame.data.data(), f.frame.data.size(), f.frame.keyframe, picture_))
-          compositor_->push(t.source, picture_, f.pts_ms);
+          compositor_->push(t.source, picture_, f.pts_ms, t.rotation);
       }
     }
   }

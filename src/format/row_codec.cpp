@@ -178,6 +178,7 @@ void to_proto(const TrackInfo& in, record::TrackStarted& out) {
   out.set_fmtp(in.fmtp);
   out.set_ssrc(in.ssrc);
   out.set_rid(in.rid);
+  out.set_cvo_extension_id(in.cvo_extension_id);
 }
 
 void from_proto(const record::TrackStarted& in, TrackInfo& out) {
@@ -189,6 +190,7 @@ void from_proto(const record::TrackStarted& in, TrackInfo& out) {
   out.fmtp = in.fmtp();
   out.ssrc = in.ssrc();
   out.rid = in.rid();
+  out.cvo_extension_id = static_cast<uint8_t>(in.cvo_extension_id() <= 255 ? in.cvo_extension_id() : 0);
 }
 
 void to_proto(const ChunkHeader& in, record::ChunkHeader& out) {

@@ -97,4 +97,40 @@ bool validate_rtcp_compound(const uint8_t* p, size_t n, RtpError* why) noexcept 
   return true;
 }
 
+bool find_extension(const uint8_t* packet, const RtpHeader& h, uint8_t id, const uint8_t** value,
+                    size_t* size) noexcept {
+  if (!h.has_extension || id == 0) return false;
+  const uint8_t* p = packet + h.extension_offset;
+  const uint8_t* end = p + h.extension_size;
+  const bool one = is_one_byte_extension(h.extension_profile);
+  if (!one && !is_two_byte_extension(h.extension_profile)) return false;
+  while (p < end) {
+    if (*p == 0) {  // padding
+      ++p;
+      continue;
+    }
+    uint8_t eid;
+    size_t len;
+    if (one) {
+      eid = *p >> 4;
+      len = (*p & 0x0F) + 1u;
+      if (eid == 15) return false;  // reserved: stop
+      ++p;
+    } else {
+      if (end - p < 2) return false;
+      eid = p[0];
+      len = p[1];
+      p += 2;
+    }
+    if (len > static_cast<size_t>(end - p)) return false;
+    if (eid == id) {
+      *value = p;
+      *size = len;
+      return true;
+    }
+    p += len;
+  }
+  return false;
+}
+
 }  // namespace roomrec::rtp

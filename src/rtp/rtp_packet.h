@@ -72,4 +72,11 @@ constexpr int32_t seq_delta(uint16_t from, uint16_t to) noexcept {
 // half-way apart counts as neither newer nor older.
 constexpr bool seq_newer(uint16_t a, uint16_t b) noexcept { return seq_delta(b, a) > 0; }
 
+// The value of header extension element `id` (RFC 8285, one- or two-byte
+// form) in a parsed packet; false when absent. No allocation.
+bool find_extension(const uint8_t* packet, const RtpHeader& h, uint8_t id, const uint8_t** value, size_t* size) noexcept;
+
+// Rotation in degrees (0, 90, 180, 270) from a video-orientation (CVO) byte.
+constexpr int cvo_rotation(uint8_t cvo) noexcept { return (cvo & 3) * 90; }
+
 }  // namespace roomrec::rtp

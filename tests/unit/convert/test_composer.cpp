@@ -53,6 +53,7 @@ struct Peer {
   uint32_t w = 320, h = 240;
   double flash_at_s = -1;       // room time of a white flash + a beep
   double loss = 0;
+  int cvo = -1;  // video-orientation byte sent in every video packet (extension id 3); -1: none
   std::vector<std::vector<uint8_t>> h264_packets;  // when codec == h264
 };
 
@@ -113,8 +114,14 @@ std::string record(const std::string& root, std::vector<Peer>& peers, uint32_t s
         uint32_t ts = 9000 + f.index * 6000;
         uint64_t at = T0 + p.join_ms + f.index * 1000ull / fps;
         auto pkts = p.codec == "vp9" ? packetize_vp9(f, vseq, ts, 0x100 + pi) : packetize_vp8(f.data, vseq, ts, 0x100 + pi);
-        for (auto& pk : pkts)
+        for (auto& pk : pkts) {
+          if (p.cvo >= 0) {  // a one-byte header extension with the CVO element
+            pk[0] |= 0x10;
+            const uint8_t ext[8] = {0xBE, 0xDE, 0x00, 0x01, 0x30, static_cast<uint8_t>(p.cvo), 0, 0};
+            pk.insert(pk.begin() + 12, ext, ext + 8);
+          }
           if (uni(rng) >= p.loss) evs.push_back({at, pi, 2, pk});
+        }
       }
     }
     double beep = p.flash_at_s >= 0 ? p.flash_at_s - p.join_ms / 1000.0 : -10;
@@ -146,7 +153,9 @@ std::string record(const std::string& root, std::vector<Peer>& peers, uint32_t s
       ss[e.peer] = rec->open("app", "room", p.name, 1, "", "", t).value();
       ss[e.peer]->track_started(1, TrackKind::audio, "audio_main", "opus", 48000, 2, "", 0, "", t);
       std::string codec = p.codec == "h264" ? "H264" : p.codec;
-      ss[e.peer]->track_started(2, TrackKind::video, "video_main", codec, 90000, 0, "packetization-mode=1", 0, "", t);
+      TrackInfo vi{TrackKind::video, "video_main", codec, 90000, 0, "packetization-mode=1", 0, ""};
+      if (p.cvo >= 0) vi.cvo_extension_id = 3;
+      ss[e.peer]->track_started(2, vi, t);
     }
     if (e.track == 0)
       ss[e.peer]->leave(e.at);
@@ -362,4 +371,25 @@ TEST_CASE("compose output to an S3 object and to a presigned PUT URL; cancellati
   auto r3 = compose(*src, o);
   REQUIRE_FALSE(r3.is_ok());
   CHECK(r3.status().code() == ErrorCode::cancelled);
+}
+
+TEST_CASE("the video-orientation (CVO) extension turns the picture") {
+  TempDir dir, out;
+  std::vector<Peer> peers(1);
+  peers[0].name = "phone";
+  peers[0].leave_ms = 2000;
+  peers[0].y = 200;
+  peers[0].cvo = 1;  // 90 degrees
+  auto room = record(dir.str(), peers);
+  auto r = compose_room(room, out.str() + "/cvo.webm", false, true);
+  std::string raw = out.str() + "/f.yuv";
+  run_capture("ffmpeg -nostdin -v error -ss 1 -i '" + r.media_uri + "' -frames:v 1 -f rawvideo -pix_fmt yuv420p '" +
+              raw + "'");
+  std::ifstream in(raw, std::ios::binary);
+  std::vector<uint8_t> yuv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(yuv.size() == 640 * 360 * 3 / 2);
+  // 320x240 turned to 240x320 fits 270x360 in the 640x360 frame: bars up to x=185.
+  // Unturned it would fill 480x360 from x=80.
+  CHECK(yuv[180 * 640 + 130] < 40);   // black bar where an unturned picture would be
+  CHECK(yuv[180 * 640 + 320] > 150);  // the picture in the middle
 }
