@@ -23,32 +23,14 @@
 #include <vector>
 
 #include "../tests/unit/media_synth.h"
+#include "bench_util.h"
 
 using namespace roomrec;
 using namespace roomrec::testing;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-struct RunFigures {
-  double seconds = 0;
-  long peak_rss_kb = 0;
-  int status = 0;
-};
-
-template <class F>
-RunFigures in_child(F&& body) {
-  auto t0 = Clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  rusage ru{};
-  ::wait4(pid, &status, 0, &ru);
-  return {std::chrono::duration<double>(Clock::now() - t0).count(), ru.ru_maxrss, status};
-}
-
-}  // namespace
+using roomrec::bench::in_child;
+using roomrec::bench::RunFigures;
 
 int main(int argc, char** argv) {
   int seconds = 60;

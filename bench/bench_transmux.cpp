@@ -23,11 +23,14 @@
 #include <vector>
 
 #include "../tests/unit/media_synth.h"
+#include "bench_util.h"
 
 using namespace roomrec;
 using namespace roomrec::testing;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using roomrec::bench::in_child;
+using roomrec::bench::RunFigures;
 
 namespace {
 
@@ -65,27 +68,6 @@ uint64_t dir_bytes(const fs::path& p, const std::string& ext) {
   for (auto& e : fs::recursive_directory_iterator(p))
     if (e.is_regular_file() && (ext.empty() || e.path().extension() == ext)) n += e.file_size();
   return n;
-}
-
-struct RunFigures {
-  double seconds = 0;
-  long peak_rss_kb = 0;
-  int status = 0;
-};
-
-template <class F>
-RunFigures in_child(F&& body) {
-  auto t0 = Clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) ::_exit(body());
-  int status = 0;
-  rusage ru{};
-  ::wait4(pid, &status, 0, &ru);
-  RunFigures r;
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.peak_rss_kb = ru.ru_maxrss;
-  r.status = status;
-  return r;
 }
 
 }  // namespace

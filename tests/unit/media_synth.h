@@ -23,65 +23,18 @@ struct EncodedFrame {
   uint32_t index = 0;  // frame number
 };
 
-// A moving gradient, so frames differ.
-inline std::vector<EncodedFrame> encode_vp8(uint32_t w, uint32_t h, uint32_t frames, uint32_t fps,
-                                            uint32_t kf_interval = 30, uint32_t bitrate_kbps = 300,
-                                            bool noisy = false) {
-  vpx_codec_enc_cfg_t cfg;
-  vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0);
-  cfg.g_w = w;
-  cfg.g_h = h;
-  cfg.g_timebase = {1, static_cast<int>(fps)};
-  cfg.rc_target_bitrate = bitrate_kbps;
-  cfg.g_lag_in_frames = 0;
-  cfg.kf_mode = VPX_KF_DISABLED;
-  vpx_codec_ctx_t codec;
-  vpx_codec_enc_init(&codec, vpx_codec_vp8_cx(), &cfg, 0);
-  vpx_codec_control(&codec, VP8E_SET_CPUUSED, 16);
-  vpx_image_t img;
-  vpx_img_alloc(&img, VPX_IMG_FMT_I420, w, h, 1);
-  std::vector<EncodedFrame> out;
-  for (uint32_t i = 0; i < frames; ++i) {
-    for (uint32_t y = 0; y < h; ++y)
-      for (uint32_t x = 0; x < w; ++x) {
-        uint32_t v = x + y + i * 4;
-        if (noisy) v += (x * 7919u + y * 104729u + i * 31u) * 2654435761u >> 27;  // camera-like grain
-        img.planes[0][y * img.stride[0] + x] = static_cast<uint8_t>(v);
-      }
-    for (uint32_t y = 0; y < h / 2; ++y)
-      for (uint32_t x = 0; x < w / 2; ++x) {
-        img.planes[1][y * img.stride[1] + x] = static_cast<uint8_t>(128 + i);
-        img.planes[2][y * img.stride[2] + x] = static_cast<uint8_t>(128 - i);
-      }
-    vpx_enc_frame_flags_t flags = (i % kf_interval == 0) ? VPX_EFLAG_FORCE_KF : 0;
-    vpx_codec_encode(&codec, &img, i, 1, flags, VPX_DL_REALTIME);
-    vpx_codec_iter_t it = nullptr;
-    while (const vpx_codec_cx_pkt_t* pkt = vpx_codec_get_cx_data(&codec, &it)) {
-      if (pkt->kind != VPX_CODEC_CX_FRAME_PKT) continue;
-      EncodedFrame f;
-      auto* p = static_cast<const uint8_t*>(pkt->data.frame.buf);
-      f.data.assign(p, p + pkt->data.frame.sz);
-      f.keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
-      f.index = i;
-      out.push_back(std::move(f));
-    }
-  }
-  vpx_img_free(&img);
-  vpx_codec_destroy(&codec);
-  return out;
-}
-
 // VP8 frames painted by `paint(i, img)` (I420, w x h).
 template <class Paint>
 inline std::vector<EncodedFrame> encode_vp8_painted(uint32_t w, uint32_t h, uint32_t frames, uint32_t fps,
-                                                    uint32_t kf_interval, Paint paint, bool vp9 = false) {
+                                                    uint32_t kf_interval, Paint paint, bool vp9 = false,
+                                                    uint32_t bitrate_kbps = 400) {
   vpx_codec_iface_t* iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
   vpx_codec_enc_cfg_t cfg;
   vpx_codec_enc_config_default(iface, &cfg, 0);
   cfg.g_w = w;
   cfg.g_h = h;
   cfg.g_timebase = {1, static_cast<int>(fps)};
-  cfg.rc_target_bitrate = 400;
+  cfg.rc_target_bitrate = bitrate_kbps;
   cfg.g_lag_in_frames = 0;
   cfg.kf_mode = VPX_KF_DISABLED;
   vpx_codec_ctx_t codec;
@@ -116,6 +69,26 @@ inline void fill_i420(vpx_image_t& img, uint8_t y, uint8_t u, uint8_t v) {
     std::fill_n(img.planes[1] + r * img.stride[1], (img.d_w + 1) / 2, u);
     std::fill_n(img.planes[2] + r * img.stride[2], (img.d_w + 1) / 2, v);
   }
+}
+
+// A moving gradient (with camera-like grain when noisy), so frames differ.
+inline std::vector<EncodedFrame> encode_vp8(uint32_t w, uint32_t h, uint32_t frames, uint32_t fps,
+                                            uint32_t kf_interval = 30, uint32_t bitrate_kbps = 300,
+                                            bool noisy = false) {
+  auto paint = [&](uint32_t i, vpx_image_t& img) {
+    for (uint32_t y = 0; y < h; ++y)
+      for (uint32_t x = 0; x < w; ++x) {
+        uint32_t v = x + y + i * 4;
+        if (noisy) v += (x * 7919u + y * 104729u + i * 31u) * 2654435761u >> 27;
+        img.planes[0][y * img.stride[0] + x] = static_cast<uint8_t>(v);
+      }
+    for (uint32_t y = 0; y < h / 2; ++y)
+      for (uint32_t x = 0; x < w / 2; ++x) {
+        img.planes[1][y * img.stride[1] + x] = static_cast<uint8_t>(128 + i);
+        img.planes[2][y * img.stride[2] + x] = static_cast<uint8_t>(128 - i);
+      }
+  };
+  return encode_vp8_painted(w, h, frames, fps, kf_interval, paint, false, bitrate_kbps);
 }
 
 // 20 ms Opus packets of samples given by `wave(t)` in [-1, 1].

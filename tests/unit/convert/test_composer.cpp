@@ -1,6 +1,8 @@
 // The composer on rooms made with real codecs; outputs checked with ffmpeg.
 #include <doctest/doctest.h>
 
+#include "../temp_dir.h"
+
 #include <roomrec/clock.h>
 #include <roomrec/composer.h>
 #include <roomrec/recorder.h>
@@ -32,18 +34,7 @@ namespace {
 
 constexpr uint64_t T0 = 1'731'132'577'000ULL;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char t[] = "/tmp/roomrec-cmp-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
+using roomrec::testing::TempDir;
 
 struct Peer {
   std::string name;

@@ -1,6 +1,8 @@
 // The transmuxer on rooms made with real codecs, checked with ffprobe/ffmpeg.
 #include <doctest/doctest.h>
 
+#include "../temp_dir.h"
+
 #include <roomrec/recording_source.h>
 #include <roomrec/transmuxer.h>
 
@@ -30,18 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char t[] = "/tmp/roomrec-tx-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
+using roomrec::testing::TempDir;
 
 struct Converted {
   TransmuxResult result;

@@ -2,6 +2,8 @@
 // RoomReader over missing, damaged and oddly named chunks.
 #include <doctest/doctest.h>
 
+#include "../temp_dir.h"
+
 #include <roomrec/chunk_reader.h>
 #include <roomrec/chunk_writer.h>
 #include <roomrec/recorder.h>
@@ -38,17 +40,7 @@ namespace {
 
 constexpr uint64_t T0 = 1'731'132'577'000ULL;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char t[] = "/tmp/roomrec-read-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using roomrec::testing::TempDir;
 
 void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
   fs::create_directories(p.parent_path());

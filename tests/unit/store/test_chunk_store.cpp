@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "../temp_dir.h"
+
 #include <roomrec/chunk_reader.h>
 #include <roomrec/chunk_store.h>
 #include <roomrec/chunk_writer.h>
@@ -17,18 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/roomrec-store-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
+using roomrec::testing::TempDir;
 
 ChunkKey key_n(uint32_t i) {
   ChunkKey k;

@@ -1,6 +1,8 @@
 // Chunks to a real S3 server (s3rver, which checks SigV4 signatures) through
 // presigned PUT URLs: outages, faults, expired URLs, restarts.
 #include <doctest/doctest.h>
+
+#include "../temp_dir.h"
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -33,17 +35,7 @@ namespace {
 constexpr uint64_t T0 = 1'731'132'577'000ULL;
 const char* kBucket = "roomrec-test";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char t[] = "/tmp/roomrec-up-XXXXXX";
-    path = ::mkdtemp(t);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using roomrec::testing::TempDir;
 
 std::string s3_uri_for(int port, const std::string& prefix, const std::string& secret = "S3RVER") {
   return "http://S3RVER:" + secret + "@127.0.0.1:" + std::to_string(port) + "/" + kBucket + "/" + prefix +
