@@ -347,3 +347,61 @@ TEST_CASE("S3 in, S3 out: a room recorded to S3 transmuxes into S3 (temporaries 
   fs::remove(local);
   CHECK(fs::is_empty(tmp.path));  // staging folders cleaned up
 }
+
+namespace {
+// Janus' MJR00002: magic, u16 BE JSON length + JSON, then "MEET" + u32 BE ms
+// since the first frame + u16 BE length + the RTP packet.
+void write_mjr(const std::string& path, const char* type, const char* codec, uint64_t start_ms,
+               const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& packets) {
+  std::ofstream f(path, std::ios::binary);
+  f.write("MJR00002", 8);
+  std::string info = std::string("{\"t\":\"") + type + "\",\"c\":\"" + codec + "\",\"s\":" +
+                     std::to_string(start_ms * 1000) + ",\"u\":" + std::to_string(start_ms * 1000) + "}";
+  auto be16 = [&](uint16_t v) { char b[2] = {char(v >> 8), char(v)}; f.write(b, 2); };
+  auto be32 = [&](uint32_t v) { char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; f.write(b, 4); };
+  be16(static_cast<uint16_t>(info.size()));
+  f.write(info.data(), static_cast<std::streamsize>(info.size()));
+  for (auto& [at, p] : packets) {
+    f.write("MEET", 4);
+    be32(static_cast<uint32_t>(at - start_ms));
+    be16(static_cast<uint16_t>(p.size()));
+    f.write(reinterpret_cast<const char*>(p.data()), static_cast<std::streamsize>(p.size()));
+  }
+}
+}  // namespace
+
+TEST_CASE("a Janus .mjr recording converts and plays") {
+  TempDir in, out;
+  const uint64_t start = kRoomT0;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> video, audio;
+  uint16_t seq = 10;
+  for (auto& f : encode_vp8(320, 240, 45, 15, 15))
+    for (auto& p : packetize_vp8(f.data, seq, 6000 * f.index, 0x1234)) video.emplace_back(start + f.index * 1000 / 15, p);
+  auto opus = encode_opus(3.0, 440);
+  for (size_t i = 0; i < opus.size(); ++i)
+    audio.emplace_back(start + i * 20, rtp_packet(static_cast<uint16_t>(i), static_cast<uint32_t>(i * 960), 0x5678,
+                                                  111, false, opus[i].data(), opus[i].size()));
+  write_mjr(in.str() + "/rec-1-video.mjr", "v", "vp8", start, video);
+  write_mjr(in.str() + "/rec-1-audio.mjr", "a", "opus", start, audio);
+  auto src = RecordingSource::open(in.str());
+  REQUIRE_MESSAGE(src.is_ok(), src.status().to_string());
+  TransmuxOptions o;
+  o.output = out.str();
+  auto r = transmux(*src.value(), o);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  REQUIRE(r->files.size() == 2);
+  for (auto& f : r->files) {
+    CHECK(f.peer == "rec-1");
+    auto p = probe(out.str() + "/" + f.path);
+    INFO(f.path << ": " << p.decode_errors);
+    CHECK(p.ok);
+    CHECK(p.decode_errors.empty());
+    CHECK(p.duration == doctest::Approx(3.0).epsilon(0.08));
+    if (f.codec == "vp8") {
+      CHECK(p.frames == 45);
+      CHECK(p.width == 320);
+    } else {
+      CHECK(p.codec == "opus");
+    }
+  }
+}
