@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "util/text.h"
 #include "convert/audio_mixer.h"
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
@@ -32,11 +33,6 @@ constexpr const char* kComponent = "compose";
 // mixing and rendering stay this far behind the newest row.
 constexpr uint64_t kSafetyMs = 1500;
 constexpr uint64_t kStepMs = 200;
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 enum class Target { local, s3, presigned };
 
@@ -232,7 +228,7 @@ class Compose {
     t.cvo_id = info->cvo_extension_id;
     bool wanted = info->kind == TrackKind::audio ? mixer_ != nullptr : compositor_ != nullptr;
     if (wanted) {
-      std::string codec = lower(info->codec);
+      std::string codec = util::ascii_lowercase(info->codec);
       auto dep = rtp::make_depacketizer(codec, info->fmtp);
       if (!dep) {
         note("unsupported codec \"" + info->codec + "\" for track " + info->name + ": left out of the composition");

@@ -13,6 +13,7 @@
 #include <thread>
 #include <tuple>
 
+#include "util/text.h"
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
 #include "read/session_reader.h"
@@ -26,11 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kComponent = "transmux";
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // File names keep to a safe alphabet: other bytes become '_'.
 std::string safe_name(std::string_view s) {
@@ -278,7 +274,7 @@ class Transmux {
     t.id = id;
     t.info = info;
     t.span_start_ms = ts;
-    std::string codec = lower(info.codec);
+    std::string codec = util::ascii_lowercase(info.codec);
     auto dep = rtp::make_depacketizer(codec, info.fmtp);
     if (!dep) {
       note_once("unsupported codec \"" + info.codec + "\" for track " + info.name + " of " + ref.peer + "/" +

@@ -1,7 +1,10 @@
 // Codec-independent pieces: frame reset, the factory, leb128.
+#include "util/text.h"
 #include "rtp/depacketizer.h"
 
 namespace roomrec::rtp {
+
+using util::iequals;
 
 void DepacketizedFrame::clear() {
   data.clear();
@@ -12,16 +15,6 @@ void DepacketizedFrame::clear() {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 }  // namespace
 

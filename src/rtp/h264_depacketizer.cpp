@@ -9,10 +9,13 @@
 // (ISO/IEC 14496-15 5.3.3.1); the SPS gives the cropped picture size (H.264 7.3.2.1.1).
 #include <array>
 
+#include "util/text.h"
 #include "rtp/depacketizer.h"
 #include "util/base64.h"
 
 namespace roomrec::rtp {
+
+using util::iequals;
 namespace {
 
 struct SpsInfo {
@@ -121,16 +124,6 @@ bool parse_sps(const uint8_t* nal, size_t n, SpsInfo& info) noexcept {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -7,9 +7,12 @@
 #include <mutex>
 #include <string.h>  // explicit_bzero
 
+#include "util/text.h"
 #include "util/base64.h"
 
 namespace roomrec {
+
+using util::iequals;
 namespace {
 
 struct ProfileInfo {
@@ -86,16 +89,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool consume_prefix_ci(std::string_view& s, std::string_view prefix) {
   if (s.size() < prefix.size() || !iequals(s.substr(0, prefix.size()), prefix)) return false;
