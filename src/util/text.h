@@ -15,6 +15,10 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+inline bool starts_with_nocase(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
 inline std::string ascii_lowercase(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = ascii_lower(c);

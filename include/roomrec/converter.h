@@ -1,0 +1,69 @@
+// Converter: one conversion job = an input recording, an optional transmux and
+// an optional compose (at least one). This is what convert_record_cli, the
+// convert_record_worker and roomrec_convert() run.
+//
+//   roomrec::ConvertJob job;
+//   job.input = "http://KEY:SECRET@s3:9000/bucket/app/room/1731132577000?path_style=true";
+//   job.transmux = roomrec::TransmuxOptions{};
+//   job.transmux->output = "/tmp/out";                 // a folder or an S3 URI prefix
+//   job.compose = roomrec::ComposeOptions{};
+//   job.compose->output = "/tmp/out/room.webm";        // a path, an S3 URI or a presigned PUT URL
+//   auto r = roomrec::convert(job);
+//   if (r) puts(r->to_json().c_str());
+//
+// The transmux runs first, then the compose; both read the same source. The
+// per-phase progress/cancel fields inside TransmuxOptions/ComposeOptions are
+// ignored: the job's own progress and cancel apply to both phases.
+#pragma once
+
+#include <roomrec/composer.h>
+#include <roomrec/export.h>
+#include <roomrec/status.h>
+#include <roomrec/transmuxer.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace roomrec {
+
+struct ConvertProgress {
+  const char* phase = "";   // "transmux" or "compose"
+  uint64_t done_ms = 0;     // media time done and in all, within the phase
+  uint64_t total_ms = 0;
+  double fraction = 0;      // of the whole job, 0..1 (phases weighted by their expected cost)
+};
+
+struct ConvertJob {
+  // An S3 URI of the room's recording path, a local folder / file:// URI with
+  // the same layout, or a folder of Janus .mjr files (see RecordingSource).
+  std::string input;
+  std::optional<TransmuxOptions> transmux;
+  std::optional<ComposeOptions> compose;
+  // Called from the converting threads, one call at a time.
+  std::function<void(const ConvertProgress&)> progress;
+  const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Status cancelled)
+};
+
+struct ConvertResult {
+  std::optional<TransmuxResult> transmux;
+  std::optional<ComposeResult> compose;
+  std::string app, room, room_record_id;  // from the input's path
+  // {"input": "<described, no secrets>", "app", "room", "room_record_id",
+  //  "transmux": {"output", "files", "duration_ms", "summary": {...summary.json...}} | null,
+  //  "compose": {"media_uri", "duration_ms"} | null, "problems": [...]}
+  std::string to_json(int indent = 2) const;
+  std::string input_description;
+  std::vector<std::string> problems;  // from both phases, without repeats
+};
+
+// Checks a job without running it: at least one of transmux/compose, outputs
+// given, compose has audio or video, input and outputs parse.
+ROOMREC_API Status validate(const ConvertJob& job);
+
+ROOMREC_API Result<ConvertResult> convert(const ConvertJob& job);
+
+}  // namespace roomrec

@@ -1,0 +1,158 @@
+// One conversion job: transmux then compose over the same recording source.
+#include <roomrec/converter.h>
+#include <roomrec/recording_source.h>
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "s3/s3_uri.h"
+#include "util/text.h"
+
+namespace roomrec {
+namespace {
+
+bool is_remote(std::string_view s) {
+  return util::starts_with_nocase(s, "http://") || util::starts_with_nocase(s, "https://");
+}
+
+Status check_remote(std::string_view what, std::string_view uri) {
+  if (!is_remote(uri)) return Status::ok();
+  auto parsed = s3::S3Uri::parse(uri);
+  if (!parsed) return parsed.status().with_context(what);
+  return Status::ok();
+}
+
+// Relative cost of the phases per media second: transmuxing copies packets,
+// composing decodes, scales and encodes (measured: ~100x apart).
+constexpr double kTransmuxWeight = 1.0;
+constexpr double kComposeWeight = 20.0;
+
+}  // namespace
+
+Status validate(const ConvertJob& job) {
+  if (job.input.empty()) return Status::error(ErrorCode::invalid_argument, "no input recording given");
+  if (!job.transmux && !job.compose)
+    return Status::error(ErrorCode::invalid_argument, "nothing to do: give a transmux, a compose or both");
+  if (Status s = check_remote("input", job.input); !s) return s;
+  if (job.transmux) {
+    if (job.transmux->output.empty())
+      return Status::error(ErrorCode::invalid_argument, "transmux needs an output (a folder or an S3 URI)");
+    if (Status s = check_remote("transmux output", job.transmux->output); !s) return s;
+  }
+  if (job.compose) {
+    const ComposeOptions& c = *job.compose;
+    if (!c.audio && !c.video)
+      return Status::error(ErrorCode::invalid_argument, "compose needs audio, video or both");
+    if (c.output.empty())
+      return Status::error(ErrorCode::invalid_argument,
+                           "compose needs an output (a file path, an S3 URI or a presigned URL)");
+    if (Status s = check_remote("compose output", c.output); !s) return s;
+    if (c.width < 16 || c.height < 16 || c.width > 7680 || c.height > 4320 || (c.width | c.height) & 1)
+      return Status::error(ErrorCode::invalid_argument, "compose size must be even, 16x16 to 7680x4320");
+    if (c.fps < 1 || c.fps > 120) return Status::error(ErrorCode::invalid_argument, "compose fps must be 1..120");
+    if (c.video_codec != "vp8" && c.video_codec != "vp9")
+      return Status::error(ErrorCode::invalid_argument, "compose codec must be vp8 or vp9");
+  }
+  return Status::ok();
+}
+
+Result<ConvertResult> convert(const ConvertJob& job) {
+  if (Status s = validate(job); !s) return s;
+  auto source = RecordingSource::open(job.input);
+  if (!source) return source.status().with_context("input");
+  RecordingSource& src = *source.value();
+
+  ConvertResult result;
+  result.input_description = src.describe();
+  if (job.cancel && job.cancel->load()) return Status::error(ErrorCode::cancelled, "conversion cancelled");
+  // Listing up front: an empty or unreachable recording fails before any output is made.
+  auto listing = src.list();
+  if (!listing) return listing.status();
+  result.app = listing->app;
+  result.room = listing->room;
+  result.room_record_id = listing->room_record_id;
+
+  const double wt = job.transmux ? kTransmuxWeight : 0;
+  const double wc = job.compose ? kComposeWeight * ((job.compose->video ? 1.0 : 0.1)) : 0;
+  std::mutex progress_mu;
+  auto report = [&](const char* phase, double base, double weight, uint64_t done, uint64_t total) {
+    if (!job.progress) return;
+    ConvertProgress p;
+    p.phase = phase;
+    p.done_ms = done;
+    p.total_ms = total;
+    double f = total ? static_cast<double>(std::min(done, total)) / static_cast<double>(total) : 1.0;
+    p.fraction = std::clamp((base + weight * f) / (wt + wc), 0.0, 1.0);
+    std::lock_guard lock(progress_mu);
+    job.progress(p);
+  };
+
+  std::set<std::string> seen;
+  auto add_problems = [&](const std::vector<std::string>& ps) {
+    for (const auto& p : ps)
+      if (seen.insert(p).second) result.problems.push_back(p);
+  };
+  add_problems(listing->problems);
+
+  if (job.transmux) {
+    TransmuxOptions opt = *job.transmux;
+    opt.cancel = job.cancel;
+    opt.progress = [&](uint64_t done, uint64_t total) { report("transmux", 0, wt, done, total); };
+    auto r = transmux(src, opt);
+    if (!r) return r.status().with_context("transmux");
+    add_problems(r->problems);
+    result.transmux = std::move(r.value());
+  }
+  if (job.compose) {
+    ComposeOptions opt = *job.compose;
+    opt.cancel = job.cancel;
+    opt.progress = [&](uint64_t done, uint64_t total) { report("compose", wt, wc, done, total); };
+    auto r = compose(src, opt);
+    if (!r) return r.status().with_context("compose");
+    add_problems(r->problems);
+    result.compose = std::move(r.value());
+  }
+  return result;
+}
+
+std::string ConvertResult::to_json(int indent) const {
+  nlohmann::ordered_json j;
+  j["input"] = input_description;
+  j["app"] = app;
+  j["room"] = room;
+  j["room_record_id"] = room_record_id;
+  if (transmux) {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const auto& f : transmux->files) {
+      files.push_back({{"path", f.path},
+                       {"uri", f.uri},
+                       {"peer", f.peer},
+                       {"session", f.session},
+                       {"track", f.track},
+                       {"codec", f.codec},
+                       {"start", f.start_ms},
+                       {"end", f.end_ms},
+                       {"width", f.width},
+                       {"height", f.height},
+                       {"frames", f.frames}});
+    }
+    nlohmann::ordered_json t;
+    t["duration_ms"] = transmux->duration_ms;
+    t["files"] = std::move(files);
+    t["summary"] = nlohmann::ordered_json::parse(transmux->summary_json, nullptr, false);
+    j["transmux"] = std::move(t);
+  } else {
+    j["transmux"] = nullptr;
+  }
+  if (compose)
+    j["compose"] = {{"media_uri", compose->media_uri}, {"duration_ms", compose->duration_ms}};
+  else
+    j["compose"] = nullptr;
+  j["problems"] = problems;
+  return j.dump(indent);
+}
+
+}  // namespace roomrec
