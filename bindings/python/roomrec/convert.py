@@ -1,0 +1,105 @@
+"""Converting recordings: transmux (one file per track) and compose (one WebM)."""
+from __future__ import annotations
+
+import json
+import threading
+from ctypes import byref, c_void_p
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, lib, take_string
+from .errors import ErrorCode, InvalidArgumentError, check
+
+Json = Dict[str, Any]
+ProgressCallback = Callable[[str, int, int, float], None]
+
+
+def _job(job: Optional[Mapping[str, Any]], input: Optional[str], transmux: Optional[Mapping[str, Any]],
+         compose: Optional[Mapping[str, Any]]) -> bytes:
+    j: Json = dict(job or {})
+    if input is not None:
+        j["input"] = input
+    if transmux is not None:
+        j["transmux"] = dict(transmux)
+    if compose is not None:
+        j["compose"] = dict(compose)
+    return json.dumps(j).encode()
+
+
+def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
+            transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None) -> Json:
+    """Runs a conversion job on this thread and returns its result as a dict.
+
+    convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
+            compose={"output": "/out/room.webm"})
+    """
+    out = c_void_p()
+    check(lib.roomrec_convert(_job(job, input, transmux, compose), byref(out)))
+    return json.loads(take_string(out) or "{}")
+
+
+class ConvertJob:
+    """A conversion running on a thread of its own.
+
+    progress(phase, done_ms, total_ms, fraction) runs on one of the job's threads, one call at a
+    time; it may call cancel(). Exceptions it raises are kept in `callback_errors`.
+    """
+
+    def __init__(self, job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
+                 transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
+                 progress: Optional[ProgressCallback] = None) -> None:
+        self.callback_errors: List[BaseException] = []
+        self._lock = threading.Lock()
+        if progress is not None:
+            def on_progress(phase: bytes, done: int, total: int, fraction: float, _user: Any) -> None:
+                try:
+                    progress(phase.decode(), done, total, fraction)
+                except BaseException as e:  # noqa: BLE001 - never raised into C
+                    self.callback_errors.append(e)
+            self._cb = PROGRESS_CB(on_progress)
+        else:
+            self._cb = NULL_PROGRESS_CB
+        h = c_void_p()
+        check(lib.roomrec_convert_job_start(_job(job, input, transmux, compose), self._cb, None, byref(h)))
+        self._h: Optional[int] = h.value
+
+    @property
+    def handle(self) -> int:
+        if self._h is None:
+            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "job is freed")
+        return self._h
+
+    def cancel(self) -> None:
+        check(lib.roomrec_convert_job_cancel(self.handle))
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """True once the job has finished; False if still running after `timeout` seconds."""
+        ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        return check(lib.roomrec_convert_job_wait(self.handle, ms)) == 1
+
+    @property
+    def done(self) -> bool:
+        return self.wait(0)
+
+    def result(self) -> Json:
+        """Waits for the job; its result dict, or the job's error raised (CancelledError...)."""
+        out = c_void_p()
+        check(lib.roomrec_convert_job_result(self.handle, byref(out)))
+        return json.loads(take_string(out) or "{}")
+
+    def free(self) -> None:
+        """Cancels the job if it runs, waits for it and releases it."""
+        h, self._h = self._h, None
+        if h is not None:
+            lib.roomrec_convert_job_free(h)
+
+    def __enter__(self) -> "ConvertJob":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass

@@ -1,0 +1,296 @@
+"""Recorder and Session: record peer sessions into chunks and upload them."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import weakref
+from ctypes import byref, c_size_t, c_void_p
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+from ._lib import (ERROR_CB, KEYFRAME_CB, UPLOADED_CB, URL_CB, lib, take_string, u8)
+from .errors import ErrorCode, InvalidArgumentError, RecordResult, check
+
+Json = Dict[str, Any]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class UrlRequest:
+    """A chunk waiting for a presigned PUT URL. Answer it exactly once, from any thread."""
+
+    def __init__(self, handle: int, info: Json) -> None:
+        self._handle: Optional[int] = handle
+        self._lock = threading.Lock()
+        self.info = info
+
+    @property
+    def key(self) -> str:
+        return self.info["key"]
+
+    def _take(self) -> int:
+        with self._lock:
+            if self._handle is None:
+                raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "this URL request was already answered")
+            h, self._handle = self._handle, None
+            return h
+
+    def answer(self, url: str) -> None:
+        check(lib.roomrec_url_request_answer(self._take(), u8(url)))
+
+    def fail(self, message: str, code: int = ErrorCode.UNAVAILABLE) -> None:
+        check(lib.roomrec_url_request_fail(self._take(), int(code), u8(message)))
+
+    @property
+    def answered(self) -> bool:
+        return self._handle is None
+
+
+class Session:
+    """One peer session. Use it from one thread at a time. As a context manager it leaves on exit."""
+
+    def __init__(self, recorder: "Recorder", handle: int) -> None:
+        self._recorder = recorder  # keeps the recorder's callbacks alive
+        self._h: Optional[int] = handle
+
+    @property
+    def handle(self) -> int:
+        if self._h is None:
+            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "session is freed")
+        return self._h
+
+    def _result(self, code: int) -> RecordResult:
+        return RecordResult(check(code))
+
+    def track_started(self, track_id: int, kind: str, codec: str, *, name: Optional[str] = None,
+                      clock_rate: Optional[int] = None, channels: Optional[int] = None, fmtp: str = "",
+                      ssrc: int = 0, rid: str = "", cvo_extension_id: int = 0,
+                      now: Optional[int] = None) -> RecordResult:
+        track: Json = {"kind": kind, "codec": codec, "fmtp": fmtp, "ssrc": ssrc, "rid": rid,
+                       "cvo_extension_id": cvo_extension_id}
+        if name is not None:
+            track["name"] = name
+        if clock_rate is not None:
+            track["clock_rate"] = clock_rate
+        if channels is not None:
+            track["channels"] = channels
+        return self._result(lib.roomrec_session_track_started(
+            self.handle, track_id, json.dumps(track).encode(), now_ms() if now is None else now))
+
+    def rtp(self, track_id: int, packet: bytes, now: Optional[int] = None) -> RecordResult:
+        p = bytes(packet)
+        return self._result(lib.roomrec_session_rtp(self.handle, track_id, p, len(p),
+                                                     now_ms() if now is None else now))
+
+    def rtcp(self, packet: bytes, now: Optional[int] = None) -> RecordResult:
+        p = bytes(packet)
+        return self._result(lib.roomrec_session_rtcp(self.handle, p, len(p), now_ms() if now is None else now))
+
+    def data(self, label: str, message: Union[str, bytes], now: Optional[int] = None) -> RecordResult:
+        binary = not isinstance(message, str)
+        b = bytes(message) if binary else message.encode("utf-8")
+        return self._result(lib.roomrec_session_data(self.handle, u8(label), int(binary), b, len(b),
+                                                     now_ms() if now is None else now))
+
+    def track_stopped(self, track_id: int, now: Optional[int] = None) -> RecordResult:
+        return self._result(lib.roomrec_session_track_stopped(self.handle, track_id,
+                                                              now_ms() if now is None else now))
+
+    def leave(self, now: Optional[int] = None) -> RecordResult:
+        return self._result(lib.roomrec_session_leave(self.handle, now_ms() if now is None else now))
+
+    def close(self, now: Optional[int] = None) -> RecordResult:
+        return self._result(lib.roomrec_session_close(self.handle, now_ms() if now is None else now))
+
+    def tick(self, now: Optional[int] = None) -> None:
+        check(lib.roomrec_session_tick(self.handle, now_ms() if now is None else now))
+
+    def stats(self) -> Json:
+        out = c_void_p()
+        check(lib.roomrec_session_stats(self.handle, byref(out)))
+        return json.loads(take_string(out) or "{}")
+
+    @property
+    def room_path(self) -> str:
+        out = c_void_p()
+        check(lib.roomrec_session_room_path(self.handle, byref(out)))
+        return take_string(out) or ""
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.stats()["closed"])
+
+    def free(self) -> None:
+        """Ends the session if open (no leave row) and releases it."""
+        h, self._h = self._h, None
+        if h is not None:
+            with self._recorder._lock:
+                if self._recorder._by_handle.get(h) is self:
+                    del self._recorder._by_handle[h]
+            lib.roomrec_session_free(h)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._h is not None:
+            lib.roomrec_session_leave(self._h, now_ms())  # CLOSED if the host already left
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
+
+
+UrlProvider = Callable[[UrlRequest], Optional[str]]
+
+
+class Recorder:
+    """Records sessions into chunks and uploads them (see capi/roomrec.h for the config).
+
+    Callbacks (all optional) run on library threads:
+      on_keyframe(session, track_id)   on the thread calling the session; must not call that session
+      on_error(code, message)          store refusals, spill errors, failed upload attempts
+      on_uploaded(key, size)           after each stored chunk
+      url_provider(request)            returns a URL, or None and answers request later (any thread)
+    Exceptions raised by callbacks are collected in `callback_errors`.
+    """
+
+    def __init__(self, config: Optional[Mapping[str, Any]] = None, *,
+                 on_keyframe: Optional[Callable[[Session, int], None]] = None,
+                 on_error: Optional[Callable[[int, str], None]] = None,
+                 on_uploaded: Optional[Callable[[str, int], None]] = None,
+                 url_provider: Optional[UrlProvider] = None,
+                 start: bool = True) -> None:
+        cfg = dict(config or {})
+        if url_provider is not None and "upload" not in cfg:
+            cfg["upload"] = {"callback": True}
+        self.callback_errors: List[BaseException] = []
+        # Session handles to their Python objects, for the keyframe callback.
+        self._by_handle: "weakref.WeakValueDictionary[int, Session]" = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
+        h = c_void_p()
+        check(lib.roomrec_recorder_new(json.dumps(cfg).encode(), byref(h)))
+        self._h: Optional[int] = h.value
+        self._url_provider = url_provider
+        # The ctypes callback objects live as long as the recorder.
+        self._cbs: List[Any] = []
+        try:
+            if on_keyframe is not None:
+                def keyframe(session_h: Optional[int], track_id: int, _user: Any) -> None:
+                    try:
+                        with self._lock:
+                            s = self._by_handle.get(session_h or 0)
+                        if s is not None:
+                            on_keyframe(s, track_id)
+                    except BaseException as e:  # noqa: BLE001 - reported, never raised into C
+                        self.callback_errors.append(e)
+                cb = KEYFRAME_CB(keyframe)
+                self._cbs.append(cb)
+                check(lib.roomrec_recorder_set_keyframe_callback(self._h, cb, None))
+            if on_error is not None:
+                def error(code: int, message: bytes, _user: Any) -> None:
+                    try:
+                        on_error(code, message.decode("utf-8", "replace"))
+                    except BaseException as e:  # noqa: BLE001
+                        self.callback_errors.append(e)
+                cb = ERROR_CB(error)
+                self._cbs.append(cb)
+                check(lib.roomrec_recorder_set_error_callback(self._h, cb, None))
+            if on_uploaded is not None:
+                def uploaded(key: bytes, size: int, _user: Any) -> None:
+                    try:
+                        on_uploaded(key.decode(), size)
+                    except BaseException as e:  # noqa: BLE001
+                        self.callback_errors.append(e)
+                cb = UPLOADED_CB(uploaded)
+                self._cbs.append(cb)
+                check(lib.roomrec_recorder_set_uploaded_callback(self._h, cb, None))
+            if url_provider is not None:
+                def url(req_h: int, request_json: bytes, _user: Any) -> None:
+                    req = UrlRequest(req_h, json.loads(request_json))
+                    try:
+                        answer = url_provider(req)
+                        if answer is not None:
+                            req.answer(answer)
+                    except BaseException as e:  # noqa: BLE001
+                        self.callback_errors.append(e)
+                        if not req.answered:
+                            req.fail(f"url_provider raised {e!r}")
+                cb = URL_CB(url)
+                self._cbs.append(cb)
+                check(lib.roomrec_recorder_set_url_callback(self._h, cb, None))
+            if start:
+                self.start()
+        except BaseException:
+            self.free()
+            raise
+
+    @property
+    def handle(self) -> int:
+        if self._h is None:
+            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "recorder is freed")
+        return self._h
+
+    def start(self) -> None:
+        check(lib.roomrec_recorder_start(self.handle))
+
+    def open_session(self, app: str, room: str, peer: str, session_id: int = 0, *, ip: str = "",
+                     user_agent: str = "", room_record_id: str = "", srtp: Optional[Mapping[str, str]] = None,
+                     now: Optional[int] = None) -> Session:
+        """Opens a peer session. srtp: {"sdes": "1 AES_CM_128_HMAC_SHA1_80 inline:..."},
+        {"profile": ..., "inline": ...} or {"profile": ..., "key_hex": ...}."""
+        params: Json = {"app": app, "room": room, "peer": peer, "session_id": session_id, "ip": ip,
+                        "user_agent": user_agent, "room_record_id": room_record_id}
+        if srtp is not None:
+            params["srtp"] = dict(srtp)
+        h = c_void_p()
+        check(lib.roomrec_session_open(self.handle, json.dumps(params).encode(),
+                                       now_ms() if now is None else now, byref(h)))
+        s = Session(self, h.value)
+        with self._lock:
+            self._by_handle[h.value] = s
+        return s
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Waits until every chunk so far is uploaded; RoomrecTimeoutError otherwise."""
+        check(lib.roomrec_recorder_flush(self.handle, int(timeout * 1000)))
+
+    def shutdown(self, timeout: float = 10.0) -> int:
+        """Closes the sessions, uploads for up to `timeout` s, keeps the rest on disk; returns chunks unsent."""
+        unsent = c_size_t(0)
+        check(lib.roomrec_recorder_shutdown(self.handle, int(timeout * 1000), byref(unsent)))
+        return unsent.value
+
+    def close_all(self, now: Optional[int] = None) -> None:
+        check(lib.roomrec_recorder_close_all(self.handle, now_ms() if now is None else now))
+
+    def stats(self) -> Json:
+        out = c_void_p()
+        check(lib.roomrec_recorder_stats(self.handle, byref(out)))
+        return json.loads(take_string(out) or "{}")
+
+    def free(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            lib.roomrec_recorder_free(h)
+
+    close = free
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._h is not None:
+            self.shutdown(10.0 if exc[0] is None else 0.0)
+        self.free()
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
