@@ -206,13 +206,14 @@ ROOMREC_C_API int roomrec_recorder_start(roomrec_recorder* rec);
  * ROOMREC_ERR_TIMEOUT. Without "upload", returns ROOMREC_ERR_INVALID_ARGUMENT. */
 ROOMREC_C_API int roomrec_recorder_flush(roomrec_recorder* rec, uint64_t timeout_ms);
 
-/* Orderly end: closes every open session, waits up to timeout_ms for the
- * uploads, stops the workers and writes what is left in memory to
- * "store.spill_dir" (if any) for a later run. *unsent (may be NULL) gets the
+/* Orderly end: closes every open session (none may be in a call), waits up
+ * to timeout_ms for the uploads and the hook events, stops the workers and
+ * writes what is left in memory to "store.spill_dir" (if any) for a later run. *unsent (may be NULL) gets the
  * number of chunks not uploaded. The recorder accepts no new session afterwards. */
 ROOMREC_C_API int roomrec_recorder_shutdown(roomrec_recorder* rec, uint64_t timeout_ms, size_t* unsent);
 
-/* Closes every session still open (no leave rows); their chunks go to the store. */
+/* Closes every session still open (no leave rows); their chunks go to the
+ * store. No session of the recorder may be in a call at that moment. */
 ROOMREC_C_API int roomrec_recorder_close_all(roomrec_recorder* rec, uint64_t now_ms);
 
 /* {"open_sessions": n,

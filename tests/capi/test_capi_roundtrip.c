@@ -153,6 +153,10 @@ static int record_room(const char* out_dir, char* room_path, size_t cap) {
           ROOMREC_RECORD_MALFORMED);
     uint8_t stray[20] = {0x80, 96, 0, 9, 0, 0, 0, 1, 0, 0, 0, 5};
     CHECK(roomrec_session_rtp(sessions[i], 77, stray, sizeof stray, start + 4000) == ROOMREC_RECORD_UNKNOWN_TRACK);
+    /* A receiver report (RC = 0) is kept; a truncated one is dropped. */
+    const uint8_t rr[8] = {0x80, 201, 0, 1, 0, 0, 0x04, 0x57};
+    CHECK(roomrec_session_rtcp(sessions[i], rr, sizeof rr, start + 4000) == ROOMREC_OK);
+    CHECK(roomrec_session_rtcp(sessions[i], rr, 5, start + 4000) == ROOMREC_RECORD_MALFORMED);
     const char* msg = "hello from C";
     CHECK(roomrec_session_data(sessions[i], "chat", 0, (const uint8_t*)msg, strlen(msg), start + 4000) ==
           ROOMREC_OK);
@@ -162,6 +166,8 @@ static int record_room(const char* out_dir, char* room_path, size_t cap) {
     CHECK(roomrec_session_stats(sessions[i], &stats) == ROOMREC_OK);
     CHECK(stats && strstr(stats, "\"rtp_malformed\":1") != NULL);
     CHECK(stats && strstr(stats, "\"data_messages\":1") != NULL);
+    CHECK(stats && strstr(stats, "\"rtcp_accepted\":1") != NULL);
+    CHECK(stats && strstr(stats, "\"rtcp_malformed\":1") != NULL);
     roomrec_free_string(stats);
     CHECK(roomrec_session_track_stopped(sessions[i], SYNTH_VIDEO_TRACK, T0 + 5000) == ROOMREC_OK);
     CHECK(roomrec_session_leave(sessions[i], T0 + 5000) == ROOMREC_OK);

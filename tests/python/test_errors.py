@@ -63,6 +63,11 @@ def test_session_errors_and_dropped_packets():
             rtp = bytes([0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]) + b"\x01" * 20
             assert s.rtp(9, rtp, T0) == roomrec.RecordResult.UNKNOWN_TRACK
             assert s.rtp(1, rtp, T0) == roomrec.RecordResult.OK
+            assert s.rtcp(bytes([0x80, 201, 0, 1, 0, 0, 0, 9]), T0) == roomrec.RecordResult.OK
+            assert s.rtcp(b"\x80\xc9", T0) == roomrec.RecordResult.MALFORMED
+            assert s.data("bin", b"\x00\xff", T0) == roomrec.RecordResult.OK
+            st = s.stats()
+            assert (st["rtcp_accepted"], st["rtcp_malformed"], st["data_messages"]) == (1, 1, 1)
             assert s.leave(T0 + 1) == roomrec.RecordResult.OK
             assert s.rtp(1, rtp, T0 + 2) == roomrec.RecordResult.CLOSED
             assert s.stats()["rtp_malformed"] == 1
