@@ -113,3 +113,54 @@ def test_hook_sender_errors():
             h.send_json("{oops")
         with pytest.raises(roomrec.InvalidArgumentError, match="peer"):
             h.record_peer_joined("app", "room", "", "path")
+
+
+def test_mutated_json_never_crashes(tmp_path):
+    """Truncated and byte-flipped configs through every JSON entry point: OK or a pinned error code."""
+    import random
+    from ctypes import byref, c_void_p
+    from roomrec._lib import lib
+
+    codes = {int(c) for c in roomrec.ErrorCode}
+    rng = random.Random(8)
+    recorder_cfg = ('{"key_prefix": "p", "max_chunk_bytes": 65536, "max_chunk_ms": 1000, '
+                    '"store": {"memory_budget_bytes": 1000000, "durable": false}, '
+                    '"upload": {"connector": {"url": "http://127.0.0.1:9/c", "headers": {"A": "b"}}, "workers": 1}, '
+                    '"hooks": {"url": "http://127.0.0.1:9/h", "body_type": "protobuf-binary"}}')
+    session = ('{"app": "a", "room": "r", "peer": "p", "session_id": 3, "srtp": '
+               '{"sdes": "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"}}')
+    track = '{"kind": "video", "codec": "vp8", "clock_rate": 90000, "ssrc": 5, "cvo_extension_id": 3}'
+    job = ('{"input": "%s/none", "transmux": {"output": "%s/t", "threads": 1}, '
+           '"compose": {"output": "%s/c.webm", "width": 64, "height": 64}}' % (tmp_path, tmp_path, tmp_path))
+
+    def mutate(text: str) -> bytes:
+        b = bytearray(text.encode())
+        if rng.random() < 0.3:
+            return bytes(b[:rng.randrange(len(b))])
+        for _ in range(rng.randint(1, 3)):
+            b[rng.randrange(len(b))] = rng.choice(b'{}[]":,0123456789-tfn \\\xff')
+        return bytes(b)
+
+    good = c_void_p()
+    assert lib.roomrec_recorder_new(b"{}", byref(good)) == 0
+    seen_ok = 0
+    for _ in range(300):
+        h = c_void_p()
+        rc = lib.roomrec_recorder_new(mutate(recorder_cfg), byref(h))
+        assert rc in codes
+        if rc == 0:
+            seen_ok += 1
+            lib.roomrec_recorder_free(h)
+        s = c_void_p()
+        rc = lib.roomrec_session_open(good, mutate(session), T0, byref(s))
+        assert rc in codes
+        if rc == 0:
+            rc = lib.roomrec_session_track_started(s, 1, mutate(track), T0)
+            assert rc in codes or rc in {int(r) for r in roomrec.RecordResult}
+            lib.roomrec_session_free(s)
+        out = c_void_p()
+        rc = lib.roomrec_convert(mutate(job), byref(out))
+        assert rc in codes and rc != 0
+        assert out.value is None
+    lib.roomrec_recorder_free(good)
+    assert seen_ok > 0  # some mutations stay valid: both paths were taken

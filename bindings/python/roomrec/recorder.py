@@ -212,8 +212,9 @@ class Recorder:
                 check(lib.roomrec_recorder_set_uploaded_callback(self._h, cb, None))
             if url_provider is not None:
                 def url(req_h: int, request_json: bytes, _user: Any) -> None:
-                    req = UrlRequest(req_h, json.loads(request_json))
+                    req = UrlRequest(req_h, {})
                     try:
+                        req.info = json.loads(request_json)
                         answer = url_provider(req)
                         if answer is not None:
                             req.answer(answer)
