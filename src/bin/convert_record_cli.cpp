@@ -1,0 +1,357 @@
+// convert_record_cli: converts one room recording by command line, with the
+// flags and environment variables of the reference tool plus local inputs and
+// composer options. The result JSON goes to stdout, progress and errors to
+// stderr. Exit codes: 0 done, 1 conversion failed, 2 bad flags, 130 interrupted.
+#include <roomrec/converter.h>
+#include <roomrec/log.h>
+#include <roomrec/version.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+// The seed's usage text, verbatim; our extra options follow it.
+constexpr const char* kUsage =
+    R"(Record file converter for atm0s-media-server. This tool allow convert room raw record to multiple webm files
+
+Usage: convert_record_cli [OPTIONS] --in-s3 <IN_S3>
+
+Options:
+      --in-s3 <IN_S3>                          S3 Source [env: IN_S3=]
+      --transmux                               Transmux [env: TRANSMUX=]
+      --transmux-out-s3 <TRANSMUX_OUT_S3>      Transmux S3 Dest [env: TRANSMUX_OUT_S3=]
+      --transmux-out-path <TRANSMUX_OUT_PATH>  Transmux Folder Dest [env: TRANSMUX_OUT_PATH=]
+      --compose-audio                          Compose audio [env: COMPOSE_AUDIO=]
+      --compose-video                          Compose video [env: COMPOSE_VIDEO=]
+      --compose-out-s3 <COMPOSE_OUT_S3>        Compose S3 URL [env: COMPOSE_OUT_S3=]
+      --compose-out-path <COMPOSE_OUT_PATH>    Compose File Path [env: COMPOSE_OUT_PATH=]
+  -h, --help                                   Print help
+  -V, --version                                Print version
+)";
+
+constexpr const char* kExtra =
+    R"(
+More options (roomrec):
+      --compose-size <WxH>                     Composed video size, default 1280x720 [env: COMPOSE_SIZE=]
+      --compose-fps <FPS>                      Composed frame rate, default 15 [env: COMPOSE_FPS=]
+      --compose-video-bitrate <BPS>            Video bitrate in bit/s (k/M suffixes), default 1500k [env: COMPOSE_VIDEO_BITRATE=]
+      --compose-audio-bitrate <BPS>            Audio bitrate in bit/s (k/M suffixes), default 64k [env: COMPOSE_AUDIO_BITRATE=]
+      --compose-codec <vp8|vp9>                Composed video codec, default vp8 [env: COMPOSE_CODEC=]
+      --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
+  -q, --quiet                                  No progress output
+
+--in-s3 takes an S3 URI (http(s)://KEY:SECRET@host:port/bucket/app/room/record_id?path_style=true),
+a local folder or file:// URI with the same layout, or a folder of Janus .mjr files.
+--compose-out-s3 takes an S3 URI naming the object or an already presigned PUT URL.
+Boolean environment variables take true/false, 1/0, yes/no, on/off.
+The result is printed as JSON on stdout. Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
+)";
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_signal(int) { g_cancel.store(true); }
+
+struct UsageError {
+  std::string message;
+};
+
+[[noreturn]] void usage_error(const std::string& msg) { throw UsageError{msg}; }
+
+std::optional<bool> parse_bool(std::string_view v) {
+  std::string s;
+  for (char c : v) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (s == "1" || s == "true" || s == "yes" || s == "on" || s == "y") return true;
+  if (s.empty() || s == "0" || s == "false" || s == "no" || s == "off" || s == "n") return false;
+  return std::nullopt;
+}
+
+uint64_t parse_uint(std::string_view flag, std::string_view v, uint64_t min, uint64_t max) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min || n > max)
+    usage_error(std::string(flag) + " must be a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max) + ", got '" + std::string(v) + "'");
+  return n;
+}
+
+// "1500000", "1500k", "1.5M" -> bits per second.
+uint64_t parse_bitrate(std::string_view flag, std::string_view v) {
+  double mult = 1;
+  std::string_view num = v;
+  if (!num.empty() && (num.back() == 'k' || num.back() == 'K')) mult = 1e3, num.remove_suffix(1);
+  else if (!num.empty() && (num.back() == 'm' || num.back() == 'M')) mult = 1e6, num.remove_suffix(1);
+  double d = 0;
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), d);
+  if (num.empty() || ec != std::errc() || p != num.data() + num.size() || !(d * mult >= 6000) || d * mult > 100e6)
+    usage_error(std::string(flag) + " must be a bitrate from 6k to 100M bit/s (e.g. 1500k), got '" +
+                std::string(v) + "'");
+  return static_cast<uint64_t>(d * mult + 0.5);
+}
+
+struct Flags {
+  std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
+  std::optional<bool> transmux, compose_audio, compose_video;
+  std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads;
+  bool quiet = false;
+};
+
+struct Spec {
+  const char* name;
+  const char* env;
+  std::optional<std::string> Flags::*value = nullptr;
+  std::optional<bool> Flags::*flag = nullptr;
+};
+
+const Spec kSpecs[] = {
+    {"--in-s3", "IN_S3", &Flags::in_s3},
+    {"--transmux", "TRANSMUX", nullptr, &Flags::transmux},
+    {"--transmux-out-s3", "TRANSMUX_OUT_S3", &Flags::transmux_out_s3},
+    {"--transmux-out-path", "TRANSMUX_OUT_PATH", &Flags::transmux_out_path},
+    {"--compose-audio", "COMPOSE_AUDIO", nullptr, &Flags::compose_audio},
+    {"--compose-video", "COMPOSE_VIDEO", nullptr, &Flags::compose_video},
+    {"--compose-out-s3", "COMPOSE_OUT_S3", &Flags::compose_out_s3},
+    {"--compose-out-path", "COMPOSE_OUT_PATH", &Flags::compose_out_path},
+    {"--compose-size", "COMPOSE_SIZE", &Flags::size},
+    {"--compose-fps", "COMPOSE_FPS", &Flags::fps},
+    {"--compose-video-bitrate", "COMPOSE_VIDEO_BITRATE", &Flags::video_bitrate},
+    {"--compose-audio-bitrate", "COMPOSE_AUDIO_BITRATE", &Flags::audio_bitrate},
+    {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
+    {"--threads", "THREADS", &Flags::threads},
+};
+
+enum class Action { run, help, version };
+
+Action parse(int argc, char** argv, Flags& f) {
+  // Command line first; the environment fills what the command line left unset.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") return Action::help;
+    if (arg == "-V" || arg == "--version") return Action::version;
+    if (arg == "-q" || arg == "--quiet") {
+      f.quiet = true;
+      continue;
+    }
+    std::string_view name = arg, inline_value;
+    bool has_inline = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+      has_inline = true;
+    }
+    const Spec* spec = nullptr;
+    for (const auto& s : kSpecs)
+      if (name == s.name) spec = &s;
+    if (!spec) usage_error("unexpected argument '" + std::string(arg) + "'");
+    if (spec->flag) {
+      if (has_inline) {
+        auto b = parse_bool(inline_value);
+        if (!b) usage_error(std::string(name) + " takes true or false, got '" + std::string(inline_value) + "'");
+        f.*(spec->flag) = *b;
+      } else {
+        f.*(spec->flag) = true;
+      }
+      continue;
+    }
+    if (f.*(spec->value)) usage_error(std::string(name) + " given more than once");
+    if (has_inline) {
+      f.*(spec->value) = std::string(inline_value);
+    } else {
+      if (i + 1 >= argc) usage_error(std::string(name) + " needs a value");
+      f.*(spec->value) = std::string(argv[++i]);
+    }
+  }
+  for (const auto& s : kSpecs) {
+    const char* env = std::getenv(s.env);
+    if (!env) continue;
+    if (s.flag) {
+      if (f.*(s.flag)) continue;
+      auto b = parse_bool(env);
+      if (!b) usage_error(std::string("environment ") + s.env + " takes true or false, got '" + env + "'");
+      f.*(s.flag) = *b;
+    } else if (!(f.*(s.value)) && *env) {
+      f.*(s.value) = std::string(env);
+    }
+  }
+  return Action::run;
+}
+
+roomrec::ConvertJob build_job(const Flags& f) {
+  roomrec::ConvertJob job;
+  if (!f.in_s3 || f.in_s3->empty())
+    usage_error("the following required arguments were not provided: --in-s3 <IN_S3>");
+  job.input = *f.in_s3;
+
+  unsigned threads = 0;
+  if (f.threads) threads = static_cast<unsigned>(parse_uint("--threads", *f.threads, 1, 256));
+
+  const bool transmux = f.transmux.value_or(false);
+  if (transmux) {
+    if (f.transmux_out_s3 && f.transmux_out_path)
+      usage_error("give --transmux-out-s3 or --transmux-out-path, not both");
+    if (!f.transmux_out_s3 && !f.transmux_out_path)
+      usage_error("--transmux needs --transmux-out-s3 <TRANSMUX_OUT_S3> or --transmux-out-path <TRANSMUX_OUT_PATH>");
+    job.transmux.emplace();
+    job.transmux->output = f.transmux_out_s3 ? *f.transmux_out_s3 : *f.transmux_out_path;
+    job.transmux->threads = threads;
+  } else if (f.transmux_out_s3 || f.transmux_out_path) {
+    usage_error("a transmux destination was given without --transmux");
+  }
+
+  const bool audio = f.compose_audio.value_or(false), video = f.compose_video.value_or(false);
+  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec;
+  if (audio || video) {
+    if (f.compose_out_s3 && f.compose_out_path)
+      usage_error("give --compose-out-s3 or --compose-out-path, not both");
+    if (!f.compose_out_s3 && !f.compose_out_path)
+      usage_error("composing needs --compose-out-s3 <COMPOSE_OUT_S3> or --compose-out-path <COMPOSE_OUT_PATH>");
+    roomrec::ComposeOptions c;
+    c.audio = audio;
+    c.video = video;
+    c.output = f.compose_out_s3 ? *f.compose_out_s3 : *f.compose_out_path;
+    if (f.size) {
+      auto x = f.size->find('x');
+      if (x == std::string::npos) usage_error("--compose-size must look like 1280x720, got '" + *f.size + "'");
+      c.width = static_cast<uint32_t>(parse_uint("--compose-size width", std::string_view(*f.size).substr(0, x), 16, 7680));
+      c.height = static_cast<uint32_t>(parse_uint("--compose-size height", std::string_view(*f.size).substr(x + 1), 16, 4320));
+      if ((c.width | c.height) & 1) usage_error("--compose-size must have an even width and height");
+    }
+    if (f.fps) c.fps = static_cast<uint32_t>(parse_uint("--compose-fps", *f.fps, 1, 120));
+    if (f.video_bitrate)
+      c.video_bitrate_kbps = static_cast<uint32_t>(parse_bitrate("--compose-video-bitrate", *f.video_bitrate) / 1000);
+    if (f.audio_bitrate) {
+      uint64_t b = parse_bitrate("--compose-audio-bitrate", *f.audio_bitrate);
+      if (b > 510000) usage_error("--compose-audio-bitrate must be at most 510k (Opus)");
+      c.audio_bitrate = static_cast<uint32_t>(b);
+    }
+    if (f.codec) {
+      if (*f.codec != "vp8" && *f.codec != "vp9") usage_error("--compose-codec must be vp8 or vp9, got '" + *f.codec + "'");
+      c.video_codec = *f.codec;
+    }
+    if (threads) c.threads = threads;
+    job.compose = std::move(c);
+  } else if (f.compose_out_s3 || f.compose_out_path) {
+    usage_error("a compose destination was given without --compose-audio or --compose-video");
+  } else if (compose_opts) {
+    usage_error("composer options were given without --compose-audio or --compose-video");
+  }
+  if (!job.transmux && !job.compose)
+    usage_error("nothing to do: give --transmux and/or --compose-audio/--compose-video");
+  return job;
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, a line per 10% otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void operator()(const roomrec::ConvertProgress& p) {
+    if (quiet_) return;
+    int percent = static_cast<int>(p.fraction * 100.0);
+    if (tty_) {
+      if (percent == last_percent_ && p.phase == last_phase_) return;
+      constexpr int kWidth = 30;
+      int filled = percent * kWidth / 100;
+      std::fprintf(stderr, "\r[%.*s%.*s] %3d%% %-8s %7.1f/%.1f s", filled, "##############################",
+                   kWidth - filled, "..............................", percent, p.phase, p.done_ms / 1000.0,
+                   p.total_ms / 1000.0);
+      std::fflush(stderr);
+      drawn_ = true;
+    } else {
+      int step = percent / 10 * 10;
+      if (step == last_percent_ && p.phase == last_phase_) return;
+      percent = step;
+      std::fprintf(stderr, "progress %d%% (%s %.1f/%.1f s)\n", step, p.phase, p.done_ms / 1000.0,
+                   p.total_ms / 1000.0);
+    }
+    last_percent_ = percent;
+    last_phase_ = p.phase;
+  }
+
+  void finish() {
+    if (drawn_) std::fputc('\n', stderr);
+    drawn_ = false;
+  }
+
+ private:
+  bool quiet_, tty_;
+  bool drawn_ = false;
+  int last_percent_ = -1;
+  std::string last_phase_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  roomrec::ConvertJob job;
+  try {
+    switch (parse(argc, argv, flags)) {
+      case Action::help:
+        std::fputs(kUsage, stdout);
+        std::fputs(kExtra, stdout);
+        return 0;
+      case Action::version:
+        std::printf("convert_record_cli %s\n", ROOMREC_VERSION_STRING);
+        return 0;
+      case Action::run:
+        break;
+    }
+    job = build_job(flags);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "convert_record_cli: error: %s\n\nFor more information, try '--help'.\n", e.message.c_str());
+    return 2;
+  }
+  if (roomrec::Status s = roomrec::validate(job); !s) {
+    std::fprintf(stderr, "convert_record_cli: error: %s\n", s.message().c_str());
+    return 2;
+  }
+
+  // Library warnings (damaged chunks, retries) go to stderr, one line each.
+  roomrec::set_log_callback(
+      [](roomrec::LogLevel, std::string_view component, std::string_view msg) {
+        std::fprintf(stderr, "convert_record_cli: %.*s: %.*s\n", static_cast<int>(component.size()),
+                     component.data(), static_cast<int>(msg.size()), msg.data());
+      },
+      roomrec::LogLevel::warn);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  ProgressPrinter printer(flags.quiet);
+  job.progress = [&](const roomrec::ConvertProgress& p) { printer(p); };
+  job.cancel = &g_cancel;
+
+  auto result = roomrec::convert(job);
+  printer.finish();
+  if (!result) {
+    if (result.status().code() == roomrec::ErrorCode::cancelled) {
+      std::fprintf(stderr, "convert_record_cli: interrupted\n");
+      return 130;
+    }
+    std::fprintf(stderr, "convert_record_cli: error: %s\n", result.status().to_string().c_str());
+    return 1;
+  }
+  for (const auto& p : result->problems) std::fprintf(stderr, "convert_record_cli: warning: %s\n", p.c_str());
+  std::string out = result->to_json(2);
+  out.push_back('\n');
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "convert_record_cli: error: cannot write the result: %s\n", std::strerror(errno));
+    return 1;
+  }
+  return 0;
+}
