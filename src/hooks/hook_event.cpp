@@ -1,5 +1,6 @@
 #include "hooks/hook_event.h"
 
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -172,6 +173,75 @@ HookEvent compose_failed(uint32_t node, uint64_t ts, std::string_view app, std::
   c->set_app(std::string(app));
   c->set_job_id(std::string(job_id));
   c->mutable_failed()->set_error(std::string(error));
+  return e;
+}
+
+namespace {
+
+// One track of summary.json -> TrackSummary; false when it is not usable.
+bool fill_track(const nlohmann::json& in, cc::ComposeEvent::RecordJobCompleted::TrackSummary& out) {
+  if (!in.is_object()) return false;
+  auto kind = in.find("kind");
+  if (kind == in.end() || !kind->is_number_unsigned() || kind->get<uint64_t>() > 1) return false;
+  out.set_kind(kind->get<uint64_t>() == 1 ? cc::VIDEO : cc::AUDIO);
+  auto timeline = in.find("timeline");
+  if (timeline == in.end() || !timeline->is_array()) return true;
+  for (const auto& span : *timeline) {
+    if (!span.is_object()) continue;
+    auto path = span.find("path");
+    auto start = span.find("start");
+    if (path == span.end() || !path->is_string() || start == span.end() || !start->is_number_unsigned()) continue;
+    auto* tl = out.add_timeline();
+    tl->set_path(path->get<std::string>());
+    tl->set_start(start->get<uint64_t>());
+    auto end = span.find("end");
+    if (end != span.end() && end->is_number_unsigned()) tl->set_end(end->get<uint64_t>());
+  }
+  return true;
+}
+
+void fill_transmux(const std::string& summary_json, cc::ComposeEvent::RecordJobCompleted::TransmuxSummary& out) {
+  auto summary = nlohmann::json::parse(summary_json, nullptr, false);
+  if (!summary.is_object()) return;
+  if (auto meta = summary.find("metadata_json"); meta != summary.end() && meta->is_string())
+    out.set_metadata_json(meta->get<std::string>());
+  auto peers = summary.find("peers");
+  if (peers == summary.end() || !peers->is_object()) return;
+  for (const auto& [peer, peer_json] : peers->items()) {
+    auto sessions = peer_json.find("sessions");
+    if (!peer_json.is_object() || sessions == peer_json.end() || !sessions->is_object()) continue;
+    auto& peer_out = (*out.mutable_peers())[peer];
+    for (const auto& [session_key, session_json] : sessions->items()) {
+      uint64_t session = 0;
+      const char* first = session_key.data();
+      const char* last = first + session_key.size();
+      auto [end, ec] = std::from_chars(first, last, session);
+      if (ec != std::errc() || end != last) continue;
+      auto tracks = session_json.is_object() ? session_json.find("track") : session_json.end();
+      if (tracks == session_json.end() || !tracks->is_object()) continue;
+      auto& session_out = (*peer_out.mutable_sessions())[session];
+      for (const auto& [track, track_json] : tracks->items()) {
+        cc::ComposeEvent::RecordJobCompleted::TrackSummary ts;
+        if (fill_track(track_json, ts)) (*session_out.mutable_track())[track] = std::move(ts);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
+                            const std::string* transmux_summary_json, const ComposeOutput* compose) {
+  HookEvent e = envelope(node, ts);
+  auto* c = e.mutable_compose();
+  c->set_app(std::string(app));
+  c->set_job_id(std::string(job_id));
+  auto* done = c->mutable_completed();
+  if (transmux_summary_json) fill_transmux(*transmux_summary_json, *done->mutable_transmux());
+  if (compose) {
+    done->mutable_compose()->set_media_uri(compose->media_uri);
+    done->mutable_compose()->set_duration_ms(compose->duration_ms);
+  }
   return e;
 }
 

@@ -42,6 +42,21 @@ HookEvent compose_started(uint32_t node, uint64_t ts, std::string_view app, std:
 HookEvent compose_failed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
                          std::string_view error);
 
+// What a finished compose made: ComposeSummary{media_uri, duration_ms}.
+struct ComposeOutput {
+  std::string media_uri;
+  uint64_t duration_ms = 0;
+};
+
+// Compose Completed. `transmux_summary_json` is the transmuxer's summary.json
+// (null when the job had no transmux): its metadata_json and its
+// peers -> sessions -> track -> {kind, timeline[{path, start, end}]} fill
+// TransmuxSummary; every other field of ours is left out, and an entry of the
+// wrong type is skipped (so the event is always built). `compose` is null when
+// the job had no compose. An absent part is JSON null in protobuf-json.
+HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
+                            const std::string* transmux_summary_json, const ComposeOutput* compose);
+
 // The reference's JSON for an event (fields in declaration order, 64-bit
 // integers as numbers, map keys as strings, enums as numbers).
 std::string to_json(const HookEvent& e);

@@ -1,7 +1,11 @@
 // record_tool: records synthetic sessions (video RTP, audio RTP, data) with
 // deterministic times into any sink URI (file://, a path, or an S3 URI), and
 // optionally also into a local folder so a test can compare both byte for byte.
-//   record_tool --out URI [--also-local DIR] [--sessions N] [--packets M] [--room R] [--app A]
+//   record_tool --out URI [--also-local DIR] [--sessions N] [--packets M] [--room R] [--app A] [--media synthetic|real]
+// Each session gets M audio packets, one per 20 ms. --media synthetic (the
+// default) sends made-up payloads; --media real sends Opus (a tone per
+// session) and VP8 (160x120, 15 fps, a keyframe a second) from libopus and
+// libvpx, so the recording transmuxes and composes into real pictures and sound.
 // Prints one line per uploaded chunk key, then the room path as the last line.
 #include <roomrec/log.h>
 #include <roomrec/recorder.h>
@@ -12,6 +16,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "../unit/media_synth.h"
 
 using namespace roomrec;
 
@@ -56,7 +62,7 @@ std::vector<uint8_t> rtp(uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt, s
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out, also_local, room = "room", app = "app";
+  std::string out, also_local, room = "room", app = "app", media = "synthetic";
   int sessions = 2, packets = 500;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -66,13 +72,16 @@ int main(int argc, char** argv) {
     else if (a == "--packets") packets = std::atoi(argv[i + 1]);
     else if (a == "--room") room = argv[i + 1];
     else if (a == "--app") app = argv[i + 1];
+    else if (a == "--media") media = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
     }
   }
-  if (out.empty()) {
-    std::fprintf(stderr, "usage: record_tool --out URI [--also-local DIR] [--sessions N] [--packets M]\n");
+  if (out.empty() || (media != "synthetic" && media != "real")) {
+    std::fprintf(stderr,
+                 "usage: record_tool --out URI [--also-local DIR] [--sessions N] [--packets M] [--room R] [--app A] "
+                 "[--media synthetic|real]\n");
     return 2;
   }
   log_to_stderr(LogLevel::warn);
@@ -102,12 +111,39 @@ int main(int argc, char** argv) {
     x->track_started(2, TrackKind::video, "video_main", "vp8", 90000, 0, "", 22, "", t0 + s);
     ss.push_back(x);
   }
+  const bool real = media == "real";
+  constexpr uint32_t kFps = 15;
+  std::vector<std::vector<testing::EncodedFrame>> video(ss.size());
+  std::vector<std::vector<std::vector<uint8_t>>> audio(ss.size());
+  std::vector<uint16_t> video_seq(ss.size(), 0);
+  std::vector<size_t> next_frame(ss.size(), 0);
+  if (real) {
+    for (size_t s = 0; s < ss.size(); ++s) {
+      video[s] = testing::encode_vp8(160, 120, static_cast<uint32_t>(packets) * 20 * kFps / 1000, kFps, kFps);
+      audio[s] = testing::encode_opus(packets * 0.02 + 0.01, 300.0 + 150.0 * static_cast<double>(s));
+    }
+  }
   for (int i = 0; i < packets; ++i) {
-    for (auto& x : ss) {
-      auto a = rtp(static_cast<uint16_t>(i), 960u * i, 11, 111, 80);
-      auto v = rtp(static_cast<uint16_t>(i), 3000u * i, 22, 96, 900);
-      x->rtp(1, a.data(), a.size(), t0 + 20 * i);
-      x->rtp(2, v.data(), v.size(), t0 + 20 * i + 1);
+    for (size_t s = 0; s < ss.size(); ++s) {
+      auto& x = ss[s];
+      if (real) {
+        const auto& opus = audio[s].at(static_cast<size_t>(i));
+        auto a = testing::rtp_packet(static_cast<uint16_t>(i), 960u * i, 11, 111, false, opus.data(), opus.size());
+        x->rtp(1, a.data(), a.size(), t0 + 20 * i);
+        // The video frames due by the end of this 20 ms step.
+        for (; next_frame[s] < video[s].size(); ++next_frame[s]) {
+          const auto& f = video[s][next_frame[s]];
+          uint64_t ms = uint64_t{f.index} * 1000 / kFps;
+          if (ms >= 20ull * (i + 1)) break;
+          for (auto& p : testing::packetize_vp8(f.data, video_seq[s], static_cast<uint32_t>(ms * 90), 22))
+            x->rtp(2, p.data(), p.size(), t0 + ms + 1);
+        }
+      } else {
+        auto a = rtp(static_cast<uint16_t>(i), 960u * i, 11, 111, 80);
+        auto v = rtp(static_cast<uint16_t>(i), 3000u * i, 22, 96, 900);
+        x->rtp(1, a.data(), a.size(), t0 + 20 * i);
+        x->rtp(2, v.data(), v.size(), t0 + 20 * i + 1);
+      }
       if (i % 100 == 0) {
         std::string m = "message " + std::to_string(i);
         x->data("chat", false, reinterpret_cast<const uint8_t*>(m.data()), m.size(), t0 + 20 * i + 2);

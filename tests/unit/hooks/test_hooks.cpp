@@ -53,6 +53,58 @@ TEST_CASE("protobuf-json bodies have the reference's exact shape") {
         R"({"node":0,"ts":10,"event":{"Compose":{"app":"a","job_id":"j2","event":{"Completed":{"transmux":{"metadata_json":"{}","peers":{"alice":{"sessions":{"42":{"track":{"audio_main":{"kind":0,"timeline":[{"path":"alice-42-audio_main.webm","start":100,"end":200}]}}}}}}},"compose":{"media_uri":"s3://out.webm","duration_ms":1234}}}}}})");
 }
 
+TEST_CASE("compose_completed fills TransmuxSummary from our summary.json, byte for byte the reference's shape") {
+  // A summary.json as the transmuxer writes it: our extra fields (app, problems,
+  // codec, frames, packet statistics...) must not reach the hook.
+  const std::string summary = R"({
+    "metadata_json": "{\"app\":\"a\",\"room\":\"r\",\"room_record_id\":\"1731132577000\"}",
+    "app": "a", "room": "r", "room_record_id": "1731132577000", "duration_ms": 5000,
+    "peers": {
+      "bob": {"sessions": {"7": {"track": {"video_main": {"kind": 1, "timeline": [
+        {"path": "bob-7-vp8-video_main-1731132577000.webm", "start": 1731132577000, "end": 1731132580000,
+         "codec": "vp8", "width": 640, "height": 360, "frames": 90, "packets_lost": 0}]}}}}},
+      "alice": {"sessions": {"42": {"track": {
+        "audio_main": {"kind": 0, "timeline": [
+          {"path": "alice-42-opus-audio_main-100.webm", "start": 100, "end": 200, "codec": "opus"},
+          {"path": "alice-42-opus-audio_main-300.webm", "start": 300}]}}}}}
+    },
+    "problems": ["session alice/42: chunk 3 missing"]
+  })";
+  ComposeOutput out{"app/compose/2024/11/09/j.webm", 1234};
+  auto both = compose_completed(0, 1731132577151ULL, "a", "j", &summary, &out);
+  CHECK(to_json(both) ==
+        R"({"node":0,"ts":1731132577151,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"{\"app\":\"a\",\"room\":\"r\",\"room_record_id\":\"1731132577000\"}","peers":{"alice":{"sessions":{"42":{"track":{"audio_main":{"kind":0,"timeline":[{"path":"alice-42-opus-audio_main-100.webm","start":100,"end":200},{"path":"alice-42-opus-audio_main-300.webm","start":300,"end":0}]}}}}},"bob":{"sessions":{"7":{"track":{"video_main":{"kind":1,"timeline":[{"path":"bob-7-vp8-video_main-1731132577000.webm","start":1731132577000,"end":1731132580000}]}}}}}}},"compose":{"media_uri":"app/compose/2024/11/09/j.webm","duration_ms":1234}}}}}})");
+
+  // Only one of the two parts: the other is null.
+  CHECK(to_json(compose_completed(3, 9, "a", "j", nullptr, &out)) ==
+        R"({"node":3,"ts":9,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":{"media_uri":"app/compose/2024/11/09/j.webm","duration_ms":1234}}}}}})");
+  const std::string empty_room = R"({"metadata_json":"{}","peers":{}})";
+  CHECK(to_json(compose_completed(3, 9, "a", "j", &empty_room, nullptr)) ==
+        R"({"node":3,"ts":9,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"{}","peers":{}},"compose":null}}}}})");
+
+  // The binary body carries the same content (field numbers of the reference).
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(both, BodyType::protobuf_binary).body));
+  const auto& t = back.compose().completed().transmux();
+  CHECK(t.peers().at("bob").sessions().at(7).track().at("video_main").kind() == cc::VIDEO);
+  CHECK(t.peers().at("alice").sessions().at(42).track().at("audio_main").timeline_size() == 2);
+  CHECK(back.compose().completed().compose().duration_ms() == 1234);
+}
+
+TEST_CASE("compose_completed skips malformed summary entries instead of failing") {
+  const std::string bad = R"({"metadata_json": 5, "peers": {
+    "p": {"sessions": {"not-a-number": {"track": {}}, "1": {"track": {
+      "ok": {"kind": 0, "timeline": [{"path": "x.webm", "start": 1, "end": 2}, {"path": 3, "start": 1}, "junk"]},
+      "bad_kind": {"kind": 7, "timeline": []},
+      "no_kind": {"timeline": []}}}}},
+    "q": "not an object"}})";
+  CHECK(to_json(compose_completed(0, 1, "a", "j", &bad, nullptr)) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"","peers":{"p":{"sessions":{"1":{"track":{"ok":{"kind":0,"timeline":[{"path":"x.webm","start":1,"end":2}]}}}}}}},"compose":null}}}}})");
+  const std::string not_json = "{";
+  CHECK(to_json(compose_completed(0, 1, "a", "j", &not_json, nullptr)) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"","peers":{}},"compose":null}}}}})");
+}
+
 TEST_CASE("protobuf-binary bodies use the reference's field numbers") {
   auto e = record_started(22, 1, "a", "r", "p");
   auto enc = encode(e, BodyType::protobuf_binary);

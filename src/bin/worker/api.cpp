@@ -1,0 +1,223 @@
+#include "worker/api.h"
+
+#include <roomrec/log.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "util/text.h"
+#include "worker/locations.h"
+
+namespace roomrec::worker {
+namespace {
+
+using nlohmann::json;
+constexpr const char* kComponent = "api";
+
+std::array<unsigned char, 32> sha256(std::string_view s) {
+  std::array<unsigned char, 32> d{};
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), d.data(), &len, EVP_sha256(), nullptr);
+  return d;
+}
+
+void answer(httplib::Response& res, int code, const json& body) {
+  res.status = code;
+  res.set_content(body.dump(), "application/json");
+}
+
+void ok(httplib::Response& res, json data) { answer(res, 200, {{"status", true}, {"data", std::move(data)}}); }
+
+void error(httplib::Response& res, int code, const std::string& message) {
+  answer(res, code, {{"status", false}, {"error", message}});
+}
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+// Prometheus text format helpers.
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+}  // namespace
+
+Api::Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks)
+    : cfg_(config), scheduler_(scheduler), hooks_(hooks) {
+  for (const auto& c : cfg_.credentials) token_digests_.push_back(sha256(c.token));
+}
+
+const Credential* Api::authenticate(const httplib::Request& req, httplib::Response& res) const {
+  res.set_header("WWW-Authenticate", "Bearer");
+  const std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view scheme = "bearer ";
+  if (header.empty() || !util::starts_with_nocase(header, scheme)) {
+    error(res, 401, "missing bearer token: send the header Authorization: Bearer <token>");
+    return nullptr;
+  }
+  std::string_view token = std::string_view(header).substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  // Fixed-size digests compared with CRYPTO_memcmp against every token, no
+  // early exit: the time taken says nothing about how much of a token matched.
+  const auto given = sha256(token);
+  const Credential* match = nullptr;
+  for (size_t i = 0; i < token_digests_.size(); ++i) {
+    bool same = CRYPTO_memcmp(given.data(), token_digests_[i].data(), given.size()) == 0;
+    if (same) match = &cfg_.credentials[i];
+  }
+  if (!match) error(res, 401, "invalid bearer token");
+  else res.headers.erase("WWW-Authenticate");
+  return match;
+}
+
+void Api::install(httplib::Server& server) {
+  server.set_payload_max_length(cfg_.max_body_bytes);
+  server.set_keep_alive_timeout(2);
+  server.set_read_timeout(10, 0);
+  server.set_write_timeout(10, 0);
+
+  server.Post("/api/convert/job", [this](const httplib::Request& req, httplib::Response& res) { post_job(req, res); });
+  server.Get(R"(/api/convert/job/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { get_job(req, res); });
+  server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_) answer(res, 503, {{"status", false}, {"error", "the worker is shutting down"}});
+    else ok(res, {{"state", "ok"}});
+  });
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.Get("/api/spec", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(openapi_document(), "application/json");
+  });
+
+  // httplib's own errors (413 over the body limit, 404 unknown route, 400
+  // malformed request) get the API's JSON error body too.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message = "HTTP error " + std::to_string(res.status);
+    if (res.status == 400) message = "malformed HTTP request";
+    if (res.status == 404) message = "no such endpoint";
+    if (res.status == 413) message = "request body too large";
+    if (res.status == 414) message = "request URI too long";
+    error(res, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log_message(LogLevel::error, kComponent, req.method + " " + req.path + ": " + what);
+    error(res, 500, "internal error");
+  });
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    {
+      std::lock_guard lock(requests_mu_);
+      requests_by_code_[res.status]++;
+    }
+    if (log_enabled(LogLevel::debug))
+      log_message(LogLevel::debug, kComponent, req.method + " " + req.path + " " + std::to_string(res.status));
+  });
+}
+
+void Api::post_job(const httplib::Request& req, httplib::Response& res) {
+  if (req.body.size() > cfg_.max_body_bytes)  // a chunked body is not checked by httplib's limit
+    return error(res, 413, "request body too large (over " + std::to_string(cfg_.max_body_bytes) + " bytes)");
+  const Credential* who = authenticate(req, res);
+  if (!who) return;
+  if (draining_) return error(res, 503, "the worker is shutting down");
+
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    return error(res, 400, std::string("invalid JSON: ") + e.what());
+  }
+  auto spec = parse_job_spec(body);
+  if (!spec) return error(res, 400, spec.status().message());
+
+  Job job;
+  job.app = app_of(spec->record_path);
+  if (!who->app.empty() && who->app != job.app)
+    return error(res, 403, "record_path is outside this token's app '" + who->app + "'");
+  job.id = new_job_id();
+  job.spec = std::move(*spec);
+  job.accepted_ms = now_ms();
+  if (auto resolved = resolve_job(job, Roots{cfg_.input_root, cfg_.transmux_root, cfg_.compose_root}); !resolved)
+    return error(res, 400, resolved.status().message());
+
+  const std::string id = job.id;
+  if (Status s = scheduler_.submit(std::move(job)); !s) {
+    if (s.code() == ErrorCode::unavailable) return error(res, 503, s.message());
+    log_message(LogLevel::error, kComponent, "cannot accept a job: " + s.message());
+    return error(res, 500, "cannot save the job");
+  }
+  ok(res, {{"job_id", id}});
+}
+
+void Api::get_job(const httplib::Request& req, httplib::Response& res) {
+  const Credential* who = authenticate(req, res);
+  if (!who) return;
+  const std::string id = req.matches[1];
+  std::optional<Job> job;
+  if (is_job_id(id)) job = scheduler_.find(id);
+  // Another app's job is answered like a missing one.
+  if (!job || (!who->app.empty() && job->app != who->app)) return error(res, 404, "no such job");
+  ok(res, job_to_api_json(*job));
+}
+
+std::string Api::metrics_text() const {
+  const Scheduler::Metrics m = scheduler_.metrics();
+  const HookDispatch::Stats h = hooks_.stats();
+  std::ostringstream out;
+  metric(out, "roomrec_worker_jobs", "gauge", "Jobs known to the worker, by state.");
+  for (const auto& [state, n] : m.jobs) out << "roomrec_worker_jobs{state=\"" << job_state_name(state) << "\"} " << n << '\n';
+  metric(out, "roomrec_worker_jobs_accepted_total", "counter", "Jobs accepted by POST /api/convert/job.");
+  out << "roomrec_worker_jobs_accepted_total " << m.accepted << '\n';
+  metric(out, "roomrec_worker_jobs_finished_total", "counter", "Jobs that ended, by result.");
+  out << "roomrec_worker_jobs_finished_total{result=\"completed\"} " << m.completed << '\n';
+  out << "roomrec_worker_jobs_finished_total{result=\"failed\"} " << m.failed << '\n';
+  metric(out, "roomrec_worker_jobs_resumed_total", "counter",
+         "Jobs found running in the state dir at start and run again.");
+  out << "roomrec_worker_jobs_resumed_total " << m.resumed << '\n';
+  metric(out, "roomrec_worker_jobs_requeued_on_shutdown_total", "counter",
+         "Running jobs cancelled at shutdown after the grace period and kept queued.");
+  out << "roomrec_worker_jobs_requeued_on_shutdown_total " << m.requeued_on_shutdown << '\n';
+  metric(out, "roomrec_worker_running_jobs_peak", "gauge", "Most conversions running at once since start.");
+  out << "roomrec_worker_running_jobs_peak " << m.running_peak << '\n';
+  metric(out, "roomrec_worker_max_jobs", "gauge", "Conversions allowed at once (--max-jobs).");
+  out << "roomrec_worker_max_jobs " << m.max_jobs << '\n';
+  metric(out, "roomrec_worker_conversion_seconds_total", "counter", "Wall time spent converting, in seconds.");
+  out << "roomrec_worker_conversion_seconds_total " << m.conversion_seconds << '\n';
+  metric(out, "roomrec_worker_media_seconds_total", "counter", "Media time converted by completed jobs, in seconds.");
+  out << "roomrec_worker_media_seconds_total " << static_cast<double>(m.media_ms) / 1000.0 << '\n';
+  metric(out, "roomrec_worker_state_save_errors_total", "counter", "Job state files that could not be written.");
+  out << "roomrec_worker_state_save_errors_total " << m.state_save_errors << '\n';
+  metric(out, "roomrec_worker_hooks_sent_total", "counter", "Hook events delivered.");
+  out << "roomrec_worker_hooks_sent_total " << h.senders.sent << '\n';
+  metric(out, "roomrec_worker_hook_failed_attempts_total", "counter", "Hook POSTs that failed (each is retried).");
+  out << "roomrec_worker_hook_failed_attempts_total " << h.senders.failed_attempts << '\n';
+  metric(out, "roomrec_worker_hooks_dropped_total", "counter", "Hook events dropped (queue full or shutdown).");
+  out << "roomrec_worker_hooks_dropped_total " << h.senders.dropped + h.senders.given_up << '\n';
+  metric(out, "roomrec_worker_hooks_pending", "gauge", "Hook events waiting to be delivered.");
+  out << "roomrec_worker_hooks_pending " << h.senders.pending << '\n';
+  metric(out, "roomrec_worker_hooks_without_endpoint_total", "counter", "Hook events of apps with no hook URL.");
+  out << "roomrec_worker_hooks_without_endpoint_total " << h.without_endpoint << '\n';
+  metric(out, "roomrec_worker_http_requests_total", "counter", "HTTP requests answered, by status code.");
+  std::lock_guard lock(requests_mu_);
+  for (const auto& [code, n] : requests_by_code_)
+    out << "roomrec_worker_http_requests_total{code=\"" << code << "\"} " << n << '\n';
+  return out.str();
+}
+
+}  // namespace roomrec::worker

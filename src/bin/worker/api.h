@@ -1,0 +1,60 @@
+// The worker's REST API on a cpp-httplib server:
+//   POST /api/convert/job        (bearer token) submit a job
+//   GET  /api/convert/job/{id}   (bearer token) a job of the token's app
+//   GET  /healthz, GET /metrics (Prometheus text), GET /api/spec (OpenAPI 3)
+// Every answer is JSON {"status": true, "data": ...} or {"status": false, "error": "..."}
+// (except /metrics).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include "worker/config.h"
+#include "worker/hook_dispatch.h"
+#include "worker/scheduler.h"
+
+namespace roomrec::worker {
+
+class Api {
+ public:
+  Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks);
+
+  // Routes, body limit, JSON error bodies and the request counter.
+  void install(httplib::Server& server);
+
+  // From now on POST answers 503 and /healthz reports draining.
+  void start_draining() { draining_ = true; }
+
+  std::string metrics_text() const;
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+
+  // The credential whose token the request's bearer token is, compared in
+  // constant time against every token; nullptr after answering 401.
+  const Credential* authenticate(const httplib::Request& req, httplib::Response& res) const;
+
+  void post_job(const httplib::Request& req, httplib::Response& res);
+  void get_job(const httplib::Request& req, httplib::Response& res);
+
+  const WorkerConfig& cfg_;
+  Scheduler& scheduler_;
+  HookDispatch& hooks_;
+  std::vector<Digest> token_digests_;  // SHA-256 of cfg_.credentials[i].token
+  std::atomic<bool> draining_{false};
+  mutable std::mutex requests_mu_;
+  std::map<int, uint64_t> requests_by_code_;
+};
+
+// The OpenAPI 3 document served at /api/spec.
+const std::string& openapi_document();
+
+}  // namespace roomrec::worker

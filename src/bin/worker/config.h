@@ -1,0 +1,67 @@
+// convert_record_worker's configuration: command-line flags, each with an
+// environment variable of the same meaning (a flag wins over its variable),
+// and the optional apps file.
+#pragma once
+
+#include <roomrec/log.h>
+#include <roomrec/status.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hooks/hook_event.h"
+
+namespace roomrec::worker {
+
+// A bearer token and what it may do. The --secret token may act for any app
+// (the app is then the first component of record_path); an apps-file token
+// only for its own app.
+struct Credential {
+  std::string token;
+  std::string app;        // empty: any app
+  std::string hook_uri;   // empty: --hook-uri
+};
+
+struct WorkerConfig {
+  std::string http_host = "0.0.0.0";
+  uint16_t http_port = 3200;        // 0: any free port (the log says which)
+  std::string input_root;           // S3 URI or local folder; a job's record_path is relative to it
+  std::string transmux_root;        // default transmux output root (S3 URI or local folder), may be empty
+  std::string compose_root;         // default compose output root, may be empty
+  std::string hook_uri;             // default hook endpoint, may be empty (no hooks)
+  unsigned hook_workers = 4;        // hook sender threads per endpoint
+  hooks::BodyType hook_body_type = hooks::BodyType::protobuf_json;
+  std::vector<Credential> credentials;
+  unsigned max_jobs = 1;            // conversions at once
+  std::string state_dir;            // empty: jobs live in memory only
+  unsigned grace_seconds = 30;      // on SIGTERM, how long running jobs may still run
+  uint32_t node_id = 0;             // HookEvent.node
+  size_t max_body_bytes = 64 * 1024;
+  LogLevel log_level = LogLevel::info;
+  std::string generated_secret;     // set when --generate-secret made the secret
+
+  // The hook endpoint for an app's events: the apps file's hook_uri of that
+  // app if it has one, else --hook-uri (may be empty: no hook).
+  std::string hook_uri_for(const std::string& app) const;
+};
+
+// What the command line asked for.
+struct ParsedArgs {
+  enum class Action { run, help, version } action = Action::run;
+  WorkerConfig config;
+};
+
+// Parses argv and the environment; the Status message is the one line to
+// print before exiting (it never contains a secret).
+Result<ParsedArgs> parse_args(int argc, char** argv);
+
+std::string usage_text();
+
+// Parses an apps file: {"<token>": {"app": "<app>", "hook_uri": "<url>"?}, ...}.
+Result<std::vector<Credential>> parse_apps_file(const std::string& text);
+
+// Tokens shorter than this are refused (a guessable secret is no secret).
+constexpr size_t kMinTokenLength = 16;
+
+}  // namespace roomrec::worker

@@ -1,0 +1,258 @@
+#include "worker/job.h"
+
+#include <random>
+
+#include "s3/s3_uri.h"
+#include "worker/locations.h"
+
+namespace roomrec::worker {
+namespace {
+
+using nlohmann::json;
+
+Status bad(std::string message) { return Status::error(ErrorCode::invalid_argument, std::move(message)); }
+
+Status check_fields(const json& obj, std::string_view where, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : obj.items()) {
+    bool ok = false;
+    for (auto k : known) ok = ok || key == k;
+    if (!ok) return bad("unknown field " + std::string(where) + "." + key);
+  }
+  return Status::ok();
+}
+
+Status get_bool(const json& obj, const char* where, const char* key, bool& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_boolean()) return bad(std::string(where) + "." + key + " must be true or false");
+  out = it->get<bool>();
+  return Status::ok();
+}
+
+Status get_uint(const json& obj, const char* where, const char* key, uint32_t min, uint32_t max, uint32_t& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_number_unsigned() || it->get<uint64_t>() < min || it->get<uint64_t>() > max)
+    return bad(std::string(where) + "." + key + " must be a whole number from " + std::to_string(min) + " to " +
+               std::to_string(max));
+  out = static_cast<uint32_t>(it->get<uint64_t>());
+  return Status::ok();
+}
+
+// custom_s3: absent, null or "" mean none. Transmux writes many objects, so
+// it needs an S3 URI; compose also takes a presigned PUT URL. Never a local
+// path: a client must not choose files on the worker's host.
+Status get_custom_s3(const json& obj, const char* where, bool presigned_ok, std::string& out) {
+  auto it = obj.find("custom_s3");
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_string()) return bad(std::string(where) + ".custom_s3 must be a string");
+  const std::string& v = it->get_ref<const std::string&>();
+  if (v.empty()) return Status::ok();
+  if (!is_remote(v)) return bad(std::string(where) + ".custom_s3 must be an http:// or https:// S3 URI");
+  auto uri = s3::S3Uri::parse(v);
+  if (!uri) return bad(std::string(where) + ".custom_s3: " + uri.status().message());
+  if (uri->presigned && !presigned_ok)
+    return bad(std::string(where) + ".custom_s3 must be an S3 URI (a presigned URL names one object only)");
+  out = v;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<JobSpec> parse_job_spec(const json& body) {
+  if (!body.is_object()) return bad("the body must be a JSON object");
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose"}); !s) return s;
+  JobSpec spec;
+  auto rp = body.find("record_path");
+  if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
+  spec.record_path = rp->get<std::string>();
+  if (Status s = check_record_path(spec.record_path); !s) return s;
+
+  if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
+    if (!t->is_object()) return bad("transmux must be an object");
+    if (Status s = check_fields(*t, "transmux", {"custom_s3"}); !s) return s;
+    TransmuxSpec ts;
+    if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
+    spec.transmux = std::move(ts);
+  }
+  if (auto c = body.find("compose"); c != body.end() && !c->is_null()) {
+    if (!c->is_object()) return bad("compose must be an object");
+    if (Status s = check_fields(*c, "compose",
+                                {"audio", "video", "custom_s3", "width", "height", "fps", "codec",
+                                 "video_bitrate_kbps", "audio_bitrate"});
+        !s)
+      return s;
+    ComposeSpec cs;
+    ComposeOptions& o = cs.options;
+    for (Status s : {get_bool(*c, "compose", "audio", cs.audio), get_bool(*c, "compose", "video", cs.video),
+                     get_custom_s3(*c, "compose", true, cs.custom_s3),
+                     get_uint(*c, "compose", "width", 16, 7680, o.width),
+                     get_uint(*c, "compose", "height", 16, 4320, o.height),
+                     get_uint(*c, "compose", "fps", 1, 120, o.fps),
+                     get_uint(*c, "compose", "video_bitrate_kbps", 50, 50'000, o.video_bitrate_kbps),
+                     get_uint(*c, "compose", "audio_bitrate", 6'000, 510'000, o.audio_bitrate)})
+      if (!s) return s;
+    if ((o.width | o.height) & 1) return bad("compose.width and compose.height must be even");
+    if (auto codec = c->find("codec"); codec != c->end() && !codec->is_null()) {
+      if (!codec->is_string() || (*codec != "vp8" && *codec != "vp9")) return bad("compose.codec must be vp8 or vp9");
+      o.video_codec = codec->get<std::string>();
+    }
+    if (!cs.audio && !cs.video) return bad("compose needs audio, video or both");
+    spec.compose = std::move(cs);
+  }
+  if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
+  return spec;
+}
+
+json spec_to_json(const JobSpec& spec) {
+  json j;
+  j["record_path"] = spec.record_path;
+  if (spec.transmux) {
+    j["transmux"] = json::object();
+    if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
+  }
+  if (spec.compose) {
+    const ComposeOptions& o = spec.compose->options;
+    json c = {{"audio", spec.compose->audio}, {"video", spec.compose->video},   {"width", o.width},
+              {"height", o.height},           {"fps", o.fps},                   {"codec", o.video_codec},
+              {"video_bitrate_kbps", o.video_bitrate_kbps}, {"audio_bitrate", o.audio_bitrate}};
+    if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
+    j["compose"] = std::move(c);
+  }
+  return j;
+}
+
+const char* job_state_name(JobState s) {
+  switch (s) {
+    case JobState::queued: return "queued";
+    case JobState::running: return "running";
+    case JobState::completed: return "completed";
+    case JobState::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::optional<JobState> job_state_from_name(std::string_view name) {
+  for (JobState s : {JobState::queued, JobState::running, JobState::completed, JobState::failed})
+    if (name == job_state_name(s)) return s;
+  return std::nullopt;
+}
+
+std::string new_job_id() {
+  static const char* hex = "0123456789abcdef";
+  std::random_device rd;  // /dev/urandom: ids are not guessable
+  std::string id = "job_";
+  for (int i = 0; i < 3; ++i) {
+    uint32_t v = rd();
+    for (int k = 0; k < 8; ++k) id += hex[(v >> (4 * k)) & 15];
+  }
+  return id;
+}
+
+bool is_job_id(std::string_view s) {
+  if (s.size() != 28 || s.substr(0, 4) != "job_") return false;
+  for (char c : s.substr(4))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+json job_to_state_json(const Job& job) {
+  json j;
+  j["job_id"] = job.id;
+  j["app"] = job.app;
+  j["request"] = spec_to_json(job.spec);
+  j["accepted_ms"] = job.accepted_ms;
+  j["state"] = job_state_name(job.state);
+  j["progress"] = job.progress;
+  j["attempts"] = job.attempts;
+  j["crashes"] = job.crashes;
+  j["started_ms"] = job.started_ms;
+  j["finished_ms"] = job.finished_ms;
+  j["result"] = job.result;
+  j["error"] = job.error;
+  return j;
+}
+
+Result<Job> job_from_state_json(const json& j) {
+  if (!j.is_object()) return bad("not a JSON object");
+  Job job;
+  auto str = [&](const char* key, std::string& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return false;
+    out = it->get<std::string>();
+    return true;
+  };
+  auto num = [&](const char* key, auto& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned()) return false;
+    out = it->get<std::remove_reference_t<decltype(out)>>();
+    return true;
+  };
+  std::string state;
+  if (!str("job_id", job.id) || !is_job_id(job.id)) return bad("bad or missing job_id");
+  if (!str("app", job.app) || !is_path_segment(job.app)) return bad("bad or missing app");
+  if (!str("state", state) || !job_state_from_name(state)) return bad("bad or missing state");
+  job.state = *job_state_from_name(state);
+  if (!num("accepted_ms", job.accepted_ms) || !num("attempts", job.attempts) || !num("crashes", job.crashes) ||
+      !num("started_ms", job.started_ms) || !num("finished_ms", job.finished_ms))
+    return bad("bad or missing times or counters");
+  auto req = j.find("request");
+  if (req == j.end()) return bad("missing request");
+  auto spec = parse_job_spec(*req);
+  if (!spec) return spec.status().with_context("request");
+  job.spec = std::move(*spec);
+  if (auto p = j.find("progress"); p != j.end() && p->is_number()) job.progress = p->get<double>();
+  if (auto r = j.find("result"); r != j.end()) job.result = *r;
+  str("error", job.error);
+  return job;
+}
+
+json job_to_api_json(const Job& job) {
+  json j;
+  j["job_id"] = job.id;
+  j["app"] = job.app;
+  j["record_path"] = job.spec.record_path;
+  j["transmux"] = job.spec.transmux.has_value();
+  j["compose"] = job.spec.compose.has_value();
+  j["state"] = job_state_name(job.state);
+  j["progress"] = job.progress;
+  j["attempts"] = job.attempts;
+  j["accepted_ms"] = job.accepted_ms;
+  j["started_ms"] = job.started_ms ? json(job.started_ms) : json(nullptr);
+  j["finished_ms"] = job.finished_ms ? json(job.finished_ms) : json(nullptr);
+  j["result"] = job.result;
+  j["error"] = job.state == JobState::failed ? json(job.error) : json(nullptr);
+  return j;
+}
+
+Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
+  ConvertJob cj;
+  cj.input = join_location(roots.input, job.spec.record_path);
+  const std::string day = utc_date_path(job.accepted_ms);
+  if (job.spec.transmux) {
+    TransmuxOptions t;
+    if (!job.spec.transmux->custom_s3.empty())
+      t.output = job.spec.transmux->custom_s3;
+    else if (!roots.transmux.empty())
+      t.output = join_location(roots.transmux, job.app + "/transmux/" + day + "/" + job.id);
+    else
+      return bad("no transmux output: give transmux.custom_s3 (this worker has no --transmux-s3-uri)");
+    cj.transmux = std::move(t);
+  }
+  if (job.spec.compose) {
+    ComposeOptions c = job.spec.compose->options;
+    c.audio = job.spec.compose->audio;
+    c.video = job.spec.compose->video;
+    if (!job.spec.compose->custom_s3.empty())
+      c.output = job.spec.compose->custom_s3;
+    else if (!roots.compose.empty())
+      c.output = join_location(roots.compose, job.app + "/compose/" + day + "/" + job.id + ".webm");
+    else
+      return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
+    cj.compose = std::move(c);
+  }
+  if (Status s = validate(cj); !s) return s;
+  return cj;
+}
+
+}  // namespace roomrec::worker

@@ -1,0 +1,88 @@
+#include "worker/job_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace roomrec::worker {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status io_error(const std::string& what) {
+  return Status::error(ErrorCode::io, what + ": " + std::strerror(errno));
+}
+
+Status write_all(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error("cannot write " + path);
+    done += static_cast<size_t>(n);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status JobStore::open(std::vector<Job>& jobs, std::vector<std::string>& problems) {
+  if (dir_.empty()) return Status::ok();
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return Status::error(ErrorCode::io, "cannot create the state dir " + dir_ + ": " + ec.message());
+  fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const fs::path& p = entry.path();
+    if (p.extension() == ".tmp") {  // a save cut short: the previous file is still whole
+      fs::remove(p, ec);
+      continue;
+    }
+    if (p.extension() != ".json") continue;
+    std::ifstream in(p);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    auto job = job_from_state_json(j);
+    if (job && p.stem() != job->id) job = Status::error(ErrorCode::corrupt, "file name and job_id differ");
+    if (!job) {
+      problems.push_back(p.filename().string() + ": " + job.status().message() + " (renamed *.bad)");
+      fs::rename(p, fs::path(p.string() + ".bad"), ec);
+      continue;
+    }
+    jobs.push_back(std::move(*job));
+  }
+  if (ec) return Status::error(ErrorCode::io, "cannot list the state dir " + dir_ + ": " + ec.message());
+  return Status::ok();
+}
+
+Status JobStore::save(const Job& job) const {
+  if (dir_.empty()) return Status::ok();
+  const std::string path = dir_ + "/" + job.id + ".json";
+  const std::string tmp = path + ".tmp";
+  const std::string data = job_to_state_json(job).dump(2) + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error("cannot create " + tmp);
+  Status s = write_all(fd, data, tmp);
+  if (s && ::fsync(fd) != 0) s = io_error("cannot fsync " + tmp);
+  if (::close(fd) != 0 && s) s = io_error("cannot close " + tmp);
+  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("cannot rename " + tmp);
+  if (!s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::ok();
+}
+
+}  // namespace roomrec::worker

@@ -1,0 +1,162 @@
+// The OpenAPI 3 document of convert_record_worker's API, served at /api/spec.
+// Written by hand next to api.cpp/job.cpp: keep the three in step.
+#include <roomrec/version.h>
+
+#include "worker/api.h"
+
+namespace roomrec::worker {
+
+const std::string& openapi_document() {
+  static const std::string doc = [] {
+    auto j = nlohmann::ordered_json::parse(R"JSON({
+  "openapi": "3.0.3",
+  "info": {
+    "title": "roomrec convert_record_worker",
+    "description": "Queues conversion jobs of recorded rooms: transmux into one file per track with a summary.json, compose into one WebM. Each job fires Compose hooks (Started, Completed, Failed) to the app's hook endpoint.",
+    "version": ""
+  },
+  "components": {
+    "securitySchemes": {
+      "bearer": {"type": "http", "scheme": "bearer",
+                 "description": "The worker's secret (any app; the app is the first component of record_path) or an apps-file token (its app only)."}
+    },
+    "schemas": {
+      "Error": {
+        "type": "object", "required": ["status", "error"],
+        "properties": {"status": {"type": "boolean", "enum": [false]}, "error": {"type": "string"}}
+      },
+      "JobRequest": {
+        "type": "object", "required": ["record_path"], "additionalProperties": false,
+        "description": "At least one of transmux and compose.",
+        "properties": {
+          "record_path": {"type": "string", "example": "app_id/room_uuid/1731132577000",
+                          "description": "{app}/{room}/{room_record_id}, relative to the worker's input root; segments of letters, digits and ._~=@,:- only, no '.' or '..'."},
+          "transmux": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"}}
+          },
+          "compose": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "properties": {
+              "audio": {"type": "boolean", "default": true},
+              "video": {"type": "boolean", "default": true},
+              "custom_s3": {"type": "string", "description": "S3 URI of the output object or a presigned PUT URL. Default: {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm"},
+              "width": {"type": "integer", "minimum": 16, "maximum": 7680, "default": 1280, "description": "even"},
+              "height": {"type": "integer", "minimum": 16, "maximum": 4320, "default": 720, "description": "even"},
+              "fps": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15},
+              "codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
+              "video_bitrate_kbps": {"type": "integer", "minimum": 50, "maximum": 50000, "default": 1500},
+              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000}
+            }
+          }
+        }
+      },
+      "JobAccepted": {
+        "type": "object", "required": ["status", "data"],
+        "properties": {
+          "status": {"type": "boolean", "enum": [true]},
+          "data": {"type": "object", "required": ["job_id"], "properties": {"job_id": {"type": "string", "example": "job_0123456789abcdef01234567"}}}
+        }
+      },
+      "Job": {
+        "type": "object",
+        "required": ["job_id", "app", "record_path", "transmux", "compose", "state", "progress", "attempts", "accepted_ms", "started_ms", "finished_ms", "result", "error"],
+        "properties": {
+          "job_id": {"type": "string"},
+          "app": {"type": "string"},
+          "record_path": {"type": "string"},
+          "transmux": {"type": "boolean", "description": "the job transmuxes"},
+          "compose": {"type": "boolean", "description": "the job composes"},
+          "state": {"type": "string", "enum": ["queued", "running", "completed", "failed"]},
+          "progress": {"type": "number", "minimum": 0, "maximum": 1},
+          "attempts": {"type": "integer", "description": "conversions started (more than 1 after a restart)"},
+          "accepted_ms": {"type": "integer", "description": "unix ms"},
+          "started_ms": {"type": "integer", "nullable": true},
+          "finished_ms": {"type": "integer", "nullable": true},
+          "result": {
+            "type": "object", "nullable": true,
+            "description": "When completed: {input, app, room, room_record_id, transmux: {duration_ms, files[], summary} | null, compose: {media_uri, duration_ms} | null, problems[]}",
+            "properties": {
+              "input": {"type": "string"}, "app": {"type": "string"}, "room": {"type": "string"},
+              "room_record_id": {"type": "string"},
+              "transmux": {"type": "object", "nullable": true},
+              "compose": {"type": "object", "nullable": true,
+                          "properties": {"media_uri": {"type": "string"}, "duration_ms": {"type": "integer"}}},
+              "problems": {"type": "array", "items": {"type": "string"}}
+            }
+          },
+          "error": {"type": "string", "nullable": true, "description": "when failed"}
+        }
+      }
+    },
+    "responses": {
+      "BadRequest": {"description": "Invalid JSON, neither transmux nor compose, bad record_path, bad S3 URI or option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unauthorized": {"description": "Missing or wrong bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Forbidden": {"description": "record_path outside the token's app", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such job (or another app's)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "Request body over the limit (64 KiB)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "ShuttingDown": {"description": "The worker is shutting down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "InternalError": {"description": "The job could not be saved", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  },
+  "paths": {
+    "/api/convert/job": {
+      "post": {
+        "summary": "Submit a conversion job",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRequest"}}}},
+        "responses": {
+          "200": {"description": "Accepted and queued; a Compose Started hook is sent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobAccepted"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "500": {"$ref": "#/components/responses/InternalError"},
+          "503": {"$ref": "#/components/responses/ShuttingDown"}
+        }
+      }
+    },
+    "/api/convert/job/{job_id}": {
+      "get": {
+        "summary": "A job's state, progress, result or error",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "job_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "The job", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["status", "data"],
+            "properties": {"status": {"type": "boolean", "enum": [true]}, "data": {"$ref": "#/components/schemas/Job"}}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/healthz": {
+      "get": {
+        "summary": "Liveness: 200 while serving, 503 once shutting down",
+        "responses": {
+          "200": {"description": "Serving", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "boolean"}, "data": {"type": "object", "properties": {"state": {"type": "string", "enum": ["ok"]}}}}}}}},
+          "503": {"$ref": "#/components/responses/ShuttingDown"}
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "summary": "Prometheus metrics (text format 0.0.4): jobs by state, conversion seconds, media seconds, hook deliveries and failures, HTTP answers by code",
+        "responses": {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+      }
+    },
+    "/api/spec": {
+      "get": {
+        "summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3 JSON", "content": {"application/json": {"schema": {"type": "object"}}}}}
+      }
+    }
+  }
+})JSON");
+    j["info"]["version"] = ROOMREC_VERSION_STRING;
+    return j.dump(2);
+  }();
+  return doc;
+}
+
+}  // namespace roomrec::worker

@@ -1,0 +1,267 @@
+#include "worker/scheduler.h"
+
+#include <roomrec/log.h>
+
+#include <algorithm>
+
+#include "hooks/hook_event.h"
+
+namespace roomrec::worker {
+namespace {
+
+constexpr const char* kComponent = "worker";
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Options options, JobStore& store, HookDispatch& hooks)
+    : opt_(std::move(options)), store_(store), hooks_(hooks) {
+  m_.max_jobs = opt_.max_jobs;
+}
+
+Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
+
+void Scheduler::save(const Job& snapshot) {
+  Status s = store_.save(snapshot);
+  if (s) return;
+  log_message(LogLevel::error, kComponent, "job " + snapshot.id + ": state not saved: " + s.message());
+  std::lock_guard lock(mu_);
+  m_.state_save_errors++;
+}
+
+void Scheduler::send_failed_hook(const Job& job) {
+  hooks_.send(job.app, job.id, hooks::compose_failed(opt_.node_id, now_ms(), job.app, job.id, job.error));
+}
+
+void Scheduler::restore(std::vector<Job> jobs) {
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    return std::tie(a.accepted_ms, a.id) < std::tie(b.accepted_ms, b.id);
+  });
+  for (Job& job : jobs) {
+    bool fail = false, resumed = false;
+    if (job.state == JobState::running) {
+      job.crashes++;
+      job.progress = 0;
+      if (job.crashes >= kMaxCrashes) {
+        job.state = JobState::failed;
+        job.error = "the worker stopped " + std::to_string(job.crashes) +
+                    " times while converting this job; not trying again";
+        job.finished_ms = now_ms();
+        fail = true;
+      } else {
+        job.state = JobState::queued;
+        resumed = true;
+      }
+      save(job);
+    }
+    if (fail) {
+      log_message(LogLevel::error, kComponent, "job " + job.id + " failed: " + job.error);
+      send_failed_hook(job);
+    } else if (resumed) {
+      log_message(LogLevel::warn, kComponent, "job " + job.id + " was running when the worker stopped; running it again");
+    }
+    std::lock_guard lock(mu_);
+    if (job.state == JobState::queued) queue_.push_back(job.id);
+    if (resumed) m_.resumed++;
+    if (fail) m_.failed++;
+    jobs_[job.id] = std::move(job);
+  }
+  std::lock_guard lock(mu_);
+  if (!jobs_.empty())
+    log_message(LogLevel::info, kComponent,
+                "state dir: " + std::to_string(jobs_.size()) + " jobs, " + std::to_string(queue_.size()) + " to run");
+}
+
+void Scheduler::start() {
+  for (unsigned i = 0; i < opt_.max_jobs; ++i) threads_.emplace_back([this] { worker_loop(); });
+}
+
+Status Scheduler::submit(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return Status::error(ErrorCode::unavailable, "the worker is shutting down");
+  }
+  job.state = JobState::queued;
+  if (Status s = store_.save(job); !s) return s;
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return Status::error(ErrorCode::unavailable, "the worker is shutting down");
+    // Started is queued to the hook sender before the job can run, so it always comes first.
+    hooks_.send(job.app, job.id, hooks::compose_started(opt_.node_id, now_ms(), job.app, job.id));
+    log_message(LogLevel::info, kComponent, "job " + job.id + " accepted for app " + job.app + ": " + job.spec.record_path);
+    queue_.push_back(job.id);
+    m_.accepted++;
+    jobs_[job.id] = std::move(job);
+  }
+  cv_work_.notify_one();
+  return Status::ok();
+}
+
+std::optional<Job> Scheduler::find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Scheduler::worker_loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_work_.wait(lock, [&] { return stopping_ || (!draining_ && !queue_.empty()); });
+    if (stopping_) return;
+    std::string id = queue_.front();
+    queue_.pop_front();
+    running_++;  // under the same lock as the pop, so shutdown() never misses a starting job
+    m_.running_peak = std::max(m_.running_peak, running_);
+    lock.unlock();
+    run(id);
+    lock.lock();
+  }
+}
+
+void Scheduler::run(const std::string& id) {
+  // Only this thread changes the job while it runs (the progress callback
+  // aside), so each change is made on a copy, saved, then published: a state
+  // shown by GET is already in the state dir.
+  Job snapshot;
+  {
+    std::lock_guard lock(mu_);
+    snapshot = jobs_.at(id);
+  }
+  snapshot.state = JobState::running;
+  snapshot.attempts++;
+  snapshot.started_ms = now_ms();
+  snapshot.finished_ms = 0;
+  snapshot.progress = 0;
+  snapshot.error.clear();
+  save(snapshot);
+  {
+    std::lock_guard lock(mu_);
+    jobs_.at(id) = snapshot;
+  }
+  log_message(LogLevel::info, kComponent, "job " + id + ": converting " + snapshot.spec.record_path);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<ConvertResult> result = Status::error(ErrorCode::internal, "not run");
+  auto cj = resolve_job(snapshot, opt_.roots);
+  if (!cj) {
+    result = cj.status();
+  } else {
+    cj->cancel = &cancel_;
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (cj->transmux) cj->transmux->threads = std::max(1u, cores / opt_.max_jobs);
+    cj->progress = [this, &id](const ConvertProgress& p) {
+      std::lock_guard lock(mu_);
+      jobs_.at(id).progress = p.fraction;
+    };
+    result = convert(*cj);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  enum class Outcome { completed, failed, requeued } outcome;
+  uint64_t media_ms = 0;
+  if (result) {
+    outcome = Outcome::completed;
+    snapshot.state = JobState::completed;
+    snapshot.progress = 1;
+    snapshot.finished_ms = now_ms();
+    snapshot.result = nlohmann::json::parse(result->to_json(0));
+    if (result->transmux) media_ms = std::max(media_ms, result->transmux->duration_ms);
+    if (result->compose) media_ms = std::max(media_ms, result->compose->duration_ms);
+  } else if (result.status().code() == ErrorCode::cancelled && cancel_.load()) {
+    outcome = Outcome::requeued;  // shutdown: kept for the next start
+    snapshot.state = JobState::queued;
+    snapshot.progress = 0;
+    snapshot.started_ms = 0;
+  } else {
+    outcome = Outcome::failed;
+    snapshot.state = JobState::failed;
+    snapshot.finished_ms = now_ms();
+    snapshot.error = result.status().to_string();
+  }
+  save(snapshot);
+  {
+    std::lock_guard lock(mu_);
+    jobs_.at(id) = snapshot;
+    m_.conversion_seconds += seconds;
+    m_.media_ms += media_ms;
+    if (outcome == Outcome::completed) m_.completed++;
+    if (outcome == Outcome::failed) m_.failed++;
+    if (outcome == Outcome::requeued) {
+      m_.requeued_on_shutdown++;
+      queue_.push_front(id);  // draining: no thread takes it; shutdown() sees it with the other queued jobs
+    }
+  }
+
+  switch (outcome) {
+    case Outcome::completed: {
+      log_message(LogLevel::info, kComponent, "job " + id + ": completed in " + std::to_string(seconds) + " s");
+      std::optional<hooks::ComposeOutput> composed;
+      if (result->compose) composed = hooks::ComposeOutput{result->compose->media_uri, result->compose->duration_ms};
+      hooks_.send(snapshot.app, id,
+                  hooks::compose_completed(opt_.node_id, now_ms(), snapshot.app, id,
+                                           result->transmux ? &result->transmux->summary_json : nullptr,
+                                           composed ? &*composed : nullptr));
+      break;
+    }
+    case Outcome::failed:
+      log_message(LogLevel::warn, kComponent, "job " + id + ": failed: " + snapshot.error);
+      send_failed_hook(snapshot);
+      break;
+    case Outcome::requeued:
+      log_message(LogLevel::info, kComponent, "job " + id + ": cancelled by shutdown, kept queued for the next start");
+      break;
+  }
+  {
+    std::lock_guard lock(mu_);
+    running_--;
+  }
+  cv_idle_.notify_all();
+}
+
+void Scheduler::shutdown(std::chrono::milliseconds grace) {
+  std::unique_lock lock(mu_);
+  if (stopping_) return;
+  draining_ = true;
+  if (!cv_idle_.wait_for(lock, grace, [&] { return running_ == 0; })) {
+    log_message(LogLevel::warn, kComponent,
+                std::to_string(running_) + " jobs still running after the grace period: cancelling them");
+    cancel_ = true;
+    cv_idle_.wait(lock, [&] { return running_ == 0; });
+  }
+  stopping_ = true;
+  std::vector<Job> dropped;
+  if (!store_.persistent()) {  // nothing survives the exit: say so to the apps
+    for (const auto& id : queue_) {
+      Job& job = jobs_.at(id);
+      job.state = JobState::failed;
+      job.error = "the worker stopped before running this job (it has no --state-dir to keep it)";
+      job.finished_ms = now_ms();
+      m_.failed++;
+      dropped.push_back(job);
+    }
+    queue_.clear();
+  } else if (!queue_.empty()) {
+    log_message(LogLevel::info, kComponent, std::to_string(queue_.size()) + " queued jobs kept for the next start");
+  }
+  lock.unlock();
+  cv_work_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  for (const Job& job : dropped) send_failed_hook(job);
+}
+
+Scheduler::Metrics Scheduler::metrics() const {
+  std::lock_guard lock(mu_);
+  Metrics m = m_;
+  for (JobState s : {JobState::queued, JobState::running, JobState::completed, JobState::failed}) m.jobs[s] = 0;
+  for (const auto& [id, job] : jobs_) m.jobs[job.state]++;
+  return m;
+}
+
+}  // namespace roomrec::worker

@@ -1,0 +1,101 @@
+// The worker's jobs: a table of every job (for GET), a FIFO of queued ones and
+// `max_jobs` threads converting. Every state change is saved to the JobStore
+// before it is reported, and a Compose hook is sent for Started (on submit),
+// Completed and Failed.
+//
+// Restart: the jobs of the state dir come back through restore(). Queued jobs
+// wait again. A job found "running" was cut short by a crash or a kill; it is
+// run again from the start, which is safe because a job's outputs have fixed
+// keys (dated by its acceptance time), so the new run overwrites what the cut
+// run left. A job found running for the kMaxCrashes-th time is failed instead
+// (with a Failed hook): it may be what brings the worker down.
+//
+// Shutdown: no new job starts; running jobs get `grace` to finish, then are
+// cancelled and go back to "queued" (no hook) for the next start. Without a
+// state dir nothing survives the exit, so queued jobs are failed (with a hook).
+#pragma once
+
+#include <roomrec/status.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "worker/hook_dispatch.h"
+#include "worker/job.h"
+#include "worker/job_store.h"
+
+namespace roomrec::worker {
+
+constexpr uint32_t kMaxCrashes = 3;
+
+class Scheduler {
+ public:
+  struct Options {
+    unsigned max_jobs = 1;
+    uint32_t node_id = 0;
+    Roots roots;
+  };
+  Scheduler(Options options, JobStore& store, HookDispatch& hooks);
+  ~Scheduler();  // shutdown(0) if still running
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Before start(): the jobs read from the state dir.
+  void restore(std::vector<Job> jobs);
+  void start();
+
+  // A new job: saved as queued, Started hook, queued. Fails with `unavailable`
+  // when shutting down, `io` when it cannot be saved.
+  Status submit(Job job);
+
+  std::optional<Job> find(const std::string& id) const;
+
+  // See the header comment. Returns when no conversion thread is left.
+  void shutdown(std::chrono::milliseconds grace);
+
+  struct Metrics {
+    std::map<JobState, uint64_t> jobs;  // every state present, 0 included
+    uint64_t accepted = 0, completed = 0, failed = 0;
+    uint64_t resumed = 0;               // jobs found running at start and queued again
+    uint64_t requeued_on_shutdown = 0;  // running jobs cancelled by shutdown, kept queued
+    double conversion_seconds = 0;      // wall time of finished conversion runs
+    uint64_t media_ms = 0;              // media converted by completed jobs (longest output of each)
+    unsigned running_peak = 0;
+    unsigned max_jobs = 0;
+    uint64_t state_save_errors = 0;
+  };
+  Metrics metrics() const;
+
+ private:
+  void worker_loop();
+  void run(const std::string& id);
+  void save(const Job& snapshot);
+  void send_failed_hook(const Job& job);
+
+  const Options opt_;
+  JobStore& store_;
+  HookDispatch& hooks_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_work_;  // a job queued, or stopping
+  std::condition_variable cv_idle_;  // a conversion ended
+  std::map<std::string, Job> jobs_;
+  std::deque<std::string> queue_;
+  unsigned running_ = 0;
+  bool draining_ = false;   // no new job starts
+  bool stopping_ = false;   // threads exit
+  std::atomic<bool> cancel_{false};
+  Metrics m_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace roomrec::worker
