@@ -187,7 +187,15 @@ Action parse(int argc, char** argv, Flags& f) {
   return Action::run;
 }
 
+void require_s3(const char* flag, const std::optional<std::string>& v) {
+  if (v && v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+    usage_error(std::string(flag) + " takes an S3 URI (http(s)://KEY:SECRET@host/bucket/...); for a local "
+                "destination use the -path flag");
+}
+
 roomrec::ConvertJob build_job(const Flags& f) {
+  require_s3("--transmux-out-s3", f.transmux_out_s3);
+  require_s3("--compose-out-s3", f.compose_out_s3);
   roomrec::ConvertJob job;
   if (!f.in_s3 || f.in_s3->empty())
     usage_error("the following required arguments were not provided: --in-s3 <IN_S3>");

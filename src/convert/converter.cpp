@@ -18,8 +18,18 @@ bool is_remote(std::string_view s) {
   return util::starts_with_nocase(s, "http://") || util::starts_with_nocase(s, "https://");
 }
 
+// An S3 URI must parse; a local path or file:// is taken as is; any other
+// scheme ("ftp://", "s3://") is refused rather than made a folder name.
 Status check_remote(std::string_view what, std::string_view uri) {
-  if (!is_remote(uri)) return Status::ok();
+  if (!is_remote(uri)) {
+    auto scheme_end = uri.find("://");
+    if (scheme_end != std::string_view::npos && !util::starts_with_nocase(uri, "file://") &&
+        uri.find('/') > scheme_end)
+      return Status::error(ErrorCode::invalid_argument,
+                           std::string(what) + ": unsupported URI scheme '" + std::string(uri.substr(0, scheme_end)) +
+                               "' (use http(s):// for S3, file:// or a path for a local folder)");
+    return Status::ok();
+  }
   auto parsed = s3::S3Uri::parse(uri);
   if (!parsed) return parsed.status().with_context(what);
   return Status::ok();
