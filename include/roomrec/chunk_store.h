@@ -1,10 +1,16 @@
 // ChunkStore: holds closed chunks until they are uploaded.
 //
-// Chunks live in memory up to memory_budget_bytes; past it they are spilled
-// to spill_dir (one background I/O thread) up to disk_budget_bytes, checking
-// the real free space of the file system. When both are full a new chunk is
-// refused (counted, logged, reported); an accepted chunk is never dropped: it
-// leaves the store only when its upload is confirmed with complete().
+// Chunks live in memory, and memory_budget_bytes bounds every byte the store
+// holds in memory, including chunks waiting to be written to disk. Once the
+// chunks in memory pass spill_watermark of the budget, a background I/O thread
+// moves the newest of them to spill_dir (the oldest go out first by upload),
+// up to disk_budget_bytes, checking the real free space of the file system.
+// When a chunk arrives with the memory budget full because that thread is
+// behind, put() writes it to disk itself (the caller waits for one file
+// write: back-pressure instead of loss or unbounded memory). When memory and
+// disk are both full a new chunk is refused (counted, logged, reported); an
+// accepted chunk is never dropped: it leaves the store only when its upload is
+// confirmed with complete().
 //
 // Disk chunks are written atomically (temp file, fsync, rename) with a small
 // JSON metadata file beside them; recover() re-queues what a previous process
@@ -12,7 +18,7 @@
 // put() returns, so a killed process loses at most its open chunks; this is one
 // file write and fsync on the thread that closes a chunk.
 //
-// Thread-safe. put() in the default mode is O(1) and does no I/O.
+// Thread-safe. put() in the default mode does no I/O while memory has room.
 #pragma once
 
 #include <roomrec/buffer.h>
@@ -35,6 +41,9 @@ struct ChunkStoreConfig {
   uint64_t disk_budget_bytes = 1ull << 30;
   uint64_t min_free_disk_bytes = 64ull << 20;  // keep this much of the file system free
   bool durable = false;                        // needs spill_dir
+  // With a spill_dir: chunks in memory above this fraction of the budget are
+  // spilled in the background, leaving the rest of the budget for bursts.
+  double spill_watermark = 0.75;
 };
 
 struct ChunkStoreStats {
@@ -47,6 +56,7 @@ struct ChunkStoreStats {
   uint64_t chunks_uploaded = 0, bytes_uploaded = 0;
   uint64_t chunks_refused = 0, bytes_refused = 0;
   uint64_t chunks_recovered = 0;
+  uint64_t chunks_written_by_caller = 0;              // spilled by put() itself: memory full, spill thread behind
   uint64_t spill_errors = 0;
 };
 

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -210,6 +211,30 @@ struct ChunkStore::Impl {
     ::unlink(meta.c_str());
   }
 
+  // Above the watermark, the newest chunks in memory (the last to be
+  // uploaded) are queued for the spill thread. Called with mu held.
+  void queue_spills_locked() {
+    if (cfg.durable || cfg.spill_dir.empty()) return;
+    const double fraction = std::clamp(cfg.spill_watermark, 0.0, 1.0);
+    const auto mark = static_cast<uint64_t>(static_cast<double>(cfg.memory_budget_bytes) * fraction);
+    if (st.bytes_in_memory <= mark) return;
+    bool queued = false;
+    for (auto it = entries.rbegin(); it != entries.rend() && st.bytes_in_memory > mark; ++it) {
+      Entry& e = it->second;
+      if (e.state != State::memory) continue;
+      if (!disk_has_room(e.size)) break;
+      disk_reserved += e.size;
+      e.state = State::spilling;
+      st.chunks_in_memory--;
+      st.bytes_in_memory -= e.size;
+      st.chunks_spilling++;
+      st.bytes_spilling += e.size;
+      spill_queue.push_back(it->first);
+      queued = true;
+    }
+    if (queued) cv_spill.notify_one();
+  }
+
   void spill_loop() {
     std::unique_lock lock(mu);
     for (;;) {
@@ -323,7 +348,8 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     // No disk: hold it in memory rather than lose it (reported below if that fails too).
   }
   std::unique_lock lock(m.mu);
-  if (m.st.bytes_in_memory + size <= m.cfg.memory_budget_bytes) {
+  // Memory held = chunks in memory + chunks being written to disk.
+  if (m.st.bytes_in_memory + m.st.bytes_spilling + size <= m.cfg.memory_budget_bytes) {
     Impl::Entry e;
     e.key = key;
     e.size = size;
@@ -333,24 +359,38 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     m.st.chunks_in_memory++;
     m.st.bytes_in_memory += size;
     m.st.chunks_accepted++;
+    m.queue_spills_locked();
     m.cv_take.notify_one();
     return Status::ok();
   }
   if (!m.cfg.durable && m.disk_has_room(size)) {
+    // Memory is full and the spill thread is behind: write this one here.
     m.disk_reserved += size;
-    Impl::Entry e;
-    e.key = key;
-    e.size = size;
-    e.state = Impl::State::spilling;
-    e.bytes = std::make_shared<const Buffer>(std::move(bytes));
-    uint64_t id = m.next_id++;
-    m.entries.emplace(id, std::move(e));
-    m.spill_queue.push_back(id);
-    m.st.chunks_spilling++;
-    m.st.bytes_spilling += size;
-    m.st.chunks_accepted++;
-    m.cv_spill.notify_one();
-    return Status::ok();
+    lock.unlock();
+    auto written = m.write_chunk_files(key, bytes);
+    lock.lock();
+    if (written) {
+      Impl::Entry e;
+      e.key = key;
+      e.size = size;
+      e.state = Impl::State::disk;
+      e.on_disk = true;
+      e.path = *written;
+      m.known_paths.insert(e.path);
+      m.entries.emplace(m.next_id++, std::move(e));
+      m.st.chunks_on_disk++;
+      m.st.bytes_on_disk += size;
+      m.st.chunks_accepted++;
+      m.st.chunks_written_by_caller++;
+      m.cv_take.notify_one();
+      return Status::ok();
+    }
+    m.disk_reserved -= size;
+    m.st.spill_errors++;
+    lock.unlock();
+    log_message(LogLevel::error, kComponent,
+                "spilling " + key.to_string() + " with memory full failed: " + written.status().to_string());
+    lock.lock();
   }
   m.st.chunks_refused++;
   m.st.bytes_refused += size;
