@@ -6,7 +6,8 @@
 // (and decrypts it when the session has an SRTP key), appends it to the open
 // chunk and, when the chunk reaches max_chunk_bytes or spans max_chunk_ms,
 // closes it and hands it to the ChunkStore: O(1), no I/O (except in the
-// store's durable mode), no allocation in the steady state.
+// store's durable mode, or when the store's memory budget is full while its
+// spill thread is behind), no allocation in the steady state.
 #pragma once
 
 #include <roomrec/chunk_key.h>
