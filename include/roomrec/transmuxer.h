@@ -9,6 +9,13 @@
 // where each timeline entry also carries codec, width, height, frames,
 // first_keyframe_offset_ms and the packet statistics of its span, and a
 // top-level "problems" list says what was missing or damaged.
+//
+// Each recorded data channel of a session becomes {peer}-{session}-data-{label}.jsonl,
+// one JSON object per message in recorded order:
+//   {"time": <unix ms>, "binary": false, "text": "..."}       text messages (valid UTF-8)
+//   {"time": <unix ms>, "binary": true, "base64": "..."}      binary messages, and text that is not UTF-8
+// listed beside the tracks of its session, under a key the track readers ignore:
+//   "sessions": {id: {"track": {...}, "data": {label: {"path", "start", "end", "messages"}}}}
 #pragma once
 
 #include <roomrec/export.h>
@@ -46,9 +53,19 @@ struct TransmuxFile {
   uint64_t frames = 0;
 };
 
+struct TransmuxDataFile {
+  std::string path;   // as listed in summary.json (relative to the output)
+  std::string uri;    // where it was written (local path or s3 key)
+  std::string peer, label;  // label as in summary.json (made safe when not UTF-8)
+  uint64_t session = 0;
+  uint64_t start_ms = 0, end_ms = 0;  // first and last message
+  uint64_t messages = 0;
+};
+
 struct TransmuxResult {
   std::string summary_json;
   std::vector<TransmuxFile> files;
+  std::vector<TransmuxDataFile> data_files;  // one per data channel of each session
   std::vector<std::string> problems;
   uint64_t duration_ms = 0;  // from the first to the last media time of the room
 };

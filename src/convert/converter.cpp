@@ -149,9 +149,20 @@ std::string ConvertResult::to_json(int indent) const {
                        {"height", f.height},
                        {"frames", f.frames}});
     }
+    nlohmann::ordered_json data_files = nlohmann::ordered_json::array();
+    for (const auto& f : transmux->data_files)
+      data_files.push_back({{"path", f.path},
+                            {"uri", f.uri},
+                            {"peer", f.peer},
+                            {"session", f.session},
+                            {"label", f.label},
+                            {"start", f.start_ms},
+                            {"end", f.end_ms},
+                            {"messages", f.messages}});
     nlohmann::ordered_json t;
     t["duration_ms"] = transmux->duration_ms;
     t["files"] = std::move(files);
+    t["data_files"] = std::move(data_files);
     t["summary"] = nlohmann::ordered_json::parse(transmux->summary_json, nullptr, false);
     j["transmux"] = std::move(t);
   } else {

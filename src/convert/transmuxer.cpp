@@ -13,6 +13,7 @@
 #include <thread>
 #include <tuple>
 
+#include "util/base64.h"
 #include "util/text.h"
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
@@ -110,6 +111,45 @@ class Output {
   std::shared_ptr<std::mutex> s3_mu_ = std::make_shared<std::mutex>();
 };
 
+// Strict UTF-8 (no overlongs, surrogates or values past U+10FFFF): what a JSON string can carry.
+bool valid_utf8(const std::vector<uint8_t>& b) {
+  size_t i = 0, n = b.size();
+  while (i < n) {
+    uint8_t c = b[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07;
+    else return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((b[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
+// One data channel of one session, written as JSON lines.
+struct DataChannel {
+  std::string label, name;
+  std::unique_ptr<FILE, FileCloser> file;
+  uint64_t first_ms = 0, last_ms = 0, messages = 0;
+};
+
 // One span of one track: start -> stop, written to one file.
 struct TrackSpan {
   uint32_t id = 0;
@@ -166,6 +206,10 @@ class Transmux {
     std::sort(result_.files.begin(), result_.files.end(), [](const TransmuxFile& a, const TransmuxFile& b) {
       return std::tie(a.peer, a.session, a.track, a.start_ms) < std::tie(b.peer, b.session, b.track, b.start_ms);
     });
+    std::sort(result_.data_files.begin(), result_.data_files.end(),
+              [](const TransmuxDataFile& a, const TransmuxDataFile& b) {
+                return std::tie(a.peer, a.session, a.label) < std::tie(b.peer, b.session, b.label);
+              });
     if (room_first_ != UINT64_MAX && room_last_ >= room_first_) result_.duration_ms = room_last_ - room_first_;
     nlohmann::json meta = {{"app", room_.app}, {"room", room_.room}, {"room_record_id", room_.room_record_id}};
     summary_["metadata_json"] = meta.dump();
@@ -192,6 +236,7 @@ class Transmux {
   Status session(const SessionRef& ref) {
     SessionReader reader(src_, ref);
     std::map<uint32_t, TrackSpan> open;
+    std::map<std::string, DataChannel> channels;  // by label
     uint64_t session_from = ref.chunks.empty() ? 0 : ref.chunks.front().key.from_ts;
     uint64_t reported = 0;
     Row row;
@@ -235,6 +280,11 @@ class Transmux {
           }
           break;
         }
+        case RowKind::data: {
+          Status s = write_data(ref, channels, row);
+          if (!s) return s;
+          break;
+        }
         case RowKind::leave:
           for (auto& [id, t] : open) {
             Status s = close_span(ref, t);
@@ -255,6 +305,10 @@ class Transmux {
     }
     for (auto& [id, t] : open) {
       Status s = close_span(ref, t);
+      if (!s) return s;
+    }
+    for (auto& [label, c] : channels) {
+      Status s = close_data(ref, c);
       if (!s) return s;
     }
     std::lock_guard lock(mu_);
@@ -402,6 +456,70 @@ class Transmux {
     file.frames = t.frames;
     result_.files.push_back(std::move(file));
     log_message(LogLevel::info, kComponent, "wrote " + t.name + " (" + std::to_string(t.frames) + " frames)");
+    return Status::ok();
+  }
+
+  Status write_data(const SessionRef& ref, std::map<std::string, DataChannel>& channels, const Row& row) {
+    auto it = channels.find(row.label);
+    if (it == channels.end()) {
+      DataChannel c;
+      c.label = row.label;
+      std::string base = safe_name(ref.peer) + "-" + std::to_string(ref.session) + "-data-" + safe_name(row.label);
+      c.name = base + ".jsonl";
+      // Two labels may map to one safe name ("a b", "a_b"): number the later ones.
+      for (unsigned k = 2;; ++k) {
+        bool clash = false;
+        for (auto& [l, o] : channels) clash = clash || o.name == c.name;
+        if (!clash) break;
+        c.name = base + "-" + std::to_string(k) + ".jsonl";
+      }
+      std::string path = out_.local_path(c.name);
+      c.file.reset(std::fopen(path.c_str(), "wb"));
+      if (!c.file) return Status::error(ErrorCode::io, "cannot write " + path);
+      c.first_ms = row.ts;
+      it = channels.emplace(row.label, std::move(c)).first;
+    }
+    DataChannel& c = it->second;
+    nlohmann::ordered_json line;
+    line["time"] = row.ts;
+    if (!row.binary && valid_utf8(row.payload)) {
+      line["binary"] = false;
+      line["text"] = std::string(row.payload.begin(), row.payload.end());
+    } else {
+      line["binary"] = row.binary;
+      line["base64"] = util::base64_encode(row.payload.data(), row.payload.size());
+    }
+    std::string text = line.dump();
+    text += '\n';
+    if (std::fwrite(text.data(), 1, text.size(), c.file.get()) != text.size())
+      return Status::error(ErrorCode::io, "cannot write " + out_.local_path(c.name));
+    c.last_ms = std::max(c.last_ms, row.ts);
+    c.messages++;
+    return Status::ok();
+  }
+
+  Status close_data(const SessionRef& ref, DataChannel& c) {
+    if (!c.file) return Status::ok();
+    int rc = std::fclose(c.file.release());
+    if (rc != 0) return Status::error(ErrorCode::io, "cannot write " + out_.local_path(c.name));
+    auto stored = out_.store(c.name, "application/x-ndjson");
+    if (!stored) return stored.status();
+    std::lock_guard lock(mu_);
+    std::vector<uint8_t> label_bytes(c.label.begin(), c.label.end());
+    const std::string key = valid_utf8(label_bytes) ? c.label : safe_name(c.label);  // JSON keys must be UTF-8
+    summary_["peers"][ref.peer]["sessions"][std::to_string(ref.session)]["data"][key] = {
+        {"path", c.name}, {"start", c.first_ms}, {"end", c.last_ms}, {"messages", c.messages}};
+    TransmuxDataFile f;
+    f.path = c.name;
+    f.uri = *stored;
+    f.peer = ref.peer;
+    f.label = key;
+    f.session = ref.session;
+    f.start_ms = c.first_ms;
+    f.end_ms = c.last_ms;
+    f.messages = c.messages;
+    result_.data_files.push_back(std::move(f));
+    log_message(LogLevel::info, kComponent, "wrote " + c.name + " (" + std::to_string(c.messages) + " messages)");
     return Status::ok();
   }
 
