@@ -34,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "example_util.h"
+
 using namespace roomrec;
 using Bytes = std::vector<uint8_t>;
 
@@ -412,19 +414,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// What --in-s3 takes: the sink location joined with the room path.
-std::string recording_location(const std::string& out, const std::string& room_path) {
-  if (out.rfind("http://", 0) == 0 || out.rfind("https://", 0) == 0) {
-    size_t q = out.find('?');
-    std::string base = out.substr(0, q), query = q == std::string::npos ? "" : out.substr(q);
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    return base + "/" + room_path + query;
-  }
-  std::string base = out;
-  while (base.size() > 1 && base.back() == '/') base.pop_back();
-  return base + "/" + room_path;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -603,6 +592,6 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "record_synthetic: %zu peers, %u s, %s %ux%u, %llu packets, %llu chunks stored\n",
                peers.size(), opt.seconds, opt.video.c_str(), opt.width, opt.height,
                static_cast<unsigned long long>(packets), static_cast<unsigned long long>(uploaded.load()));
-  std::printf("%s\n", recording_location(opt.out, room_path).c_str());
+  std::printf("%s\n", examples::recording_location(opt.out, room_path).c_str());
   return 0;
 }
