@@ -6,6 +6,7 @@
 #include <roomrec/converter.h>
 #include <roomrec/log.h>
 #include <roomrec/recorder.h>
+#include <roomrec/replayer.h>
 #include <roomrec/s3_upload.h>
 #include <roomrec/status.h>
 #include <roomrec/upload_queue.h>
@@ -273,6 +274,48 @@ ConvertJob parse_job(const char* job_json) {
   return job;
 }
 
+// An SRTP key from {"sdes"} | {"profile", "inline"} | {"profile", "key_hex"}; bad JSON throws JsonError.
+Result<SrtpKey> srtp_key_from_json(const json& j, const std::string& where) {
+  Obj s(j, where, {"sdes", "profile", "inline", "key_hex"});
+  Result<SrtpKey> key = Status::error(ErrorCode::invalid_argument, "no key");
+  if (s.has("sdes")) {
+    if (s.has("profile") || s.has("inline") || s.has("key_hex"))
+      return Status::error(ErrorCode::invalid_argument, where + ": \"sdes\" carries its own suite and key; give nothing else");
+    key = SrtpKey::from_sdes(s.str("sdes"));
+  } else {
+    std::string name = s.required_str("profile");
+    auto profile = srtp_profile_from_name(name);
+    if (!profile) return Status::error(ErrorCode::unsupported, where + ".profile: unknown SRTP profile \"" + name + "\"");
+    if (s.has("inline") == s.has("key_hex"))
+      return Status::error(ErrorCode::invalid_argument,
+                           where + " needs \"sdes\", or \"profile\" with one of \"inline\" / \"key_hex\"");
+    if (s.has("inline")) {
+      key = SrtpKey::from_sdes_inline(*profile, s.str("inline"));
+    } else {
+      std::string hex = s.str("key_hex");
+      std::vector<uint8_t> bytes;
+      auto nib = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        c = util::ascii_lower(c);
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+      };
+      if (hex.size() % 2) return Status::error(ErrorCode::invalid_argument, where + ".key_hex has an odd number of digits");
+      for (size_t i = 0; i < hex.size(); i += 2) {
+        int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+        if (hi < 0 || lo < 0) return Status::error(ErrorCode::invalid_argument, where + ".key_hex is not hexadecimal");
+        bytes.push_back(static_cast<uint8_t>(hi * 16 + lo));
+      }
+      key = SrtpKey::from_bytes(*profile, bytes.data(), bytes.size());
+    }
+  }
+  if (!key) {
+    Status st = key.status();
+    return st.with_context(where);
+  }
+  return key;
+}
+
 // ---- recorder callbacks -------------------------------------------------------
 
 struct Callbacks {
@@ -332,6 +375,12 @@ struct roomrec_recorder {
 
 struct roomrec_session {
   std::shared_ptr<SessionRecorder> s;
+};
+
+struct roomrec_replayer {
+  std::unique_ptr<Replayer> r;
+  ReplayItem item;  // what the last roomrec_replayer_next handed out
+  std::atomic<bool> stop{false};
 };
 
 struct roomrec_hook_sender {
@@ -742,39 +791,8 @@ int roomrec_session_open(roomrec_recorder* rec, const char* params_json, uint64_
     p.user_agent = o.str("user_agent");
     p.room_record_id = o.str("room_record_id");
     if (o.has("srtp")) {
-      Obj s(o.at("srtp"), "params.srtp", {"sdes", "profile", "inline", "key_hex"});
-      Result<SrtpKey> key = Status::error(ErrorCode::invalid_argument, "no key");
-      if (s.has("sdes")) {
-        if (s.has("profile") || s.has("inline") || s.has("key_hex"))
-          return invalid("params.srtp: \"sdes\" carries its own suite and key; give nothing else");
-        key = SrtpKey::from_sdes(s.str("sdes"));
-      } else {
-        std::string name = s.required_str("profile");
-        auto profile = srtp_profile_from_name(name);
-        if (!profile) return fail(ROOMREC_ERR_UNSUPPORTED, "params.srtp.profile: unknown SRTP profile \"" + name + "\"");
-        if (s.has("inline") == s.has("key_hex"))
-          return invalid("params.srtp needs \"sdes\", or \"profile\" with one of \"inline\" / \"key_hex\"");
-        if (s.has("inline")) {
-          key = SrtpKey::from_sdes_inline(*profile, s.str("inline"));
-        } else {
-          std::string hex = s.str("key_hex");
-          std::vector<uint8_t> bytes;
-          auto nib = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            c = util::ascii_lower(c);
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            return -1;
-          };
-          if (hex.size() % 2) return invalid("params.srtp.key_hex has an odd number of digits");
-          for (size_t i = 0; i < hex.size(); i += 2) {
-            int hi = nib(hex[i]), lo = nib(hex[i + 1]);
-            if (hi < 0 || lo < 0) return invalid("params.srtp.key_hex is not hexadecimal");
-            bytes.push_back(static_cast<uint8_t>(hi * 16 + lo));
-          }
-          key = SrtpKey::from_bytes(*profile, bytes.data(), bytes.size());
-        }
-      }
-      if (!key) return fail(key.status().with_context("params.srtp"));
+      auto key = srtp_key_from_json(o.at("srtp"), "params.srtp");
+      if (!key) return fail(key.status());
       p.srtp = std::move(key.value());
     }
     auto session = rec->rec->open(p, now_ms);
@@ -1031,6 +1049,193 @@ void roomrec_convert_job_free(roomrec_convert_job* job) {
       job->thread.join();
   }
   delete job;
+}
+
+// ---- replay ------------------------------------------------------------------------------------
+
+namespace {
+
+void fill_item(const ReplayItem& it, roomrec_replay_item* out) {
+  out->kind = it.kind == ReplayItemKind::rtp ? ROOMREC_REPLAY_RTP
+              : it.kind == ReplayItemKind::rtcp ? ROOMREC_REPLAY_RTCP
+                                                : ROOMREC_REPLAY_DATA;
+  out->track_id = it.track_id;
+  out->due_ms = it.due_ms;
+  out->media_ms = it.media_ms;
+  out->recorded_ms = it.recorded_ms;
+  out->keyframe = it.keyframe ? 1 : 0;
+  out->binary = it.binary ? 1 : 0;
+  out->label = it.label.c_str();
+  out->bytes = it.bytes.data();
+  out->size = it.bytes.size();
+}
+
+}  // namespace
+
+int roomrec_replayer_open(const char* config_json, roomrec_replayer** out) {
+  if (out) *out = nullptr;
+  return guarded([&] {
+    if (!out) return invalid("out is NULL");
+    json j = parse_json(config_json, "config_json");
+    Obj o(j, "replay", {"input", "peer", "session", "tracks", "data", "seek_ms", "speed", "rtcp", "rtcp_interval_ms",
+                        "cname", "ntp_origin_ms", "map", "srtp"});
+    std::string input = o.required_str("input");
+    ReplayOptions opt;
+    opt.peer = o.required_str("peer");
+    if (o.has("session")) opt.session = o.u64("session", 0);
+    if (o.has("tracks")) {
+      const json& t = o.at("tracks");
+      if (!t.is_array()) return invalid("replay.tracks must be an array of track names or ids");
+      for (const auto& v : t) {
+        if (v.is_string()) opt.tracks.push_back(v.get<std::string>());
+        else if (v.is_number_unsigned()) opt.tracks.push_back(std::to_string(v.get<uint64_t>()));
+        else return invalid("replay.tracks must be an array of track names or ids");
+      }
+    }
+    opt.include_data = o.boolean("data", true);
+    opt.seek_ms = o.u64("seek_ms", 0);
+    if (o.has("speed")) {
+      const json& v = o.at("speed");
+      if (!v.is_number()) return invalid("replay.speed must be a number");
+      opt.speed = v.get<double>();
+    }
+    opt.rtcp = o.boolean("rtcp", true);
+    opt.rtcp_interval_ms = o.u32("rtcp_interval_ms", 1000);
+    opt.cname = o.str("cname");
+    opt.ntp_origin_ms = o.u64("ntp_origin_ms", 0);
+    if (o.has("map")) {
+      const json& m = o.at("map");
+      if (!m.is_object()) return invalid("replay.map must be an object of track names or ids to mappings");
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        Obj t(it.value(), "replay.map." + it.key(), {"ssrc", "payload_type", "first_seq", "first_timestamp"});
+        ReplayTrackMapping mp;
+        if (t.has("ssrc")) mp.ssrc = t.u32("ssrc", 0);
+        if (t.has("payload_type")) mp.payload_type = static_cast<uint8_t>(t.u64("payload_type", 0, 127));
+        if (t.has("first_seq")) mp.first_seq = static_cast<uint16_t>(t.u64("first_seq", 0, 65535));
+        if (t.has("first_timestamp")) mp.first_timestamp = t.u32("first_timestamp", 0);
+        opt.mapping[it.key()] = mp;
+      }
+    }
+    if (o.has("srtp")) {
+      auto key = srtp_key_from_json(o.at("srtp"), "replay.srtp");
+      if (!key) return fail(key.status());
+      opt.srtp = std::move(key.value());
+    }
+    auto r = Replayer::open(input, opt);
+    if (!r) return fail(r.status());
+    auto h = std::make_unique<roomrec_replayer>();
+    h->r = std::move(r.value());
+    *out = h.release();
+    return ROOMREC_OK;
+  });
+}
+
+int roomrec_replayer_info(roomrec_replayer* r, char** info_json) {
+  if (info_json) *info_json = nullptr;
+  return guarded([&] {
+    if (!r) return invalid("replayer is NULL");
+    if (!info_json) return invalid("info_json is NULL");
+    json tracks = json::array();
+    for (const auto& t : r->r->tracks())
+      tracks.push_back({{"id", t.id},
+                        {"name", t.info.name},
+                        {"kind", t.info.kind == TrackKind::video ? "video" : "audio"},
+                        {"codec", t.info.codec},
+                        {"clock_rate", t.info.clock_rate},
+                        {"channels", t.info.channels},
+                        {"fmtp", t.info.fmtp},
+                        {"ssrc", t.ssrc},
+                        {"payload_type", t.payload_type},
+                        {"packets", t.packets},
+                        {"keyframes", t.keyframes}});
+    json j = {{"peer", r->r->peer()},
+              {"session", r->r->session()},
+              {"cname", r->r->cname()},
+              {"duration_ms", r->r->duration_ms()},
+              {"start_ms", r->r->start_recorded_ms()},
+              {"tracks", tracks}};
+    *info_json = dup_string(j.dump(-1, ' ', false, json::error_handler_t::replace));
+    return ROOMREC_OK;
+  });
+}
+
+int roomrec_replayer_sdp(roomrec_replayer* r, const char* address, uint16_t first_port, char** sdp) {
+  if (sdp) *sdp = nullptr;
+  return guarded([&] {
+    if (!r) return invalid("replayer is NULL");
+    if (!address || !*address) return invalid("address is NULL or empty");
+    if (!sdp) return invalid("sdp is NULL");
+    if (first_port == 0 || 2u * r->r->tracks().size() + first_port > 65536u)
+      return invalid("first_port leaves no room for the tracks' RTP and RTCP ports");
+    *sdp = dup_string(r->r->sdp(address, first_port));
+    return ROOMREC_OK;
+  });
+}
+
+int roomrec_replayer_next(roomrec_replayer* r, roomrec_replay_item* item) {
+  return guarded([&] {
+    if (!r) return invalid("replayer is NULL");
+    if (!item) return invalid("item is NULL");
+    if (r->r->next(r->item)) {
+      fill_item(r->item, item);
+      return 1;
+    }
+    Status s = r->r->status();
+    if (!s) return fail(s);
+    return 0;
+  });
+}
+
+int roomrec_replayer_run(roomrec_replayer* r, roomrec_replay_cb cb, void* user) {
+  return guarded([&] {
+    if (!r) return invalid("replayer is NULL");
+    if (!cb) return invalid("callback is NULL");
+    r->stop.store(false);
+    roomrec_replay_item item;
+    Status s = r->r->run(
+        [&](const ReplayItem& it) {
+          fill_item(it, &item);
+          return cb(&item, user) == 0;
+        },
+        &r->stop);
+    if (!s) return fail(s);
+    return ROOMREC_OK;
+  });
+}
+
+int roomrec_replayer_stop(roomrec_replayer* r) {
+  if (!r) return invalid("replayer is NULL");
+  r->stop.store(true);
+  return ROOMREC_OK;
+}
+
+int roomrec_replayer_stats(roomrec_replayer* r, char** stats_json) {
+  if (stats_json) *stats_json = nullptr;
+  return guarded([&] {
+    if (!r) return invalid("replayer is NULL");
+    if (!stats_json) return invalid("stats_json is NULL");
+    const ReplayStats& st = r->r->stats();
+    json j = {{"rtp_packets", st.rtp_packets},
+              {"rtp_bytes", st.rtp_bytes},
+              {"rtcp_packets", st.rtcp_packets},
+              {"data_messages", st.data_messages},
+              {"duplicates_dropped", st.duplicates_dropped},
+              {"skipped_before_start", st.skipped_before_start},
+              {"segments", st.segments},
+              {"malformed", st.malformed},
+              {"protect_failures", st.protect_failures},
+              {"problems", r->r->problems()}};
+    *stats_json = dup_string(j.dump(-1, ' ', false, json::error_handler_t::replace));
+    return ROOMREC_OK;
+  });
+}
+
+void roomrec_replayer_free(roomrec_replayer* r) {
+  if (!r) return;
+  guarded([&] {
+    delete r;
+    return ROOMREC_OK;
+  });
 }
 
 // ---- presigning ----------------------------------------------------------------------------

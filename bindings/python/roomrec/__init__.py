@@ -7,6 +7,8 @@
             s.rtp(1, packet)
         rec.flush()
     roomrec.convert(input="/tmp/rec/app/room/<id>", transmux={"output": "/tmp/out"})
+    for item in roomrec.Replayer(input="/tmp/rec/app/room/<id>", peer="alice", speed=0):
+        send(item.data)                      # RTP/RTCP rewritten for a live receiver
 
 The library is found through ROOMREC_LIBRARY, then the source tree's build
 folders, then the system (ctypes.util.find_library("roomrec")); its C ABI
@@ -24,13 +26,14 @@ from .errors import (CancelledError, ErrorCode, InvalidArgumentError, NotFoundEr
                      RecordResult, RoomrecError, RoomrecTimeoutError, UnsupportedError, check, strerror)
 from .hooks import HookSender, RoomEvent
 from .recorder import Recorder, Session, UrlRequest, now_ms
+from .replay import ReplayItem, Replayer
 from .s3 import presign
 
 __all__ = [
     "ABI_VERSION", "CancelledError", "ConvertJob", "ErrorCode", "HookSender", "InvalidArgumentError", "LogLevel",
     "NotFoundError", "PermissionDeniedError", "RecordResult", "Recorder", "RoomEvent", "RoomrecError",
-    "RoomrecTimeoutError", "Session", "UnsupportedError", "UrlRequest", "abi_version", "convert", "now_ms",
-    "presign", "set_log_callback", "strerror", "version",
+    "ReplayItem", "Replayer", "RoomrecTimeoutError", "Session", "UnsupportedError", "UrlRequest", "abi_version",
+    "convert", "now_ms", "presign", "set_log_callback", "strerror", "version",
 ]
 
 

@@ -5,8 +5,8 @@ import ctypes
 import ctypes.util
 import glob
 import os
-from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint8, c_uint32,
-                    c_uint64, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_int64, c_size_t, c_uint8,
+                    c_uint16, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
 from typing import List, Optional
 
@@ -58,6 +58,16 @@ UPLOADED_CB = CFUNCTYPE(None, c_char_p, c_uint64, c_void_p)
 URL_CB = CFUNCTYPE(None, c_void_p, c_char_p, c_void_p)
 PROGRESS_CB = CFUNCTYPE(None, c_char_p, c_uint64, c_uint64, c_double, c_void_p)
 
+
+class ReplayItemStruct(Structure):
+    """roomrec_replay_item."""
+    _fields_ = [("kind", c_int), ("track_id", c_uint32), ("due_ms", c_uint64), ("media_ms", c_uint64),
+                ("recorded_ms", c_uint64), ("keyframe", c_int), ("binary", c_int), ("label", c_char_p),
+                ("bytes", POINTER(c_uint8)), ("size", c_size_t)]
+
+
+REPLAY_CB = CFUNCTYPE(c_int, POINTER(ReplayItemStruct), c_void_p)
+
 char_pp = POINTER(c_void_p)  # char** out-strings, read and released by take_string()
 handle_pp = POINTER(c_void_p)
 bytes_p = c_char_p           # const uint8_t* taken from a bytes object
@@ -103,6 +113,15 @@ _SIGNATURES = {
     "roomrec_convert_job_wait": (c_int, [handle_p, c_int64]),
     "roomrec_convert_job_result": (c_int, [handle_p, char_pp]),
     "roomrec_convert_job_free": (None, [handle_p]),
+    # replay
+    "roomrec_replayer_open": (c_int, [c_char_p, handle_pp]),
+    "roomrec_replayer_info": (c_int, [handle_p, char_pp]),
+    "roomrec_replayer_sdp": (c_int, [handle_p, c_char_p, c_uint16, char_pp]),
+    "roomrec_replayer_next": (c_int, [handle_p, POINTER(ReplayItemStruct)]),
+    "roomrec_replayer_run": (c_int, [handle_p, REPLAY_CB, c_void_p]),
+    "roomrec_replayer_stop": (c_int, [handle_p]),
+    "roomrec_replayer_stats": (c_int, [handle_p, char_pp]),
+    "roomrec_replayer_free": (None, [handle_p]),
     # S3
     "roomrec_s3_presign": (c_int, [c_char_p, c_char_p, c_char_p, c_uint32, c_int64, char_pp]),
     # hooks
