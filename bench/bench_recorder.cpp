@@ -102,12 +102,17 @@ int main(int argc, char** argv) {
   std::printf("bench_recorder (one thread, %.1f s per figure, %zu MiB chunks)\n", seconds, chunk_bytes >> 20);
   std::printf("%-10s %16s %12s %16s %12s %8s\n", "packet", "recorder pkt/s", "MB/s", "memcpy pkt/s", "MB/s",
               "ratio");
+  std::vector<std::string> summaries;
   for (size_t size : {1200u, 100u}) {
     auto pkt = make_packet(size);
     Figures floor = memcpy_append(pkt, seconds, chunk_bytes);
     Figures rec = recorder_ingest(pkt, seconds, chunk_bytes);
     std::printf("%-10s %16.0f %12.1f %16.0f %12.1f %7.0f%%\n", (std::to_string(size) + " B").c_str(), rec.pps,
                 rec.mbps, floor.pps, floor.mbps, 100.0 * rec.pps / floor.pps);
+    summaries.push_back("SUMMARY\trecorder ingest, " + std::to_string(size) + " B packets\t" +
+                        std::to_string(static_cast<long>(rec.pps / 1000)) + "k pkt/s\t" +
+                        std::to_string(static_cast<long>(floor.pps / 1000)) + "k pkt/s (memcpy append)\t" +
+                        std::to_string(static_cast<int>(100.0 * rec.pps / floor.pps)) + "%\t-\t-");
   }
 
   // Memory per idle open session: open many sessions with two tracks and a
@@ -137,5 +142,6 @@ int main(int argc, char** argv) {
     for (auto& s : open) s->close(now + 6000);
     while (auto c = rec->store().take(0)) rec->store().complete(c->id);
   }
+  for (const auto& line : summaries) std::printf("%s\n", line.c_str());
   return 0;
 }

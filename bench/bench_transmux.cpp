@@ -177,6 +177,8 @@ int main(int argc, char** argv) {
   std::printf("%-14s %12.1f %10.2f %10.1f %14.1f %8s\n", "janus-pp-rec", mjr_bytes / 1e6, janus.seconds, janus_mbs,
               janus.peak_rss_kb / 1024.0, janus.status == 0 ? "ok" : "FAILED");
   std::printf("throughput ratio roomrec / janus-pp-rec: %.1fx\n", ours_mbs / janus_mbs);
+  std::printf("SUMMARY\ttransmux, %d-min room\t%.0f MB/s\t%.0f MB/s (janus-pp-rec)\t%.1fx\t%.0f MiB\t%.0f MiB\n", minutes,
+              ours_mbs, janus_mbs, ours_mbs / janus_mbs, ours.peak_rss_kb / 1024.0, janus.peak_rss_kb / 1024.0);
   std::printf("output: roomrec %.1f MB, janus-pp-rec %.1f MB\n", dir_bytes(dir + "/out", "") / 1e6,
               dir_bytes(dir + "/janus", "") / 1e6);
   if (!keep) fs::remove_all(dir);
