@@ -266,10 +266,12 @@ class Recording {
   Recording(std::vector<Track>& tracks, std::vector<std::unique_ptr<Socket>>& sockets, SessionRecorder& session)
       : tracks_(tracks), sockets_(sockets), session_(session) {}
 
-  // Reads what is queued on socket `si` (up to a batch, for fairness).
-  void drain(size_t si) {
+  // Reads what is queued on socket `si`, up to a batch (for fairness between
+  // sockets); returns how many datagrams it read.
+  int drain(size_t si) {
     Socket& s = *sockets_[si];
-    for (int i = 0; i < 64; ++i) {
+    int i = 0;
+    for (; i < 64; ++i) {
       sockaddr_storage from{};
       iovec iov{buf_, sizeof buf_};
       msghdr msg{};
@@ -281,7 +283,7 @@ class Recording {
       if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
           std::fprintf(stderr, "rtp_recorder: recv on %s: %s\n", s.label.c_str(), std::strerror(errno));
-        return;
+        return i;
       }
       const uint64_t now = wall_ms();
       if (msg.msg_flags & MSG_TRUNC) {
@@ -290,6 +292,7 @@ class Recording {
       }
       handle(s, buf_, static_cast<size_t>(n), from, now);
     }
+    return i;
   }
 
  private:
@@ -313,8 +316,8 @@ class Recording {
       }
       return;
     }
-    if (s.rtp_tracks.empty()) {  // an RTP packet on an RTCP-only port
-      tracks_[s.rtcp_tracks[0]].rtp_other_pt++;
+    if (s.rtp_tracks.empty()) {  // not RTCP, on an RTCP-only port
+      tracks_[s.rtcp_tracks[0]].rtcp_malformed++;
       return;
     }
     if (n < 12) {
@@ -627,6 +630,10 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < fds.size() && rc > 0; ++i)
       if (fds[i].revents) rec.drain(i);
   }
+  // What arrived before the stop is recorded too.
+  for (size_t i = 0; i < sockets.size(); ++i)
+    while (rec.drain(i) == 64) {
+    }
   const uint64_t end = wall_ms();
   for (const Track& t : tracks) session->track_stopped(t.id, end);
   session->leave(end);

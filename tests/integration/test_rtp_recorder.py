@@ -320,3 +320,42 @@ def test_a_port_in_use_is_a_clear_error(tmp_path):
         assert f"cannot bind UDP 127.0.0.1:{held.port}: Address already in use" in r.stderr
     finally:
         held.release()
+
+
+def test_junk_datagrams_are_counted_and_dropped(tmp_path):
+    """Whatever arrives on the ports, rtp_recorder counts it and carries on;
+    only the one valid packet is recorded."""
+    import random
+    ports = PortPair(set())
+    ports.release()
+    sdp = tmp_path / "in.sdp"
+    sdp.write_text(f"v=0\nc=IN IP4 127.0.0.1\nm=video {ports.port} RTP/AVP 96 97\na=rtpmap:96 VP8/90000\n"
+                   "a=rtpmap:97 rtx/90000\na=fmtp:97 apt=96\n")
+    s = Session.__new__(Session)
+    s.tmp, s.out = tmp_path, tmp_path / "records"
+    s.start_recorder(sdp=sdp)
+    rng = random.Random(1)
+    junk = [b"", b"\x80", b"\x80\x60" + b"\x00" * 9,  # too short for RTP
+            b"\x40\x60" + bytes(10),                     # version 1
+            b"\x80\xc8" + bytes(rng.randrange(256) for _ in range(30)),  # RTCP type, garbage body
+            b"\x80\x61" + bytes(12),                     # payload type 97 (rtx): listed, not recorded
+            b"\x80\x32" + bytes(12),                     # payload type 50: no m= line lists it
+            bytes(3000)]
+    # Random datagrams whose version is never 2 (their first byte is below 0x80).
+    junk += [bytes([rng.randrange(0x80)]) + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 1400)))
+             for _ in range(300)]
+    valid = b"\x80\xe0\x00\x01" + (1234).to_bytes(4, "big") + (0x11223344).to_bytes(4, "big") + b"\x10\x00\x9d\x01"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        tx.sendto(valid, ("127.0.0.1", ports.port))
+        wait_until("the valid packet", lambda: "video0: first packet from 127.0.0.1:" in s.stderr_path.read_text())
+        assert f"(ssrc {0x11223344})" in s.stderr_path.read_text()
+        for d in junk:  # the crafted ones first: these are never dropped by a full socket buffer
+            tx.sendto(d, ("127.0.0.1", ports.port))
+            tx.sendto(d[:40], ("127.0.0.1", ports.port + 1))
+    code, out, err = s.stop()
+    assert code == 0, err
+    t = track_counts(err, "video0")
+    assert t["rtp"] == 1, err
+    assert t["rtp_malformed"] >= 2 and t["other_pt"] >= 1 and t["rtcp_malformed"] >= 3, err
+    assert re.search(rf"127.0.0.1:{ports.port}: \d+ packets of a payload type no m= line lists", err), err
+    assert out.strip().splitlines()[-1].startswith(str(s.out) + "/app/room/")
