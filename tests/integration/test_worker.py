@@ -268,10 +268,10 @@ def s3_room(s3):
 
 @pytest.fixture(scope="module")
 def local_rooms(tmp_path_factory):
-    """Local recordings: a short room (2 s) and a long one (60 s) for jobs that must still be running."""
+    """Local recordings: a short room (2 s) and a long one (30 s) for jobs that must still be running."""
     root = tmp_path_factory.mktemp("recordings")
     short = record_room(f"file://{root}", "short", packets=100)
-    long = record_room(f"file://{root}", "long", packets=3000, sessions=3)
+    long = record_room(f"file://{root}", "long", packets=1500, sessions=3)
     return root, short, long
 
 
@@ -313,7 +313,9 @@ def test_a_recorded_room_is_transmuxed_and_composed_into_s3(tmp_path, s3, s3_roo
         paths = [span["path"] for peer in summary["peers"].values() for sess in peer["sessions"].values()
                  for track in sess["track"].values() for span in track["timeline"]]
         assert len(paths) == 4  # 2 peers x (audio + video)
-        assert keys == sorted([transmux_prefix + "summary.json"] + [transmux_prefix + p for p in paths])
+        data_paths = [d["path"] for peer in summary["peers"].values() for sess in peer["sessions"].values()
+                      for d in sess.get("data", {}).values()]  # data channels: ours, not in the hook
+        assert keys == sorted([transmux_prefix + "summary.json"] + [transmux_prefix + p for p in paths + data_paths])
         assert s3_keys(c, f"out/app/compose/") == [compose_key]
         webm = tmp_path / "composed.webm"
         webm.write_bytes(c.get_object(Bucket=BUCKET, Key=compose_key)["Body"].read())
@@ -511,7 +513,7 @@ def test_a_job_in_flight_when_the_worker_is_killed_completes_after_a_restart(tmp
         webm = tmp_path / "out" / "app" / "compose" / day / f"{job_id}.webm"
         assert job["result"]["compose"]["media_uri"] == str(webm)
         probe = ffprobe(webm)
-        assert float(probe["format"]["duration"]) > 50
+        assert float(probe["format"]["duration"]) > 25
         assert (tmp_path / "out" / "app" / "transmux" / day / job_id / "summary.json").is_file()
         assert w2.stop() == 0
     assert json.loads((state / f"{job_id}.json").read_text())["state"] == "completed"
@@ -582,3 +584,38 @@ def test_refuses_to_start_without_a_secret_and_can_generate_one(tmp_path, local_
         assert w.wait_state(job_id, "completed", "failed", token=m.group(1))["state"] == "completed"
         assert w.stop() == 0
     assert m.group(1) not in w.log_text()
+
+
+def test_a_job_found_running_for_the_third_time_fails_with_a_binary_failed_hook(tmp_path, local_rooms, hooks):
+    """A job the worker keeps dying on is not retried forever: the third time
+    it is found running at start it fails, with a Failed hook."""
+    root, short, _ = local_rooms
+    state = tmp_path / "state"
+    state.mkdir()
+    job_id = "job_0123456789abcdef01234567"
+    saved = {"job_id": job_id, "app": "app", "request": {"record_path": short, "transmux": {}},
+             "accepted_ms": 1731132577000, "state": "running", "progress": 0.5, "attempts": 2, "crashes": 2,
+             "started_ms": 1731132578000, "finished_ms": 0, "result": None, "error": ""}
+    (state / f"{job_id}.json").write_text(json.dumps(saved))
+    (state / "job_ffffffffffffffffffffffff.json").write_text("{not json")
+    with Worker(tmp_path, "--input-s3-uri", str(root), "--transmux-s3-uri", str(tmp_path / "out"), "--state-dir",
+                str(state), "--hook-uri", hooks.url, "--hook-body-type", "protobuf-binary",
+                env={"SECRET": SECRET}) as w:
+        job = w.job(job_id)
+        assert job["state"] == "failed" and job["attempts"] == 2
+        assert job["error"] == "the worker stopped 3 times while converting this job; not trying again"
+        assert wait_until("the Failed hook", lambda: hooks.bodies)
+        content_type, body = hooks.bodies[0]
+        assert content_type == "application/octet-stream"
+        # HookEvent{node=1 (0: not written), ts=2, compose=6{app=1, job_id=2, failed=11{error=2}}}:
+        # ts first (tag 0x10), the strings as they are.
+        assert body[0] == 0x10 and job_id.encode() in body and job["error"].encode() in body
+        assert "renamed *.bad" in w.log_text()
+        # A deeply nested or huge-number body is an ordinary 400, not a crash.
+        for raw in (b"[" * 20000 + b"]" * 20000, b'{"record_path": 1e999999}'):
+            status, answer = w.request("POST", "/api/convert/job", raw=raw)
+            assert status == 400 and answer["status"] is False
+        assert w.request("GET", "/healthz", token=None)[0] == 200
+        assert w.stop() == 0
+    assert (state / "job_ffffffffffffffffffffffff.json.bad").is_file()
+    assert json.loads((state / f"{job_id}.json").read_text())["state"] == "failed"

@@ -54,13 +54,15 @@ Api::Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks)
 }
 
 const Credential* Api::authenticate(const httplib::Request& req, httplib::Response& res) const {
-  res.set_header("WWW-Authenticate", "Bearer");
+  auto refuse = [&res](const char* message) -> const Credential* {
+    res.set_header("WWW-Authenticate", "Bearer");
+    error(res, 401, message);
+    return nullptr;
+  };
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view scheme = "bearer ";
-  if (header.empty() || !util::starts_with_nocase(header, scheme)) {
-    error(res, 401, "missing bearer token: send the header Authorization: Bearer <token>");
-    return nullptr;
-  }
+  if (!util::starts_with_nocase(header, scheme))
+    return refuse("missing bearer token: send the header Authorization: Bearer <token>");
   std::string_view token = std::string_view(header).substr(scheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
@@ -68,13 +70,9 @@ const Credential* Api::authenticate(const httplib::Request& req, httplib::Respon
   // early exit: the time taken says nothing about how much of a token matched.
   const auto given = sha256(token);
   const Credential* match = nullptr;
-  for (size_t i = 0; i < token_digests_.size(); ++i) {
-    bool same = CRYPTO_memcmp(given.data(), token_digests_[i].data(), given.size()) == 0;
-    if (same) match = &cfg_.credentials[i];
-  }
-  if (!match) error(res, 401, "invalid bearer token");
-  else res.headers.erase("WWW-Authenticate");
-  return match;
+  for (size_t i = 0; i < token_digests_.size(); ++i)
+    if (CRYPTO_memcmp(given.data(), token_digests_[i].data(), given.size()) == 0) match = &cfg_.credentials[i];
+  return match ? match : refuse("invalid bearer token");
 }
 
 void Api::install(httplib::Server& server) {
@@ -140,7 +138,7 @@ void Api::post_job(const httplib::Request& req, httplib::Response& res) {
   json body;
   try {
     body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
     return error(res, 400, std::string("invalid JSON: ") + e.what());
   }
   auto spec = parse_job_spec(body);

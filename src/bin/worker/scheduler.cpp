@@ -3,6 +3,7 @@
 #include <roomrec/log.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "hooks/hook_event.h"
 
