@@ -12,6 +12,7 @@
 
 #include "util/text.h"
 #include "convert/audio_mixer.h"
+#include "convert/sender_reports.h"
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
 #include "media/video_decoder.h"
@@ -43,6 +44,7 @@ struct Track {
   uint32_t source = 0;  // in the mixer or the compositor
   bool ended = false;
   uint8_t cvo_id = 0;   // video-orientation extension id, 0: none
+  bool placed = false;  // the sender report lookup was done at its first packet
   int rotation = 0;     // latest CVO rotation (degrees)
 };
 
@@ -107,6 +109,18 @@ class Compose {
             if (rtp::parse_rtp(row.payload.data(), row.payload.size(), h) &&
                 rtp::find_extension(row.payload.data(), h, t->cvo_id, &v, &n) && n >= 1)
               t->rotation = rtp::cvo_rotation(v[0]);
+          }
+          if (!t->placed) {
+            t->placed = true;
+            auto known = sender_reports_.find(rr.session_index);
+            if (known == sender_reports_.end())
+              known = sender_reports_
+                          .emplace(rr.session_index,
+                                   convert::first_sender_reports(src_, reader.session(rr.session_index)))
+                          .first;
+            const auto& srs = known->second;
+            auto sr = srs.find(media::rtp_ssrc(row.payload.data(), row.payload.size()));
+            if (sr != srs.end()) t->assembler->sender_report(sr->second.rtp_ts, sr->second.ntp_unix_ms);
           }
           t->assembler->push(row.payload.data(), row.payload.size(), row.ts);
           drain(*t);
@@ -359,6 +373,8 @@ class Compose {
   std::unique_ptr<media::WebmWriter> writer_;
   uint64_t video_track_ = 0, audio_track_ = 0;
   std::map<std::pair<size_t, uint32_t>, Track> tracks_;
+  // Per session (RoomReader index): its first sender reports, read on first use.
+  std::map<size_t, std::map<uint32_t, rtp::SenderReport>> sender_reports_;
   std::vector<convert::EncodedAudio> audio_out_;
   std::vector<convert::EncodedVideo> video_out_;
   media::I420Frame picture_;

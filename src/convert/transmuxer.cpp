@@ -15,6 +15,7 @@
 
 #include "util/base64.h"
 #include "util/text.h"
+#include "convert/sender_reports.h"
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
 #include "read/session_reader.h"
@@ -156,6 +157,7 @@ struct TrackSpan {
   TrackInfo info;
   std::string codec;  // of the frames (red -> opus)
   std::unique_ptr<media::FrameAssembler> assembler;
+  bool placed = false;  // the sender report lookup was done at its first packet
   std::unique_ptr<media::WebmWriter> writer;
   uint64_t writer_track = 0;
   std::string name;    // file name once opened
@@ -237,6 +239,7 @@ class Transmux {
     SessionReader reader(src_, ref);
     std::map<uint32_t, TrackSpan> open;
     std::map<std::string, DataChannel> channels;  // by label
+    const auto sender_reports = convert::first_sender_reports(src_, ref);
     uint64_t session_from = ref.chunks.empty() ? 0 : ref.chunks.front().key.from_ts;
     uint64_t reported = 0;
     Row row;
@@ -266,6 +269,11 @@ class Transmux {
           }
           TrackSpan& t = it->second;
           if (!t.assembler) break;  // unsupported codec
+          if (!t.placed) {
+            t.placed = true;
+            auto sr = sender_reports.find(media::rtp_ssrc(row.payload.data(), row.payload.size()));
+            if (sr != sender_reports.end()) t.assembler->sender_report(sr->second.rtp_ts, sr->second.ntp_unix_ms);
+          }
           t.assembler->push(row.payload.data(), row.payload.size(), row.ts);
           Status s = drain(ref, t);
           if (!s) return s;

@@ -1,6 +1,7 @@
 #include "media/frame_assembler.h"
 
 #include "rtp/rtp_packet.h"
+#include <cstdlib>
 
 namespace roomrec::media {
 
@@ -127,6 +128,13 @@ void FrameAssembler::drop_frame() {
   frame_broken_ = false;
 }
 
+void FrameAssembler::sender_report(uint32_t rtp_ts, uint64_t wall_ms) {
+  if (anchored_) return;  // it only places the start
+  sr_pending_ = true;
+  sr_rtp_ = rtp_ts;
+  sr_wall_ = wall_ms;
+}
+
 uint64_t FrameAssembler::timeline_ms(uint64_t ext_ts, uint64_t arrival_ms) {
   auto to_ms = [&](uint64_t ts) -> int64_t {
     return static_cast<int64_t>(anchor_ms_) +
@@ -136,6 +144,19 @@ uint64_t FrameAssembler::timeline_ms(uint64_t ext_ts, uint64_t arrival_ms) {
     anchored_ = true;
     anchor_ts_ = ext_ts;
     anchor_ms_ = arrival_ms;
+    if (sr_pending_) {
+      sr_pending_ = false;
+      const uint64_t sr_ts =
+          static_cast<uint64_t>(static_cast<int64_t>(ext_ts) + static_cast<int32_t>(sr_rtp_ - last_ts_));
+      const int64_t at = static_cast<int64_t>(sr_wall_) +
+                         (static_cast<int64_t>(ext_ts) - static_cast<int64_t>(sr_ts)) * 1000 /
+                             static_cast<int64_t>(clock_rate_);
+      if (at >= 0 && std::llabs(at - static_cast<int64_t>(arrival_ms)) <= 1000) {
+        anchor_ts_ = sr_ts;
+        anchor_ms_ = sr_wall_;
+        stats_.sender_report_anchor = true;
+      }
+    }
   }
   int64_t pts = to_ms(ext_ts);
   int64_t diff = pts - static_cast<int64_t>(arrival_ms);
@@ -147,7 +168,9 @@ uint64_t FrameAssembler::timeline_ms(uint64_t ext_ts, uint64_t arrival_ms) {
     pts = static_cast<int64_t>(arrival_ms);
   }
   uint64_t out = pts < 0 ? 0 : static_cast<uint64_t>(pts);
-  if (out < last_pts_) out = last_pts_;
+  // Strictly increasing: muxers and players refuse repeated timestamps.
+  if (emitted_any_ && out <= last_pts_) out = last_pts_ + 1;
+  emitted_any_ = true;
   last_pts_ = out;
   return out;
 }

@@ -7,10 +7,13 @@
 // - groups packets into frames by timestamp and marker bit and depacketizes
 //   them; a frame with a hole, or whose first packet is missing, is dropped;
 // - after a loss, drops video frames until the next keyframe;
-// - maps RTP time to unix ms: the track is anchored at its first frame's
-//   arrival time and re-anchored whenever RTP time and arrival time disagree
+// - maps RTP time to unix ms. With RTCP sender reports (sender_report()), the
+//   sender's own clock pairs place every track of a session on one timeline,
+//   so audio and video stay in sync whatever the network did to their first
+//   packets; without one, the track is anchored at its first frame's arrival.
+//   Either way it is re-anchored whenever RTP time and arrival time disagree
 //   by more than `reanchor_ms` (a stream reset), so a jump never makes an
-//   hours-long file. Presentation times never go backwards.
+//   hours-long file. Presentation times always increase.
 // No threads, no locks.
 #pragma once
 
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "rtp/depacketizer.h"
+#include "rtp/rtp_packet.h"
 
 namespace roomrec::media {
 
@@ -45,6 +49,7 @@ struct AssemblerStats {
   uint64_t frames_invalid = 0;     // dropped: the depacketizer refused the payloads
   uint64_t frames_before_keyframe = 0;  // video frames dropped waiting for a keyframe
   uint64_t reanchors = 0;          // timestamp jumps re-anchored to arrival time
+  bool sender_report_anchor = false;  // the track was placed by an RTCP sender report
 };
 
 struct AssemblerOptions {
@@ -59,6 +64,12 @@ class FrameAssembler {
                  AssemblerOptions options = {});
 
   void push(const uint8_t* packet, size_t n, uint64_t arrival_ms);
+  // An RTCP sender report for this track's stream, given before its first
+  // frame: RTP time rtp_ts is wall_ms on the room timeline (the report's NTP
+  // time moved onto the recorder's clock by the caller, with one offset per
+  // session). The first frame is placed by it unless that disagrees with its
+  // arrival by more than a second (a report from another stream's epoch).
+  void sender_report(uint32_t rtp_ts, uint64_t wall_ms);
   // End of the track: releases what the reorder window holds.
   void flush();
   // The next finished frame, in order.
@@ -107,8 +118,12 @@ class FrameAssembler {
   uint32_t last_ts_ = 0;
   uint64_t ext_ts_ = 0;
   bool anchored_ = false;
+  bool sr_pending_ = false;        // a report to place the first frame
+  uint32_t sr_rtp_ = 0;
+  uint64_t sr_wall_ = 0;
   uint64_t anchor_ts_ = 0, anchor_ms_ = 0;
   uint64_t last_pts_ = 0;
+  bool emitted_any_ = false;
 
   bool need_keyframe_;
   bool seen_keyframe_ = false;
@@ -116,5 +131,10 @@ class FrameAssembler {
   std::vector<rtp::PayloadView> views_;
   std::vector<std::vector<uint8_t>> spare_;  // payload buffers to reuse (no malloc per packet)
 };
+
+// The SSRC of an RTP packet (0 when too short to have one).
+inline uint32_t rtp_ssrc(const uint8_t* p, size_t n) {
+  return n >= 12 ? (uint32_t{p[8]} << 24) | (uint32_t{p[9]} << 16) | (uint32_t{p[10]} << 8) | p[11] : 0;
+}
 
 }  // namespace roomrec::media

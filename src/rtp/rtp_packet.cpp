@@ -97,6 +97,28 @@ bool validate_rtcp_compound(const uint8_t* p, size_t n, RtpError* why) noexcept 
   return true;
 }
 
+size_t parse_sender_reports(const uint8_t* p, size_t n, SenderReport* out, size_t max) noexcept {
+  if (!validate_rtcp_compound(p, n)) return 0;
+  constexpr uint64_t kNtpToUnix = 2'208'988'800ULL;  // seconds from 1900 to 1970
+  size_t found = 0;
+  for (size_t off = 0; off < n && found < max;) {
+    const uint8_t* q = p + off;
+    const size_t len = (size_t{be16(q + 2)} + 1) * 4;
+    if (q[1] == 200 && len >= 28) {
+      const uint64_t secs = (uint64_t{be16(q + 8)} << 16) | be16(q + 10);
+      const uint64_t frac = (uint64_t{be16(q + 12)} << 16) | be16(q + 14);
+      if (secs >= kNtpToUnix) {
+        SenderReport& sr = out[found++];
+        sr.ssrc = (uint32_t{be16(q + 4)} << 16) | be16(q + 6);
+        sr.ntp_unix_ms = (secs - kNtpToUnix) * 1000 + ((frac * 1000) >> 32);
+        sr.rtp_ts = (uint32_t{be16(q + 16)} << 16) | be16(q + 18);
+      }
+    }
+    off += len;
+  }
+  return found;
+}
+
 bool find_extension(const uint8_t* packet, const RtpHeader& h, uint8_t id, const uint8_t** value,
                     size_t* size) noexcept {
   if (!h.has_extension || id == 0) return false;

@@ -60,6 +60,17 @@ inline bool looks_like_rtcp(const uint8_t* p, size_t n) noexcept { return n >= 2
 // padding, whose count must be 1..(that packet's size - 4).
 bool validate_rtcp_compound(const uint8_t* p, size_t n, RtpError* why = nullptr) noexcept;
 
+// A sender report's clock pair: RTP time `rtp_ts` of stream `ssrc` was the
+// sender's wall-clock time `ntp_unix_ms` (NTP converted to unix ms).
+struct SenderReport {
+  uint32_t ssrc = 0;
+  uint64_t ntp_unix_ms = 0;
+  uint32_t rtp_ts = 0;
+};
+// The sender reports of a valid compound RTCP packet, at most `max` of them;
+// returns how many were written (0 for anything invalid).
+size_t parse_sender_reports(const uint8_t* p, size_t n, SenderReport* out, size_t max) noexcept;
+
 // ---- sequence numbers (16-bit, wrapping) ----------------------------------
 
 // Forward distance from b to a, modulo 2^16.

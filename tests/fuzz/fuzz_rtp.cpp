@@ -1,5 +1,5 @@
 // Fuzz target: RTP header parsing, RFC 8285 header extensions and RTCP
-// compound validation on arbitrary bytes.
+// compound validation and sender-report parsing on arbitrary bytes.
 //
 // It must never crash, and an accepted RTP packet must be self-consistent:
 // header + payload + padding == size, the extension lies inside the header,
@@ -34,5 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RtpError rtcp_why = RtpError::none;
   if (!validate_rtcp_compound(data, size, &rtcp_why) && rtcp_why == RtpError::none) std::abort();
   (void)looks_like_rtcp(data, size);
+  SenderReport srs[4];
+  const size_t n = parse_sender_reports(data, size, srs, 4);
+  if (n > 4 || (n > 0 && !validate_rtcp_compound(data, size))) std::abort();
   return 0;
 }

@@ -405,3 +405,96 @@ TEST_CASE("a Janus .mjr recording converts and plays") {
     }
   }
 }
+
+namespace {
+
+// RTCP SR: sender `ssrc` says RTP time `rtp_ts` is unix time `unix_ms`.
+std::vector<uint8_t> sender_report(uint32_t ssrc, uint64_t unix_ms, uint32_t rtp_ts) {
+  const uint64_t secs = unix_ms / 1000 + 2'208'988'800ULL;
+  const uint64_t frac = ((unix_ms % 1000) << 32) / 1000;
+  std::vector<uint8_t> p = {0x80, 200, 0, 6};
+  auto put32 = [&](uint64_t v) {
+    for (int i = 3; i >= 0; --i) p.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(ssrc);
+  put32(secs);
+  put32(frac);
+  put32(rtp_ts);
+  put32(100);     // packets
+  put32(100000);  // octets
+  return p;
+}
+
+// One peer whose camera and microphone start capturing at the same instant;
+// the network delivers video `video_delay_ms` later than audio. Returns the
+// audio and video start times the transmuxer gives them.
+std::pair<uint64_t, uint64_t> starts_with_video_delay(bool with_sender_reports, uint64_t video_delay_ms) {
+  TempDir dir, out;
+  const uint64_t t0 = kRoomT0;
+  const uint32_t aus = 0x1111, vid = 0x2222;
+  const uint32_t ats0 = 123456, vts0 = 4'000'000'000u;  // video wraps soon after
+  auto video = encode_vp8(320, 240, 45, 15, 15);
+  auto audio = encode_opus(3.0, 440);
+  struct Ev {
+    uint64_t at;
+    uint32_t track;  // 0 rtcp
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Ev> evs;
+  uint16_t vseq = 10;
+  for (auto& f : video) {
+    uint64_t capture = t0 + f.index * 1000ull / 15;
+    for (auto& pk : packetize_vp8(f.data, vseq, vts0 + f.index * 6000, vid))
+      evs.push_back({capture + video_delay_ms, 2, pk});
+  }
+  for (size_t i = 0; i < audio.size(); ++i)
+    evs.push_back({t0 + i * 20 + 5, 1,
+                   rtp_packet(static_cast<uint16_t>(500 + i), ats0 + static_cast<uint32_t>(i * 960), aus, 111, false,
+                              audio[i].data(), audio[i].size())});
+  if (with_sender_reports)
+    for (uint64_t s = 1; s <= 2; ++s) {  // the sender's NTP clock is 7 s ahead of the recorder's
+      evs.push_back({t0 + s * 1000 + 5, 0,
+                     sender_report(aus, t0 + 7000 + s * 1000, ats0 + static_cast<uint32_t>(s * 48000))});
+      evs.push_back({t0 + s * 1000 + 5 + video_delay_ms, 0,
+                     sender_report(vid, t0 + 7000 + s * 1000, vts0 + static_cast<uint32_t>(s * 90000))});
+    }
+  std::stable_sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) { return a.at < b.at; });
+  {
+    auto rec = Recorder::create({}).value();
+    UploadQueue q(rec->store(), std::make_shared<LocalDirectorySink>(dir.str()));
+    q.start();
+    auto s = rec->open("app", "room", "pat", 1, "10.0.0.1", "test", t0).value();
+    s->track_started(1, TrackKind::audio, "audio_main", "opus", 48000, 2, "", aus, "", t0);
+    s->track_started(2, TrackKind::video, "video_main", "vp8", 90000, 0, "", vid, "", t0);
+    for (auto& e : evs) {
+      if (e.track == 0) REQUIRE(s->rtcp(e.bytes.data(), e.bytes.size(), e.at) == RecordResult::ok);
+      else REQUIRE(s->rtp(e.track, e.bytes.data(), e.bytes.size(), e.at) == RecordResult::ok);
+    }
+    s->leave(t0 + 4000);
+    REQUIRE(rec->store().wait_drained(30000));
+    q.stop();
+    BuiltRoom room;
+    room.root = dir.str();
+    room.room_path = s->room_path();
+    auto c = convert(room, out.str());
+    REQUIRE(c.by_track.count("pat/1/audio_main"));
+    REQUIRE(c.by_track.count("pat/1/video_main"));
+    auto pv = probe(out.str() + "/" + c.by_track.at("pat/1/video_main")->path);
+    CHECK_MESSAGE(pv.decode_errors.empty(), "decode errors: " << pv.decode_errors);
+    return {c.by_track.at("pat/1/audio_main")->start_ms, c.by_track.at("pat/1/video_main")->start_ms};
+  }
+}
+
+}  // namespace
+
+TEST_CASE("RTCP sender reports put a peer's audio and video on the sender's clock, whatever the network delay") {
+  // Without reports, each track starts at its first arrival: video shows up 300 ms late.
+  auto [a0, v0] = starts_with_video_delay(false, 300);
+  CHECK(v0 - a0 >= 290);
+  // With them, both are placed by the sender's clock pairs: the same capture instant.
+  auto [a1, v1] = starts_with_video_delay(true, 300);
+  CHECK(std::llabs(static_cast<long long>(v1) - static_cast<long long>(a1)) <= 10);
+  // On the recorder's clock (offset by the least delay seen), not the sender's.
+  CHECK(a1 >= kRoomT0);
+  CHECK(a1 <= kRoomT0 + 20);
+}
