@@ -162,6 +162,9 @@ def test_failures_exit_1_with_one_line(tmp_path):
 def check_transmux_folder(folder, result, peers=3):
     summary = json.loads((folder / "summary.json").read_text())
     assert summary == result["transmux"]["summary"]
+    for d in result["transmux"]["data_files"]:
+        lines = [json.loads(l) for l in (folder / d["path"]).read_text().splitlines()]
+        assert lines and all("time" in l and "text" in l for l in lines), d
     assert len(summary["peers"]) == peers
     files = result["transmux"]["files"]
     assert len(files) == 2 * peers
@@ -266,6 +269,9 @@ def test_s3_in_and_out(tmp_path):
                          region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
         keys = {o["Key"] for o in c.list_objects_v2(Bucket="out").get("Contents", [])}
         expected = {"transmux/job1/" + f["path"] for f in result["transmux"]["files"]}
+        # Each peer's chat channel comes out as JSON lines.
+        assert len(result["transmux"]["data_files"]) == 2
+        expected |= {"transmux/job1/" + f["path"] for f in result["transmux"]["data_files"]}
         expected |= {"transmux/job1/summary.json", "compose/job1.webm"}
         assert keys == expected
         summary = json.loads(c.get_object(Bucket="out", Key="transmux/job1/summary.json")["Body"].read())
