@@ -141,6 +141,9 @@ int main(int argc, char** argv) {
   uint64_t rec_bytes = dir_bytes(dir + "/rec", ".rec");
   uint64_t mjr_bytes = dir_bytes(dir + "/mjr", ".mjr");
 
+  // Each side starts with the setup's writes on disk, not still being written
+  // back while it runs.
+  ::sync();
   std::printf("converting with roomrec...\n");
   std::fflush(stdout);
   RunFigures ours = in_child([&] {
@@ -151,6 +154,7 @@ int main(int argc, char** argv) {
     auto r = transmux(*src.value(), o);
     return r.is_ok() && r->files.size() == 4 ? 0 : 2;
   });
+  ::sync();
   std::printf("converting with janus-pp-rec...\n");
   std::fflush(stdout);
   RunFigures janus;
