@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string shown = u.to_string();
   // The secret never appears as userinfo (a fixed word of the output, like
   // "path_style", may contain a short secret by chance: not a leak).
-  if (!u.secret_key.empty() && shown.find(":" + u.secret_key + "@") != std::string::npos) std::abort();
+  if (!u.secret_key.empty() && u.secret_key != "***" && shown.find(":" + u.secret_key + "@") != std::string::npos)
+    std::abort();
   const std::string k = u.key("a/b");
   if (k.find("//") != std::string::npos && u.prefix.find("//") == std::string::npos) std::abort();
   return 0;
