@@ -2,7 +2,7 @@
 
 Environment (set by tests/meson.build): ROOMREC_LIBRARY (the built
 libroomrec.so), PYTHONPATH (bindings/python), ROOMREC_SYNTH_RTP (the C tool
-writing VP8 + Opus RTP, tests/capi/synth_rtp.c)."""
+writing VP8 + Opus RTP, tests/capi/synth_rtp.c, media from examples/synth.c)."""
 from __future__ import annotations
 
 import json

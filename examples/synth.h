@@ -1,6 +1,8 @@
-/* Real media for the C ABI tests: VP8 (libvpx) and Opus (libopus) encoded and
- * packetized into RTP the way a browser sends them (RFC 7741 with a 1-byte
- * descriptor, one 20 ms Opus frame per packet). Plain C11. */
+/* Real media for examples/record_convert.c and the C ABI tests
+ * (tests/capi/): VP8 (libvpx) and Opus (libopus) encoded and packetized into
+ * RTP the way a browser sends them (RFC 7741 with a 1-byte descriptor, one
+ * 20 ms Opus frame per packet). It stands in for the RTP a media server
+ * receives from its peers. Plain C11. */
 #ifndef ROOMREC_TEST_SYNTH_H
 #define ROOMREC_TEST_SYNTH_H
 
