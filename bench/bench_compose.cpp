@@ -3,13 +3,25 @@
 // transmuxed per-track files (xstack + amix, libvpx with the same bitrate,
 // deadline, cpu-used and threads). Prints the realtime factor and peak RSS of
 // each (each runs in a child process).
-//   bench_compose [--seconds 60] [--dir DIR] [--keep]
+//   bench_compose [--seconds 60] [--dir DIR] [--keep] [--reuse] [--cpu-used N] [--threads N] [--runs N]
+// --reuse: keep the room and tracks of an earlier --keep run in DIR (same
+// --seconds) instead of encoding them again. --runs: compose N times with each
+// tool, alternating, and print every pair and the median ratio.
+// cpu-used defaults to -8: libvpx VP8 realtime with a positive cpu-used picks
+// its speed from the wall time each frame took (so it adapts to machine load
+// and the comparison is noisy); a negative value is a fixed speed. Both tools
+// get the same value.
+// --ffmpeg-rc same (default): ffmpeg's libvpx gets the composer's rate control
+// too (CBR, q 2..56, 1000 ms buffer, 50% under/overshoot, keyframe every 150
+// frames), so both encode to the same constraints; --ffmpeg-rc defaults:
+// ffmpeg's own (VBR, q 4..63), which spends fewer bits on this noisy content.
 #include <roomrec/composer.h>
 #include <roomrec/recorder.h>
 #include <roomrec/recording_source.h>
 #include <roomrec/transmuxer.h>
 #include <roomrec/upload_queue.h>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,20 +47,37 @@ using roomrec::bench::RunFigures;
 int main(int argc, char** argv) {
   int seconds = 60;
   std::string dir = "/tmp/roomrec-bench-compose";
-  bool keep = false;
+  bool keep = false, reuse = false;
+  std::string ffmpeg_rc = "same";
+  int cpu_used = -8, runs = 1;
+  uint32_t threads = 2;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
     else if (!std::strcmp(argv[i], "--keep")) keep = true;
+    else if (!std::strcmp(argv[i], "--reuse")) reuse = true;
+    else if (!std::strcmp(argv[i], "--cpu-used") && i + 1 < argc) cpu_used = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = static_cast<uint32_t>(std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--ffmpeg-rc") && i + 1 < argc) ffmpeg_rc = argv[++i];
+    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
   }
+  const uint32_t fps = 30, bitrate = 1500;
+  const std::string marker = dir + "/input-" + std::to_string(seconds) + "s";
+  std::string room_path;
+  if (reuse && fs::exists(marker)) {
+    std::FILE* f = std::fopen(marker.c_str(), "r");
+    char buf[4096] = {};
+    if (f) {
+      if (std::fgets(buf, sizeof buf, f)) room_path = buf;
+      std::fclose(f);
+    }
+  }
+  if (room_path.empty()) {
   fs::remove_all(dir);
   fs::create_directories(dir + "/rec");
-  const uint32_t fps = 30, bitrate = 1500, threads = 2;
-  const int cpu_used = 8;
   std::printf("encoding 4 peers x %d s of VP8 640x360 + Opus...\n", seconds);
   std::fflush(stdout);
   const uint64_t t0 = 1'731'132'577'000ULL;
-  std::string room_path;
   {
     RecorderConfig cfg;
     auto rec = Recorder::create(cfg).value();
@@ -89,6 +118,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (std::FILE* f = std::fopen(marker.c_str(), "w")) {
+    std::fputs(room_path.c_str(), f);
+    std::fclose(f);
+  }
+  }  // input
   std::vector<std::string> v, a;
   for (auto& e : fs::directory_iterator(dir + "/tracks")) {
     std::string n = e.path().filename().string();
@@ -98,23 +132,6 @@ int main(int argc, char** argv) {
   std::sort(v.begin(), v.end());
   std::sort(a.begin(), a.end());
 
-  std::printf("composing with roomrec...\n");
-  std::fflush(stdout);
-  RunFigures ours = in_child([&] {
-    auto src = RecordingSource::open(dir + "/rec/" + room_path);
-    if (!src) return 1;
-    ComposeOptions o;
-    o.output = dir + "/roomrec.webm";
-    o.width = 1280;
-    o.height = 720;
-    o.fps = 15;
-    o.video_bitrate_kbps = bitrate;
-    o.threads = threads;
-    o.cpu_used = cpu_used;
-    return compose(*src.value(), o).is_ok() ? 0 : 2;
-  });
-  std::printf("composing with ffmpeg...\n");
-  std::fflush(stdout);
   std::string cmd = "ffmpeg -nostdin -y -v error";
   for (auto& f : v) cmd += " -i '" + f + "'";
   for (auto& f : a) cmd += " -i '" + f + "'";
@@ -123,23 +140,89 @@ int main(int argc, char** argv) {
   cmd += "[s0][s1][s2][s3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v];";
   for (size_t i = 0; i < a.size(); ++i) cmd += "[" + std::to_string(v.size() + i) + ":a]";
   cmd += "amix=inputs=4[a]' -map '[v]' -map '[a]' -c:v libvpx -b:v " + std::to_string(bitrate) +
-         "k -deadline realtime -cpu-used " + std::to_string(cpu_used) + " -threads " + std::to_string(threads) +
-         " -c:a libopus -b:a 64k '" + dir + "/ffmpeg.webm'";
-  RunFigures ref = in_child([&] {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
-    return 127;
-  });
+         "k -deadline realtime -cpu-used " + std::to_string(cpu_used) + " -threads " + std::to_string(threads);
+  if (ffmpeg_rc == "same") {
+    // ComposeOptions' libvpx rate control (video_compositor.cpp), in ffmpeg's
+    // terms: bufsize / bit rate = rc_buf_sz (ms), rc_init_occupancy likewise.
+    const std::string b = std::to_string(bitrate) + "k";
+    cmd += " -minrate " + b + " -maxrate " + b + " -bufsize " + b + " -rc_init_occupancy " +
+           std::to_string(bitrate / 2) + "k -qmin 2 -qmax 56 -undershoot-pct 50 -overshoot-pct 50 -g 150 -keyint_min 0";
+  }
+  cmd += " -c:a libopus -b:a 64k '" + dir + "/ffmpeg.webm'";
+  // The parent's freed set-up memory would otherwise count in the child's RSS.
+  ::malloc_trim(0);
+  std::vector<RunFigures> ours_runs, ref_runs;
+  for (int run = 0; run < runs; ++run) {
+    auto run_ours = [&] {
+      std::printf("run %d/%d: composing with roomrec...\n", run + 1, runs);
+      std::fflush(stdout);
+      ours_runs.push_back(in_child([&] {
+        auto src = RecordingSource::open(dir + "/rec/" + room_path);
+        if (!src) return 1;
+        ComposeOptions o;
+        o.output = dir + "/roomrec.webm";
+        o.width = 1280;
+        o.height = 720;
+        o.fps = 15;
+        o.video_bitrate_kbps = bitrate;
+        o.threads = threads;
+        o.cpu_used = cpu_used;
+        return compose(*src.value(), o).is_ok() ? 0 : 2;
+      }));
+    };
+    auto run_ref = [&] {
+      std::printf("run %d/%d: composing with ffmpeg...\n", run + 1, runs);
+      std::fflush(stdout);
+      ref_runs.push_back(in_child([&] {
+        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
+        return 127;
+      }));
+    };
+    // Alternate which goes first, so a change in machine load hits both.
+    if (run % 2 == 0) {
+      run_ours();
+      run_ref();
+    } else {
+      run_ref();
+      run_ours();
+    }
+  }
   double media = seconds;
   std::printf("\nbench_compose: 4 peers x %d s (VP8 640x360 + Opus) -> 1280x720 VP8 %u kbit/s, 15 fps, "
-              "cpu-used %d, %u threads + Opus\n",
-              seconds, bitrate, cpu_used, threads);
-  std::printf("%-10s %10s %16s %14s %8s\n", "composer", "seconds", "realtime factor", "peak RSS MiB", "status");
-  std::printf("%-10s %10.2f %15.1fx %14.1f %8s\n", "roomrec", ours.seconds, media / ours.seconds,
-              ours.peak_rss_kb / 1024.0, ours.status == 0 ? "ok" : "FAILED");
-  std::printf("%-10s %10.2f %15.1fx %14.1f %8s\n", "ffmpeg", ref.seconds, media / ref.seconds,
-              ref.peak_rss_kb / 1024.0, ref.status == 0 ? "ok" : "FAILED");
-  std::printf("speed ratio roomrec / ffmpeg: %.2fx; memory ratio: %.2f\n", ref.seconds / ours.seconds,
-              double(ours.peak_rss_kb) / double(ref.peak_rss_kb));
+              "deadline realtime, cpu-used %d%s + Opus 64 kbit/s\n",
+              seconds, bitrate, cpu_used, cpu_used < 0 ? " (fixed speed)" : " (adaptive speed)");
+  std::printf("threads %u: roomrec decodes/mixes/lays out on one thread and encodes on another (libvpx threads %u); "
+              "ffmpeg -threads %u (libvpx threads; its decoders and filters have their own)\n",
+              threads, threads >= 2 ? threads - 1 : 1, threads);
+  std::printf("ffmpeg rate control: %s\n", ffmpeg_rc == "same" ? "the composer's (CBR, q 2..56, 1 s buffer, keyframe every 150)"
+                                                                  : "ffmpeg's defaults (VBR, q 4..63)");
+  std::printf("%-4s %-10s %10s %16s %12s %14s %8s\n", "run", "composer", "seconds", "realtime factor", "CPU seconds",
+              "peak RSS MiB", "status");
+  std::vector<double> speed, memory;
+  bool ok = true;
+  for (int run = 0; run < runs; ++run) {
+    const RunFigures& ours = ours_runs[static_cast<size_t>(run)];
+    const RunFigures& ref = ref_runs[static_cast<size_t>(run)];
+    std::printf("%-4d %-10s %10.2f %15.1fx %12.2f %14.1f %8s\n", run + 1, "roomrec", ours.seconds, media / ours.seconds,
+                ours.cpu_seconds, ours.peak_rss_kb / 1024.0, ours.status == 0 ? "ok" : "FAILED");
+    std::printf("%-4d %-10s %10.2f %15.1fx %12.2f %14.1f %8s\n", run + 1, "ffmpeg", ref.seconds, media / ref.seconds,
+                ref.cpu_seconds, ref.peak_rss_kb / 1024.0, ref.status == 0 ? "ok" : "FAILED");
+    speed.push_back(ref.seconds / ours.seconds);
+    memory.push_back(double(ours.peak_rss_kb) / double(ref.peak_rss_kb));
+    ok = ok && ours.status == 0;
+  }
+  auto median = [](std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    size_t n = x.size();
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+  };
+  std::error_code ec;
+  std::printf("output size: roomrec %.1f MB, ffmpeg %.1f MB (last run)\n", fs::file_size(dir + "/roomrec.webm", ec) / 1e6,
+              fs::file_size(dir + "/ffmpeg.webm", ec) / 1e6);
+  std::printf("speed ratio roomrec / ffmpeg:");
+  for (double r : speed) std::printf(" %.2fx", r);
+  std::printf(" (median %.2fx); memory ratio: median %.2f (max %.2f)\n", median(speed), median(memory),
+              *std::max_element(memory.begin(), memory.end()));
   if (!keep) fs::remove_all(dir);
-  return ours.status == 0 ? 0 : 1;
+  return ok ? 0 : 1;
 }

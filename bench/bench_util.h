@@ -14,6 +14,7 @@ struct RunFigures {
   double seconds = 0;
   long peak_rss_kb = 0;
   int status = 0;  // as from waitpid
+  double cpu_seconds = 0;  // user + system
 };
 
 template <class F>
@@ -24,7 +25,9 @@ RunFigures in_child(F&& body) {
   int status = 0;
   rusage ru{};
   ::wait4(pid, &status, 0, &ru);
-  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), ru.ru_maxrss, status};
+  auto secs = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), ru.ru_maxrss, status,
+          secs(ru.ru_utime) + secs(ru.ru_stime)};
 }
 
 }  // namespace roomrec::bench

@@ -25,7 +25,11 @@ struct ComposeOptions {
   std::string video_codec = "vp8";  // or "vp9"
   uint32_t video_bitrate_kbps = 1500;
   uint32_t audio_bitrate = 64000;
-  uint32_t threads = 2;               // encoder threads
+  // Threads kept busy. 1: reading, decoding, mixing, layout and encoding
+  // take turns on the calling thread. 2 or more: the video encoder runs on a
+  // thread of its own, given threads - 1 libvpx threads, while the calling
+  // thread reads, decodes, mixes and lays out the next frames.
+  uint32_t threads = 2;
   uint32_t keyframe_interval_s = 10;
   int cpu_used = 8;                   // libvpx speed (realtime)
   std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;

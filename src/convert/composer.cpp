@@ -81,7 +81,10 @@ class Compose {
       vo.fps = opt_.fps;
       vo.codec = opt_.video_codec;
       vo.bitrate_kbps = opt_.video_bitrate_kbps;
-      vo.threads = opt_.threads;
+      // Two threads or more: the encoder runs on its own thread (with the
+      // rest as libvpx threads) while this one reads, decodes and lays out.
+      vo.encode_thread = opt_.threads >= 2;
+      vo.threads = opt_.threads >= 2 ? opt_.threads - 1 : 1;
       vo.keyframe_interval_frames = opt_.keyframe_interval_s * opt_.fps;
       vo.cpu_used = opt_.cpu_used;
       compositor_ = std::make_unique<convert::VideoCompositor>(vo);

@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <tuple>
 
 namespace roomrec::convert {
@@ -32,11 +36,34 @@ void grid_shape(uint32_t n, uint32_t& cols, uint32_t& rows) {
 
 // ---- encoder ------------------------------------------------------------------
 
+// Owns the libvpx context. Synchronous: encode() and take() on the caller's
+// thread. Threaded: jobs go to a queue served by one thread, each naming the
+// canvas it reads (busy until encoded); packets and the first error come back
+// under the lock.
 struct VideoCompositor::Encoder {
+  struct Job {
+    size_t canvas = 0;
+    bool flush = false;
+    vpx_codec_pts_t pts = 0;
+    unsigned long duration = 1;
+  };
+
   vpx_codec_ctx_t ctx{};
-  vpx_image_t img{};
+  std::vector<vpx_image_t> imgs;  // one per canvas
   bool ready = false;
+
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;          // jobs queued, or stop
+  std::condition_variable done_cv;     // a job done
+  std::deque<Job> jobs;                // the front one is being encoded
+  std::vector<bool> busy;              // per canvas: queued or being encoded
+  std::vector<EncodedVideo> packets;   // encoded, not yet collected
+  Status status;                       // the first failure
+  bool stop = false;
+
   ~Encoder() {
+    stop_thread();
     if (ready) vpx_codec_destroy(&ctx);
   }
   std::string error(const char* what) {
@@ -44,11 +71,68 @@ struct VideoCompositor::Encoder {
     if (const char* d = vpx_codec_error_detail(&ctx)) m += std::string(" (") + d + ")";
     return m;
   }
+
+  // Encodes one job and appends its packets (pts relative to the start).
+  Status run(const Job& j, std::vector<EncodedVideo>& out) {
+    vpx_codec_err_t rc = j.flush ? vpx_codec_encode(&ctx, nullptr, -1, 1, 0, VPX_DL_REALTIME)
+                                 : vpx_codec_encode(&ctx, &imgs[j.canvas], j.pts, j.duration, 0, VPX_DL_REALTIME);
+    if (rc != VPX_CODEC_OK)
+      return Status::error(ErrorCode::internal,
+                           "video compositor: " + error(j.flush ? "flushing the encoder failed" : "encoding failed"));
+    vpx_codec_iter_t it = nullptr;
+    while (const vpx_codec_cx_pkt_t* pkt = vpx_codec_get_cx_data(&ctx, &it)) {
+      if (pkt->kind != VPX_CODEC_CX_FRAME_PKT) continue;
+      EncodedVideo e;
+      auto* p = static_cast<const uint8_t*>(pkt->data.frame.buf);
+      e.data.assign(p, p + pkt->data.frame.sz);
+      e.pts_ms = static_cast<uint64_t>(std::max<vpx_codec_pts_t>(0, pkt->data.frame.pts));
+      e.keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+      out.push_back(std::move(e));
+    }
+    return Status::ok();
+  }
+
+  void start_thread() {
+    thread = std::thread([this] { serve(); });
+  }
+
+  void serve() {
+    std::vector<EncodedVideo> local;
+    std::unique_lock<std::mutex> lk(mu);
+    for (;;) {
+      cv.wait(lk, [&] { return stop || !jobs.empty(); });
+      if (stop) return;  // finish() waits for the jobs first; otherwise their packets are not wanted
+      Job j = jobs.front();
+      bool failed = !status.is_ok();
+      lk.unlock();
+      Status st = failed ? Status::ok() : run(j, local);  // after a failure, jobs only free their canvas
+      lk.lock();
+      if (!st && status.is_ok()) status = st;
+      for (auto& e : local) packets.push_back(std::move(e));
+      local.clear();
+      if (!j.flush) busy[j.canvas] = false;
+      jobs.pop_front();
+      done_cv.notify_all();
+    }
+  }
+
+  // Ends the thread once it is done with the job at hand; later jobs are dropped.
+  void stop_thread() {
+    if (!thread.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    thread.join();
+  }
 };
 
 VideoCompositor::VideoCompositor(CompositorOptions o) : opt_(std::move(o)) {}
 
-VideoCompositor::~VideoCompositor() = default;
+VideoCompositor::~VideoCompositor() {
+  enc_.reset();  // its thread may still read a canvas
+}
 
 Status VideoCompositor::init() {
   if (initialized_) return init_status_;
@@ -111,17 +195,26 @@ Status VideoCompositor::init() {
     vpx_codec_control(&enc_->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
   }
 
-  // The canvas: tightly packed I420, wrapped by the encoder's image.
+  // The canvases: tightly packed I420, each wrapped by an encoder image. With
+  // an encoder thread, three: one being encoded, one queued, one being drawn.
   const size_t w = opt_.width, h = opt_.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  canvas_.assign(w * h + 2 * cw * ch, 0);
-  std::fill_n(canvas_.begin(), w * h, kBlackY);
-  std::fill(canvas_.begin() + static_cast<ptrdiff_t>(w * h), canvas_.end(), kBlackUV);
-  vpx_img_wrap(&enc_->img, VPX_IMG_FMT_I420, opt_.width, opt_.height, 1, canvas_.data());
-  enc_->img.planes[VPX_PLANE_Y] = canvas_.data();
-  enc_->img.planes[VPX_PLANE_U] = canvas_.data() + w * h;
-  enc_->img.planes[VPX_PLANE_V] = canvas_.data() + w * h + cw * ch;
-  enc_->img.stride[VPX_PLANE_Y] = static_cast<int>(w);
-  enc_->img.stride[VPX_PLANE_U] = enc_->img.stride[VPX_PLANE_V] = static_cast<int>(cw);
+  canvases_.resize(opt_.encode_thread ? 3 : 1);
+  enc_->imgs.resize(canvases_.size());
+  enc_->busy.assign(canvases_.size(), false);
+  for (size_t i = 0; i < canvases_.size(); ++i) {
+    auto& canvas = canvases_[i].data;
+    canvas.assign(w * h + 2 * cw * ch, 0);
+    std::fill_n(canvas.begin(), w * h, kBlackY);
+    std::fill(canvas.begin() + static_cast<ptrdiff_t>(w * h), canvas.end(), kBlackUV);
+    vpx_image_t& img = enc_->imgs[i];
+    vpx_img_wrap(&img, VPX_IMG_FMT_I420, opt_.width, opt_.height, 1, canvas.data());
+    img.planes[VPX_PLANE_Y] = canvas.data();
+    img.planes[VPX_PLANE_U] = canvas.data() + w * h;
+    img.planes[VPX_PLANE_V] = canvas.data() + w * h + cw * ch;
+    img.stride[VPX_PLANE_Y] = static_cast<int>(w);
+    img.stride[VPX_PLANE_U] = img.stride[VPX_PLANE_V] = static_cast<int>(cw);
+  }
+  if (opt_.encode_thread) enc_->start_thread();
   init_status_ = Status::ok();
   return init_status_;
 }
@@ -296,16 +389,17 @@ std::vector<VideoCompositor::Cell> VideoCompositor::layout(uint32_t n, uint32_t 
   return cells;
 }
 
-void VideoCompositor::draw() {
+void VideoCompositor::draw(Canvas& canvas) {
   const size_t w = opt_.width, h = opt_.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  std::fill_n(canvas_.begin(), w * h, kBlackY);
-  std::fill(canvas_.begin() + static_cast<ptrdiff_t>(w * h), canvas_.begin() + static_cast<ptrdiff_t>(w * h + 2 * cw * ch),
-            kBlackUV);
+  auto& d = canvas.data;
+  std::fill_n(d.begin(), w * h, kBlackY);
+  std::fill(d.begin() + static_cast<ptrdiff_t>(w * h), d.begin() + static_cast<ptrdiff_t>(w * h + 2 * cw * ch), kBlackUV);
   for (auto& s : sources_)
-    if (s.cell >= 0 && static_cast<size_t>(s.cell) < cells_.size()) draw_source(s, cells_[static_cast<size_t>(s.cell)]);
+    if (s.cell >= 0 && static_cast<size_t>(s.cell) < cells_.size())
+      draw_source(s, cells_[static_cast<size_t>(s.cell)], d.data());
 }
 
-void VideoCompositor::draw_source(Source& s, const Cell& c) {
+void VideoCompositor::draw_source(Source& s, const Cell& c, uint8_t* canvas) {
   const media::I420Frame& pic = s.current.img;
   if (c.w < 2 || c.h < 2 || !pic.valid()) return;
   // Fit keeping the aspect ratio; even sizes, centered on even offsets.
@@ -334,7 +428,7 @@ void VideoCompositor::draw_source(Source& s, const Cell& c) {
     s.scaled_generation = s.generation;
   }
   const size_t w = opt_.width, h = opt_.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  uint8_t* y = canvas_.data();
+  uint8_t* y = canvas;
   uint8_t* u = y + w * h;
   uint8_t* v = u + cw * ch;
   const size_t scw = s.scaled.chroma_width(), sch = s.scaled.chroma_height();
@@ -347,19 +441,23 @@ void VideoCompositor::draw_source(Source& s, const Cell& c) {
 
 // ---- rendering and encoding -----------------------------------------------------
 
-Status VideoCompositor::drain(std::vector<EncodedVideo>& out) {
-  vpx_codec_iter_t it = nullptr;
-  while (const vpx_codec_cx_pkt_t* pkt = vpx_codec_get_cx_data(&enc_->ctx, &it)) {
-    if (pkt->kind != VPX_CODEC_CX_FRAME_PKT) continue;
-    EncodedVideo e;
-    auto* p = static_cast<const uint8_t*>(pkt->data.frame.buf);
-    e.data.assign(p, p + pkt->data.frame.sz);
-    e.pts_ms = start_ + static_cast<uint64_t>(std::max<vpx_codec_pts_t>(0, pkt->data.frame.pts));
-    e.keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+// Moves the packets encoded so far to `out` (all of them, once the encoder
+// has done every queued job, with wait_all); reports an encoder failure.
+Status VideoCompositor::collect(std::vector<EncodedVideo>& out, bool wait_all) {
+  std::vector<EncodedVideo> got;
+  Status st;
+  {
+    std::unique_lock<std::mutex> lk(enc_->mu);
+    if (wait_all) enc_->done_cv.wait(lk, [&] { return enc_->jobs.empty(); });
+    got.swap(enc_->packets);
+    st = enc_->status;
+  }
+  for (auto& e : got) {
+    e.pts_ms += start_;
     out.push_back(std::move(e));
     ++stats_.frames_out;
   }
-  return Status::ok();
+  return st;
 }
 
 Status VideoCompositor::render_until(uint64_t until_ms, std::vector<EncodedVideo>& out) {
@@ -379,26 +477,41 @@ Status VideoCompositor::render_until(uint64_t until_ms, std::vector<EncodedVideo
     if (t > until_ms) break;
     advance_sources(t);
     assign_cells(t);
-    // Redraw only when what is shown changed.
+    const size_t ci = static_cast<size_t>(next_k_ % canvases_.size());
+    if (opt_.encode_thread) {  // the canvas is free once the encoder is done with it
+      std::unique_lock<std::mutex> lk(enc_->mu);
+      enc_->done_cv.wait(lk, [&] { return !enc_->busy[ci]; });
+    }
+    Canvas& canvas = canvases_[ci];
+    // Redraw only when what is shown changed since this canvas was drawn.
     shown_.clear();
     for (size_t i = 0; i < sources_.size(); ++i)
       if (sources_[i].cell >= 0) shown_.emplace_back(i, sources_[i].cell, sources_[i].generation);
-    if (!drawn_ || shown_ != last_shown_ || grid_cols_ != drawn_cols_ || grid_rows_ != drawn_rows_) {
-      draw();
-      last_shown_.swap(shown_);
-      drawn_cols_ = grid_cols_;
-      drawn_rows_ = grid_rows_;
-      drawn_ = true;
+    if (!canvas.drawn || shown_ != canvas.shown || grid_cols_ != canvas.cols || grid_rows_ != canvas.rows) {
+      draw(canvas);
+      canvas.shown.swap(shown_);
+      canvas.cols = grid_cols_;
+      canvas.rows = grid_rows_;
+      canvas.drawn = true;
     }
-    const uint64_t rel = t - start_, duration = output_time(next_k_ + 1) - t;
-    if (vpx_codec_encode(&enc_->ctx, &enc_->img, static_cast<vpx_codec_pts_t>(rel), static_cast<unsigned long>(duration),
-                         0, VPX_DL_REALTIME) != VPX_CODEC_OK)
-      return Status::error(ErrorCode::internal, "video compositor: " + enc_->error("encoding failed"));
+    Encoder::Job job;
+    job.canvas = ci;
+    job.pts = static_cast<vpx_codec_pts_t>(t - start_);
+    job.duration = static_cast<unsigned long>(output_time(next_k_ + 1) - t);
     ++next_k_;
-    st = drain(out);
-    if (!st) return st;
+    if (opt_.encode_thread) {
+      {
+        std::lock_guard<std::mutex> lk(enc_->mu);
+        enc_->busy[ci] = true;
+        enc_->jobs.push_back(job);
+      }
+      enc_->cv.notify_one();
+    } else {
+      st = enc_->run(job, enc_->packets);
+      if (!st) return st;
+    }
   }
-  return Status::ok();
+  return collect(out, false);
 }
 
 Status VideoCompositor::finish(uint64_t end_ms, std::vector<EncodedVideo>& out) {
@@ -406,9 +519,20 @@ Status VideoCompositor::finish(uint64_t end_ms, std::vector<EncodedVideo>& out) 
   Status st = render_until(end_ms, out);
   if (!st) return st;
   finished_ = true;
-  if (vpx_codec_encode(&enc_->ctx, nullptr, -1, 1, 0, VPX_DL_REALTIME) != VPX_CODEC_OK)
-    return Status::error(ErrorCode::internal, "video compositor: " + enc_->error("flushing the encoder failed"));
-  st = drain(out);
+  Encoder::Job flush;
+  flush.flush = true;
+  if (opt_.encode_thread) {
+    {
+      std::lock_guard<std::mutex> lk(enc_->mu);
+      enc_->jobs.push_back(flush);
+    }
+    enc_->cv.notify_one();
+    st = collect(out, true);
+    enc_->stop_thread();
+  } else {
+    st = enc_->run(flush, enc_->packets);
+    if (st) st = collect(out, false);
+  }
   for (auto& s : sources_) {
     s.queue.clear();
     s.current = {};

@@ -17,8 +17,15 @@
 //
 // Pictures may be pushed ahead of rendering (the Composer stays behind the
 // newest row); each source queues them until the output clock reaches them,
-// keeping only those some output frame will show. No threads of its own
-// (libvpx may use g_threads encoder threads).
+// keeping only those some output frame will show.
+//
+// Threads: with encode_thread unset, none of its own (libvpx may use
+// g_threads encoder threads) and render_until() returns every frame it
+// rendered, encoded. With encode_thread set, one encoder thread: the frame
+// is drawn into one of a few canvases and handed over, so the caller decodes
+// and lays out the next frames while the encoder works; render_until()
+// returns the packets ready so far (in order) and finish() the rest. Either
+// way the calls themselves are made from one thread at a time.
 #pragma once
 
 #include <roomrec/status.h>
@@ -38,7 +45,8 @@ struct CompositorOptions {
   uint32_t width = 1280, height = 720, fps = 15;
   std::string codec = "vp8";  // or "vp9"
   uint32_t bitrate_kbps = 1500;
-  uint32_t threads = 2;
+  uint32_t threads = 2;  // libvpx encoder threads (g_threads)
+  bool encode_thread = false;  // encode on a thread of its own (see above)
   uint32_t keyframe_interval_frames = 150;
   int cpu_used = 8;
   uint64_t hold_ms = 2000;  // a frozen/absent picture is held this long, then its cell is freed
@@ -70,7 +78,8 @@ class VideoCompositor {
   // ignored). Without it, rendering starts at the first pushed picture.
   void set_start(uint64_t start_ms);
   // Renders and encodes every output frame with t <= until_ms (the caller has
-  // pushed all pictures with pts <= until_ms).
+  // pushed all pictures with pts <= until_ms). With encode_thread, the packets
+  // of the last frames may come out of a later call or finish().
   Status render_until(uint64_t until_ms, std::vector<EncodedVideo>& out);
   // Renders up to end_ms and flushes the encoder; later calls do nothing.
   Status finish(uint64_t end_ms, std::vector<EncodedVideo>& out);
@@ -108,15 +117,23 @@ class VideoCompositor {
     uint64_t scaled_generation = UINT64_MAX;
   };
   struct Encoder;
+  // An I420 frame the encoder reads (tightly packed), and what it shows: the
+  // (source, cell, picture generation) drawn into it, to redraw only on change.
+  struct Canvas {
+    std::vector<uint8_t> data;
+    std::vector<std::tuple<size_t, int, uint64_t>> shown;
+    bool drawn = false;
+    uint32_t cols = 0, rows = 0;
+  };
 
   uint64_t output_time(uint64_t k) const;
   uint64_t slot(uint64_t pts) const;
   bool live(const Source& s, uint64_t t) const;
   void advance_sources(uint64_t t);
   void assign_cells(uint64_t t);
-  void draw();
-  void draw_source(Source& s, const Cell& c);
-  Status drain(std::vector<EncodedVideo>& out);
+  void draw(Canvas& canvas);
+  void draw_source(Source& s, const Cell& c, uint8_t* canvas);
+  Status collect(std::vector<EncodedVideo>& out, bool wait_all);
   media::I420Frame take_spare();
   void recycle(media::I420Frame&& f);
 
@@ -131,12 +148,9 @@ class VideoCompositor {
   std::vector<Source> sources_;
   uint32_t grid_cols_ = 0, grid_rows_ = 0;
   std::vector<Cell> cells_;
-  std::vector<uint8_t> canvas_;             // I420, width x height, tightly packed
+  std::vector<Canvas> canvases_;            // 1, or a few with encode_thread
   std::vector<media::I420Frame> spare_;     // recycled picture buffers
-  // What the canvas shows: (source, cell, picture generation), to redraw only on change.
-  std::vector<std::tuple<size_t, int, uint64_t>> shown_, last_shown_;
-  bool drawn_ = false;
-  uint32_t drawn_cols_ = 0, drawn_rows_ = 0;
+  std::vector<std::tuple<size_t, int, uint64_t>> shown_;
   Stats stats_;
 };
 

@@ -641,6 +641,51 @@ TEST_CASE("compositor: each output frame shows the latest picture with pts <= t,
   CHECK(near(sample(at(d, kStart + 1000), 160, 90), kBlue, 20));
 }
 
+TEST_CASE("compositor: with an encoder thread, the same frames come out, the last ones by finish()") {
+  // Two sources; a changes colour every 300 ms, b stays: the canvases the
+  // encoder thread cycles through must each show the latest pictures.
+  auto run = [](bool threaded, std::vector<EncodedVideo>& out, size_t& after_render) {
+    CompositorOptions o = opts(320, 180);
+    o.encode_thread = threaded;
+    o.threads = 1;
+    VideoCompositor c(o);
+    REQUIRE(c.init().is_ok());
+    c.set_start(kStart);
+    uint32_t a = c.add_source("a"), b = c.add_source("b");
+    const Yuv cols[4] = {kRed, kGreen, kBlue, kWhite};
+    for (uint64_t t = 0; t <= 2000; t += 33) {
+      c.push(a, solid(160, 90, cols[(t / 300) % 4]), kStart + t);
+      if (t == 0) c.push(b, solid(160, 90, kYellow), kStart);
+      if (t % 198 == 0) REQUIRE(c.render_until(kStart + t, out).is_ok());
+    }
+    after_render = out.size();
+    REQUIRE(c.finish(kStart + 2000, out).is_ok());
+    CHECK(c.stats().frames_out == out.size());
+  };
+  std::vector<EncodedVideo> sync_out, thread_out;
+  size_t sync_n = 0, thread_n = 0;
+  run(false, sync_out, sync_n);
+  run(true, thread_out, thread_n);
+  CHECK(thread_n <= sync_n);
+  check_continuous(thread_out, kStart, 15);
+  REQUIRE(thread_out.size() == sync_out.size());
+  for (size_t k = 0; k < sync_out.size(); ++k) {
+    CHECK(thread_out[k].pts_ms == sync_out[k].pts_ms);
+    CHECK(thread_out[k].keyframe == sync_out[k].keyframe);
+  }
+  auto d = decode_output(thread_out);
+  const Yuv cols[4] = {kRed, kGreen, kBlue, kWhite};
+  for (auto& f : d) {
+    uint64_t rel = f.pts - kStart;
+    INFO("t " << rel);
+    // The latest picture of a at rel was pushed at 33 * floor(rel / 33).
+    uint64_t shown = rel / 33 * 33;
+    if (shown % 300 > 300 - 33 || shown % 300 < 33) continue;  // near a colour change: either may show
+    CHECK(near(sample(f.pic, 80, 90), cols[(shown / 300) % 4], 20));
+    CHECK(near(sample(f.pic, 240, 90), kYellow, 20));
+  }
+}
+
 TEST_CASE("compositor: a source that stops sending is held for hold_ms, then its cell is freed") {
   VideoCompositor c(opts(640, 360));
   REQUIRE(c.init().is_ok());
