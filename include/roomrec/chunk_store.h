@@ -7,8 +7,9 @@
 // up to disk_budget_bytes, checking the real free space of the file system.
 // When a chunk arrives with the memory budget full because that thread is
 // behind, put() writes it to disk itself (the caller waits for one file
-// write: back-pressure instead of loss or unbounded memory). When memory and
-// disk are both full a new chunk is refused (counted, logged, reported); an
+// write: back-pressure instead of loss or unbounded memory); with the disk
+// budget taken too, it waits for chunks being written to free their memory.
+// When memory and disk are both full a new chunk is refused (counted, logged, reported); an
 // accepted chunk is never dropped: it leaves the store only when its upload is
 // confirmed with complete().
 //

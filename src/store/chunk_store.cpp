@@ -211,6 +211,42 @@ struct ChunkStore::Impl {
     ::unlink(meta.c_str());
   }
 
+  // Memory held = chunks in memory + chunks being written to disk. Called with mu held.
+  bool memory_fits_locked(uint64_t size) const {
+    return st.bytes_in_memory + st.bytes_spilling + size <= cfg.memory_budget_bytes;
+  }
+
+  // A chunk kept in memory joins the queue. Called with mu held.
+  void accept_in_memory_locked(const ChunkKey& key, uint64_t size, Buffer bytes) {
+    Entry e;
+    e.key = key;
+    e.size = size;
+    e.state = State::memory;
+    e.bytes = std::make_shared<const Buffer>(std::move(bytes));
+    entries.emplace(next_id++, std::move(e));
+    st.chunks_in_memory++;
+    st.bytes_in_memory += size;
+    st.chunks_accepted++;
+    queue_spills_locked();
+    cv_take.notify_one();
+  }
+
+  // A chunk written to disk by put() joins the queue. Called with mu held.
+  void accept_on_disk_locked(const ChunkKey& key, uint64_t size, const std::string& path) {
+    Entry e;
+    e.key = key;
+    e.size = size;
+    e.state = State::disk;
+    e.on_disk = true;
+    e.path = path;
+    known_paths.insert(e.path);
+    entries.emplace(next_id++, std::move(e));
+    st.chunks_on_disk++;
+    st.bytes_on_disk += size;
+    st.chunks_accepted++;
+    cv_take.notify_one();
+  }
+
   // Above the watermark, the newest chunks in memory (the last to be
   // uploaded) are queued for the spill thread. Called with mu held.
   void queue_spills_locked() {
@@ -325,18 +361,7 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
       auto written = m.write_chunk_files(key, bytes);
       std::lock_guard lock(m.mu);
       if (written) {
-        Impl::Entry e;
-        e.key = key;
-        e.size = size;
-        e.state = Impl::State::disk;
-        e.on_disk = true;
-        e.path = *written;
-        m.known_paths.insert(e.path);
-        m.entries.emplace(m.next_id++, std::move(e));
-        m.st.chunks_on_disk++;
-        m.st.bytes_on_disk += size;
-        m.st.chunks_accepted++;
-        m.cv_take.notify_one();
+        m.accept_on_disk_locked(key, size, *written);
         return Status::ok();
       }
       m.disk_reserved -= size;
@@ -348,19 +373,8 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     // No disk: hold it in memory rather than lose it (reported below if that fails too).
   }
   std::unique_lock lock(m.mu);
-  // Memory held = chunks in memory + chunks being written to disk.
-  if (m.st.bytes_in_memory + m.st.bytes_spilling + size <= m.cfg.memory_budget_bytes) {
-    Impl::Entry e;
-    e.key = key;
-    e.size = size;
-    e.state = Impl::State::memory;
-    e.bytes = std::make_shared<const Buffer>(std::move(bytes));
-    m.entries.emplace(m.next_id++, std::move(e));
-    m.st.chunks_in_memory++;
-    m.st.bytes_in_memory += size;
-    m.st.chunks_accepted++;
-    m.queue_spills_locked();
-    m.cv_take.notify_one();
+  if (m.memory_fits_locked(size)) {
+    m.accept_in_memory_locked(key, size, std::move(bytes));
     return Status::ok();
   }
   if (!m.cfg.durable && m.disk_has_room(size)) {
@@ -370,19 +384,8 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     auto written = m.write_chunk_files(key, bytes);
     lock.lock();
     if (written) {
-      Impl::Entry e;
-      e.key = key;
-      e.size = size;
-      e.state = Impl::State::disk;
-      e.on_disk = true;
-      e.path = *written;
-      m.known_paths.insert(e.path);
-      m.entries.emplace(m.next_id++, std::move(e));
-      m.st.chunks_on_disk++;
-      m.st.bytes_on_disk += size;
-      m.st.chunks_accepted++;
+      m.accept_on_disk_locked(key, size, *written);
       m.st.chunks_written_by_caller++;
-      m.cv_take.notify_one();
       return Status::ok();
     }
     m.disk_reserved -= size;
@@ -391,6 +394,17 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     log_message(LogLevel::error, kComponent,
                 "spilling " + key.to_string() + " with memory full failed: " + written.status().to_string());
     lock.lock();
+  }
+  // Both full, but part of memory only waits for the spill thread to finish
+  // writing: once written, the chunk fits in memory. Wait for that (one file
+  // write at most per chunk queued) rather than refuse.
+  if (!m.cfg.durable && m.st.bytes_spilling > 0 && m.st.bytes_in_memory + size <= m.cfg.memory_budget_bytes &&
+      !m.stopping) {
+    m.cv_state.wait(lock, [&] { return m.stopping || m.memory_fits_locked(size) || m.st.bytes_spilling == 0; });
+    if (m.memory_fits_locked(size) && !m.stopping) {
+      m.accept_in_memory_locked(key, size, std::move(bytes));
+      return Status::ok();
+    }
   }
   m.st.chunks_refused++;
   m.st.bytes_refused += size;
