@@ -223,6 +223,19 @@ int main(int argc, char** argv) {
   for (double r : speed) std::printf(" %.2fx", r);
   std::printf(" (median %.2fx); memory ratio: median %.2f (max %.2f)\n", median(speed), median(memory),
               *std::max_element(memory.begin(), memory.end()));
+  {
+    std::vector<double> ours_s, ref_s, ours_kb, ref_kb;
+    for (int run = 0; run < runs; ++run) {
+      ours_s.push_back(ours_runs[static_cast<size_t>(run)].seconds);
+      ref_s.push_back(ref_runs[static_cast<size_t>(run)].seconds);
+      ours_kb.push_back(double(ours_runs[static_cast<size_t>(run)].peak_rss_kb));
+      ref_kb.push_back(double(ref_runs[static_cast<size_t>(run)].peak_rss_kb));
+    }
+    std::printf("SUMMARY\tcompose 4 x %d s -> 720p VP8 (median of %d)\t%.1fx realtime\t%.1fx realtime (ffmpeg)\t%.2fx\t"
+                "%.0f MiB\t%.0f MiB\n",
+                seconds, runs, media / median(ours_s), media / median(ref_s), median(speed), median(ours_kb) / 1024.0,
+                median(ref_kb) / 1024.0);
+  }
   if (!keep) fs::remove_all(dir);
   return ok ? 0 : 1;
 }
