@@ -7,9 +7,11 @@
 #include <roomrec/chunk_writer.h>
 #include <roomrec/upload_queue.h>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -207,6 +209,62 @@ TEST_CASE("free disk space is really checked") {
   cfg.min_free_disk_bytes = 1ull << 62;  // more than any disk has
   auto store = ChunkStore::open(cfg).value();
   CHECK(store->put(key_n(0), chunk_n(0, 500)).code() == ErrorCode::resource_exhausted);
+}
+
+TEST_CASE("writes failing mid-chunk (file size limit, as a full disk) give refusals and errors, never a corrupt chunk") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.memory_budget_bytes = 0;  // every chunk goes to disk
+  cfg.spill_dir = dir.str();
+  cfg.min_free_disk_bytes = 0;
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // Files may not grow past 3000 bytes here: writing a bigger chunk fails
+    // part way (EFBIG), as a disk filling up under the write would.
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{3000, 3000};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(3);
+    auto store = ChunkStore::open(cfg);
+    if (!store) ::_exit(4);
+    int errors = 0;
+    store.value()->set_error_callback([&](const Status&) { ++errors; });
+    for (uint32_t i = 0; i < 10; ++i) {
+      Status s = store.value()->put(key_n(i), chunk_n(i, i % 2 ? 5000 : 1000));  // odd ones do not fit
+      if (s.is_ok() != (i % 2 == 0)) ::_exit(10 + static_cast<int>(i));
+    }
+    auto st = store.value()->stats();
+    if (st.chunks_accepted != 5 || st.chunks_refused != 5 || st.spill_errors != 5 || errors != 5) ::_exit(5);
+    ::_exit(0);  // the accepted chunks stay on disk for the next process
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  // Nothing torn is left behind: every file is a whole chunk that reads back intact.
+  size_t recs = 0, metas = 0;
+  for (auto& e : fs::directory_iterator(dir.path)) {
+    const std::string name = e.path().filename().string();
+    CHECK_MESSAGE(name.find(".tmp") == std::string::npos, name);
+    if (e.path().extension() == ".meta") ++metas;
+    if (e.path().extension() != ".rec") continue;
+    ++recs;
+    ChunkReader reader(file_source(e.path().string()).value());
+    Row row;
+    while (reader.next(row)) {
+    }
+    CHECK_MESSAGE(reader.stats().complete(), name);
+  }
+  CHECK(recs == 5);
+  CHECK(metas == 5);
+  // A new process recovers exactly the accepted chunks, the even ones.
+  auto store = ChunkStore::open(cfg).value();
+  auto n = store->recover();
+  REQUIRE(n.is_ok());
+  CHECK(n.value() == 5);
+  CHECK_FALSE(fs::exists(dir.path / "quarantine"));
+  auto got = drain(*store);
+  CHECK(got == std::multiset<uint32_t>{0, 2, 4, 6, 8});
 }
 
 TEST_CASE("a second live store on the same folder is refused") {
