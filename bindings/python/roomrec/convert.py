@@ -6,8 +6,8 @@ import threading
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, lib, take_string
-from .errors import ErrorCode, InvalidArgumentError, check
+from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, lib
+from .errors import ErrorCode, InvalidArgumentError, check, out_json
 
 Json = Dict[str, Any]
 ProgressCallback = Callable[[str, int, int, float], None]
@@ -32,9 +32,7 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
     convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
             compose={"output": "/out/room.webm"})
     """
-    out = c_void_p()
-    check(lib.roomrec_convert(_job(job, input, transmux, compose), byref(out)))
-    return json.loads(take_string(out) or "{}")
+    return out_json(lib.roomrec_convert, _job(job, input, transmux, compose))
 
 
 class ConvertJob:
@@ -82,9 +80,7 @@ class ConvertJob:
 
     def result(self) -> Json:
         """Waits for the job; its result dict, or the job's error raised (CancelledError...)."""
-        out = c_void_p()
-        check(lib.roomrec_convert_job_result(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_convert_job_result, self.handle)
 
     def free(self) -> None:
         """Cancels the job if it runs, waits for it and releases it."""

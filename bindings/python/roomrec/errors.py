@@ -4,7 +4,11 @@ from __future__ import annotations
 import enum
 from typing import Dict, Optional, Type
 
-from ._lib import lib
+import json
+from ctypes import byref, c_void_p
+from typing import Any, Callable
+
+from ._lib import lib, take_string
 
 
 class ErrorCode(enum.IntEnum):
@@ -98,3 +102,15 @@ def check(code: int) -> int:
     if code < 0:
         raise error_for(code)
     return code
+
+
+def out_string(fn: Callable[..., int], *args: Any) -> str:
+    """Calls a C function whose last parameter is a char** out-string; checks its code, returns the string."""
+    out = c_void_p()
+    check(fn(*args, byref(out)))
+    return take_string(out) or ""
+
+
+def out_json(fn: Callable[..., int], *args: Any) -> Any:
+    """out_string() for functions that answer JSON: the decoded value ({} when empty)."""
+    return json.loads(out_string(fn, *args) or "{}")

@@ -6,8 +6,8 @@ import json
 from ctypes import byref, c_void_p
 from typing import Any, Dict, Mapping, Optional, Union
 
-from ._lib import lib, take_string, u8
-from .errors import ErrorCode, InvalidArgumentError, check
+from ._lib import lib, u8
+from .errors import ErrorCode, InvalidArgumentError, check, out_json
 
 
 class RoomEvent(enum.IntEnum):
@@ -57,9 +57,7 @@ class HookSender:
         check(lib.roomrec_hook_sender_flush(self.handle, int(timeout * 1000)))
 
     def stats(self) -> Dict[str, int]:
-        out = c_void_p()
-        check(lib.roomrec_hook_sender_stats(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_hook_sender_stats, self.handle)
 
     def free(self) -> None:
         h, self._h = self._h, None

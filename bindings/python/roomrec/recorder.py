@@ -8,8 +8,8 @@ import weakref
 from ctypes import byref, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
-from ._lib import (ERROR_CB, KEYFRAME_CB, UPLOADED_CB, URL_CB, lib, take_string, u8)
-from .errors import ErrorCode, InvalidArgumentError, RecordResult, check
+from ._lib import (ERROR_CB, KEYFRAME_CB, UPLOADED_CB, URL_CB, lib, u8)
+from .errors import ErrorCode, InvalidArgumentError, RecordResult, check, out_json, out_string
 
 Json = Dict[str, Any]
 
@@ -108,15 +108,11 @@ class Session:
         check(lib.roomrec_session_tick(self.handle, now_ms() if now is None else now))
 
     def stats(self) -> Json:
-        out = c_void_p()
-        check(lib.roomrec_session_stats(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_session_stats, self.handle)
 
     @property
     def room_path(self) -> str:
-        out = c_void_p()
-        check(lib.roomrec_session_room_path(self.handle, byref(out)))
-        return take_string(out) or ""
+        return out_string(lib.roomrec_session_room_path, self.handle)
 
     @property
     def closed(self) -> bool:
@@ -271,9 +267,7 @@ class Recorder:
         check(lib.roomrec_recorder_close_all(self.handle, now_ms() if now is None else now))
 
     def stats(self) -> Json:
-        out = c_void_p()
-        check(lib.roomrec_recorder_stats(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_recorder_stats, self.handle)
 
     def free(self) -> None:
         h, self._h = self._h, None

@@ -6,8 +6,8 @@ import json
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
 
-from ._lib import REPLAY_CB, ReplayItemStruct, lib, take_string
-from .errors import ErrorCode, InvalidArgumentError, check
+from ._lib import REPLAY_CB, ReplayItemStruct, lib
+from .errors import ErrorCode, InvalidArgumentError, check, out_json, out_string
 
 Json = Dict[str, Any]
 
@@ -68,9 +68,7 @@ class Replayer:
     @property
     def info(self) -> Json:
         """{"peer", "session", "cname", "duration_ms", "start_ms", "tracks": [...]}"""
-        out = c_void_p()
-        check(lib.roomrec_replayer_info(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_replayer_info, self.handle)
 
     @property
     def tracks(self) -> List[Json]:
@@ -80,9 +78,7 @@ class Replayer:
         """An SDP for a receiver at address: track i on first_port + 2i, RTCP on the next port."""
         if not 0 < first_port < 65536:
             raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "first_port must be 1..65535")
-        out = c_void_p()
-        check(lib.roomrec_replayer_sdp(self.handle, address.encode(), first_port, byref(out)))
-        return take_string(out) or ""
+        return out_string(lib.roomrec_replayer_sdp, self.handle, address.encode(), first_port)
 
     def next(self) -> Optional[ReplayItem]:
         """The next item, or None at the end (raises when the replay failed)."""
@@ -117,9 +113,7 @@ class Replayer:
 
     @property
     def stats(self) -> Json:
-        out = c_void_p()
-        check(lib.roomrec_replayer_stats(self.handle, byref(out)))
-        return json.loads(take_string(out) or "{}")
+        return out_json(lib.roomrec_replayer_stats, self.handle)
 
     def free(self) -> None:
         h, self._h = self._h, None
