@@ -11,27 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "synth.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                             \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-              roomrec_last_error());                                                            \
-      ++failures;                                                                               \
-    }                                                                                           \
-  } while (0)
-
-#define REQUIRE(cond)                                                                           \
-  do {                                                                                          \
-    if (!(cond)) {                                                                              \
-      fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-              roomrec_last_error());                                                            \
-      return 1;                                                                                 \
-    }                                                                                           \
-  } while (0)
 
 static const uint64_t T0 = 1731132577000ull;
 
