@@ -184,7 +184,7 @@ class Compose {
   Status resolve_output() {
     std::string_view out = opt_.output;
     if (out.empty()) return Status::error(ErrorCode::invalid_argument, "no compose output given");
-    if (out.rfind("http://", 0) == 0 || out.rfind("https://", 0) == 0) {
+    if (util::is_http_uri(out)) {
       auto uri = s3::S3Uri::parse(out);
       if (!uri) return uri.status().with_context("compose output");
       uri_ = uri.value();

@@ -14,14 +14,10 @@
 namespace roomrec {
 namespace {
 
-bool is_remote(std::string_view s) {
-  return util::starts_with_nocase(s, "http://") || util::starts_with_nocase(s, "https://");
-}
-
 // An S3 URI must parse; a local path or file:// is taken as is; any other
 // scheme ("ftp://", "s3://") is refused rather than made a folder name.
 Status check_remote(std::string_view what, std::string_view uri) {
-  if (!is_remote(uri)) {
+  if (!util::is_http_uri(uri)) {
     auto scheme_end = uri.find("://");
     if (scheme_end != std::string_view::npos && !util::starts_with_nocase(uri, "file://") &&
         uri.find('/') > scheme_end)

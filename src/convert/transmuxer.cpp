@@ -44,7 +44,7 @@ class Output {
   static Result<Output> open(const TransmuxOptions& o) {
     Output out;
     std::string_view target = o.output;
-    if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+    if (util::is_http_uri(target)) {
       auto uri = s3::S3Uri::parse(target);
       if (!uri) return uri.status().with_context("transmux output");
       if (uri->presigned)

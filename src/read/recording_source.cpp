@@ -21,6 +21,7 @@
 #include "read/mjr_reader.h"
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
+#include "util/text.h"
 
 namespace roomrec {
 namespace {
@@ -50,16 +51,6 @@ bool iends_with(std::string_view s, std::string_view p) {
   }
   return true;
 }
-bool istarts_with(std::string_view s, std::string_view p) {
-  if (s.size() < p.size()) return false;
-  for (size_t i = 0; i < p.size(); ++i) {
-    char a = s[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (a != p[i]) return false;
-  }
-  return true;
-}
-
 bool parse_u64(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   for (char c : s)
@@ -731,7 +722,7 @@ bool has_mjr_files(const std::string& dir) {
 Result<std::unique_ptr<RecordingSource>> RecordingSource::open(std::string_view uri_or_path) {
   std::string_view in = uri_or_path;
   if (in.empty()) return Status::error(ErrorCode::invalid_argument, "empty recording location");
-  if (istarts_with(in, "http://") || istarts_with(in, "https://")) {
+  if (util::is_http_uri(in)) {
     auto uri = s3::S3Uri::parse(in);
     if (!uri) return uri.status();
     if (uri->presigned)
@@ -745,7 +736,7 @@ Result<std::unique_ptr<RecordingSource>> RecordingSource::open(std::string_view 
     return std::unique_ptr<RecordingSource>(std::make_unique<S3Source>(std::move(uri.value())));
   }
   std::string path;
-  if (istarts_with(in, "file://")) path = std::string(in.substr(7));
+  if (util::starts_with_nocase(in, "file://")) path = std::string(in.substr(7));
   else if (in.find("://") != std::string_view::npos)
     return Status::error(ErrorCode::invalid_argument,
                          "unsupported recording location '" + std::string(in.substr(0, in.find("://"))) +

@@ -8,6 +8,7 @@
 
 #include "s3/http_client.h"
 #include "s3/s3_uri.h"
+#include "util/text.h"
 
 namespace roomrec {
 namespace {
@@ -122,7 +123,7 @@ std::shared_ptr<ChunkSink> make_presigned_sink(std::shared_ptr<UrlProvider> prov
 }
 
 Result<std::shared_ptr<ChunkSink>> make_sink_for_uri(std::string_view uri, PresignedSinkConfig config) {
-  if (uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) {
+  if (util::is_http_uri(uri)) {
     auto parsed = s3::S3Uri::parse(uri);
     if (!parsed) return parsed.status();
     auto presigner = make_local_presigner(uri);

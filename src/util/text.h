@@ -19,6 +19,12 @@ inline bool starts_with_nocase(std::string_view s, std::string_view prefix) noex
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// "http://..." or "https://..." (any case): an S3 URI or a presigned URL, as
+// opposed to a local path or file:// URI.
+inline bool is_http_uri(std::string_view s) noexcept {
+  return starts_with_nocase(s, "http://") || starts_with_nocase(s, "https://");
+}
+
 inline std::string ascii_lowercase(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = ascii_lower(c);

@@ -8,9 +8,7 @@
 
 namespace roomrec::worker {
 
-bool is_remote(std::string_view location) {
-  return util::starts_with_nocase(location, "http://") || util::starts_with_nocase(location, "https://");
-}
+bool is_remote(std::string_view location) { return util::is_http_uri(location); }
 
 std::string local_path_of(std::string_view root) {
   if (util::starts_with_nocase(root, "file://")) root.remove_prefix(7);
