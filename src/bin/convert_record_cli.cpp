@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/text.h"
+
 namespace {
 
 // The seed's usage text, verbatim; our extra options follow it.
@@ -188,7 +190,7 @@ Action parse(int argc, char** argv, Flags& f) {
 }
 
 void require_s3(const char* flag, const std::optional<std::string>& v) {
-  if (v && v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+  if (v && !roomrec::util::is_http_uri(*v))
     usage_error(std::string(flag) + " takes an S3 URI (http(s)://KEY:SECRET@host/bucket/...); for a local "
                 "destination use the -path flag");
 }
