@@ -133,3 +133,26 @@ def test_bad_configurations(room, cfg, error):
     with pytest.raises(error) as e:
         roomrec.Replayer(cfg, input=path)
     assert e.value.message
+
+
+def test_every_wrapper_frees_once(room, tmp_path):
+    """The five handle wrappers share one lifecycle: `with` frees, free() twice is harmless, and any
+    use after it raises InvalidArgumentError naming what was freed."""
+    path, _ = room
+    rec = roomrec.Recorder({"upload": {"uri": str(tmp_path / "up")}})
+    made = [
+        ("recorder", rec, lambda o: o.stats()),
+        ("session", rec.open_session("py", "life", "bob", 1, now=T0), lambda o: o.tick(T0)),
+        ("hook sender", roomrec.HookSender("http://127.0.0.1:9/hooks"), lambda o: o.stats()),
+        ("job", roomrec.ConvertJob(input=path, transmux={"output": str(tmp_path / "t")}), lambda o: o.cancel()),
+        ("replayer", roomrec.Replayer(input=path, peer="alice", speed=0), lambda o: o.info),
+    ]
+    for what, obj, use in reversed(made):
+        use(obj)
+        with obj as same:
+            assert same is obj
+        obj.free()
+        with pytest.raises(roomrec.InvalidArgumentError, match=f": {what} is freed$"):
+            use(obj)
+        with pytest.raises(roomrec.InvalidArgumentError, match="freed"):
+            obj.handle

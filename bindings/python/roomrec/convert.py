@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, lib
-from .errors import ErrorCode, InvalidArgumentError, check, out_json
+from ._handle import Handle
+from .errors import check, out_json
 
 Json = Dict[str, Any]
 ProgressCallback = Callable[[str, int, int, float], None]
@@ -35,7 +35,7 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
     return out_json(lib.roomrec_convert, _job(job, input, transmux, compose))
 
 
-class ConvertJob:
+class ConvertJob(Handle):
     """A conversion running on a thread of its own.
 
     progress(phase, done_ms, total_ms, fraction) runs on one of the job's threads, one call at a
@@ -46,7 +46,6 @@ class ConvertJob:
                  transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
                  progress: Optional[ProgressCallback] = None) -> None:
         self.callback_errors: List[BaseException] = []
-        self._lock = threading.Lock()
         if progress is not None:
             def on_progress(phase: bytes, done: int, total: int, fraction: float, _user: Any) -> None:
                 try:
@@ -60,11 +59,7 @@ class ConvertJob:
         check(lib.roomrec_convert_job_start(_job(job, input, transmux, compose), self._cb, None, byref(h)))
         self._h: Optional[int] = h.value
 
-    @property
-    def handle(self) -> int:
-        if self._h is None:
-            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "job is freed")
-        return self._h
+    _what = "job"
 
     def cancel(self) -> None:
         check(lib.roomrec_convert_job_cancel(self.handle))
@@ -82,20 +77,6 @@ class ConvertJob:
         """Waits for the job; its result dict, or the job's error raised (CancelledError...)."""
         return out_json(lib.roomrec_convert_job_result, self.handle)
 
-    def free(self) -> None:
-        """Cancels the job if it runs, waits for it and releases it."""
-        h, self._h = self._h, None
-        if h is not None:
-            lib.roomrec_convert_job_free(h)
-
-    def __enter__(self) -> "ConvertJob":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
+    def _release(self, h: int) -> None:
+        # Cancels the job if it runs, waits for it and releases it.
+        lib.roomrec_convert_job_free(h)

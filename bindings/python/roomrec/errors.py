@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Dict, Optional, Type
-
 import json
 from ctypes import byref, c_void_p
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional, Type
 
 from ._lib import lib, take_string
 

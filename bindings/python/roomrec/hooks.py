@@ -7,7 +7,8 @@ from ctypes import byref, c_void_p
 from typing import Any, Dict, Mapping, Optional, Union
 
 from ._lib import lib, u8
-from .errors import ErrorCode, InvalidArgumentError, check, out_json
+from ._handle import Handle
+from .errors import check, out_json
 
 
 class RoomEvent(enum.IntEnum):
@@ -18,23 +19,18 @@ class RoomEvent(enum.IntEnum):
     STOPPED = 4
 
 
-class HookSender:
+class HookSender(Handle):
     """HookSender("http://receiver/hooks") or HookSender({"url": ..., "body_type": "protobuf-binary", ...})."""
 
     RECORD_STARTED = 0
     RECORD_PEER_JOINED = 1
+    _what = "hook sender"
 
     def __init__(self, config: Union[str, Mapping[str, Any]]) -> None:
         cfg = {"url": config} if isinstance(config, str) else dict(config)
         h = c_void_p()
         check(lib.roomrec_hook_sender_new(json.dumps(cfg).encode(), byref(h)))
         self._h: Optional[int] = h.value
-
-    @property
-    def handle(self) -> int:
-        if self._h is None:
-            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "hook sender is freed")
-        return self._h
 
     def send_json(self, body: Union[str, Mapping[str, Any], list]) -> None:
         """Queues a JSON body as it is (Content-Type application/json)."""
@@ -59,21 +55,8 @@ class HookSender:
     def stats(self) -> Dict[str, int]:
         return out_json(lib.roomrec_hook_sender_stats, self.handle)
 
-    def free(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            lib.roomrec_hook_sender_free(h)
+    def _release(self, h: int) -> None:
+        lib.roomrec_hook_sender_free(h)
 
-    close = free
-
-    def __enter__(self) -> "HookSender":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
+    def close(self) -> None:
         self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass

@@ -9,6 +9,7 @@ from ctypes import byref, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from ._lib import (ERROR_CB, KEYFRAME_CB, UPLOADED_CB, URL_CB, lib, u8)
+from ._handle import Handle
 from .errors import ErrorCode, InvalidArgumentError, RecordResult, check, out_json, out_string
 
 Json = Dict[str, Any]
@@ -48,18 +49,14 @@ class UrlRequest:
         return self._handle is None
 
 
-class Session:
+class Session(Handle):
     """One peer session. Use it from one thread at a time. As a context manager it leaves on exit."""
 
     def __init__(self, recorder: "Recorder", handle: int) -> None:
         self._recorder = recorder  # keeps the recorder's callbacks alive
         self._h: Optional[int] = handle
 
-    @property
-    def handle(self) -> int:
-        if self._h is None:
-            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "session is freed")
-        return self._h
+    _what = "session"
 
     def _result(self, code: int) -> RecordResult:
         return RecordResult(check(code))
@@ -118,34 +115,23 @@ class Session:
     def closed(self) -> bool:
         return bool(self.stats()["closed"])
 
-    def free(self) -> None:
-        """Ends the session if open (no leave row) and releases it."""
-        h, self._h = self._h, None
-        if h is not None:
-            with self._recorder._lock:
-                if self._recorder._by_handle.get(h) is self:
-                    del self._recorder._by_handle[h]
-            lib.roomrec_session_free(h)
-
-    def __enter__(self) -> "Session":
-        return self
+    def _release(self, h: int) -> None:
+        # Ends the session if open (no leave row) and releases it.
+        with self._recorder._lock:
+            if self._recorder._by_handle.get(h) is self:
+                del self._recorder._by_handle[h]
+        lib.roomrec_session_free(h)
 
     def __exit__(self, *exc: Any) -> None:
         if self._h is not None:
             lib.roomrec_session_leave(self._h, now_ms())  # CLOSED if the host already left
         self.free()
 
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
-
 
 UrlProvider = Callable[[UrlRequest], Optional[str]]
 
 
-class Recorder:
+class Recorder(Handle):
     """Records sessions into chunks and uploads them (see capi/roomrec.h for the config).
 
     Callbacks (all optional) run on library threads:
@@ -155,6 +141,8 @@ class Recorder:
       url_provider(request)            returns a URL, or None and answers request later (any thread)
     Exceptions raised by callbacks are collected in `callback_errors`.
     """
+
+    _what = "recorder"
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, *,
                  on_keyframe: Optional[Callable[[Session, int], None]] = None,
@@ -227,12 +215,6 @@ class Recorder:
             self.free()
             raise
 
-    @property
-    def handle(self) -> int:
-        if self._h is None:
-            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "recorder is freed")
-        return self._h
-
     def start(self) -> None:
         check(lib.roomrec_recorder_start(self.handle))
 
@@ -269,23 +251,13 @@ class Recorder:
     def stats(self) -> Json:
         return out_json(lib.roomrec_recorder_stats, self.handle)
 
-    def free(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            lib.roomrec_recorder_free(h)
+    def _release(self, h: int) -> None:
+        lib.roomrec_recorder_free(h)
 
-    close = free
-
-    def __enter__(self) -> "Recorder":
-        return self
+    def close(self) -> None:
+        self.free()
 
     def __exit__(self, *exc: Any) -> None:
         if self._h is not None:
             self.shutdown(10.0 if exc[0] is None else 0.0)
         self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass

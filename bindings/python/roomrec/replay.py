@@ -7,6 +7,7 @@ from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
 
 from ._lib import REPLAY_CB, ReplayItemStruct, lib
+from ._handle import Handle
 from .errors import ErrorCode, InvalidArgumentError, check, out_json, out_string
 
 Json = Dict[str, Any]
@@ -33,7 +34,7 @@ def _item(s: ReplayItemStruct) -> ReplayItem:
                       (s.label or b"").decode("utf-8", "replace"), data)
 
 
-class Replayer:
+class Replayer(Handle):
     """Plays one recorded peer session back: iterate for (item by item, send each at item.due_ms after
     your start instant), or run(callback) to have the items paced on this thread.
 
@@ -44,6 +45,8 @@ class Replayer:
 
     Options are those of roomrec_replayer_open's JSON (session, tracks, data, seek_ms, speed, rtcp,
     rtcp_interval_ms, cname, ntp_origin_ms, map, srtp)."""
+
+    _what = "replayer"
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
                  peer: Optional[str] = None, **options: Any) -> None:
@@ -58,12 +61,6 @@ class Replayer:
         h = c_void_p()
         check(lib.roomrec_replayer_open(json.dumps(cfg).encode(), byref(h)))
         self._h: Optional[int] = h.value
-
-    @property
-    def handle(self) -> int:
-        if self._h is None:
-            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "replayer is freed")
-        return self._h
 
     @property
     def info(self) -> Json:
@@ -115,19 +112,5 @@ class Replayer:
     def stats(self) -> Json:
         return out_json(lib.roomrec_replayer_stats, self.handle)
 
-    def free(self) -> None:
-        h, self._h = self._h, None
-        if h is not None:
-            lib.roomrec_replayer_free(h)
-
-    def __enter__(self) -> "Replayer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.free()
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
+    def _release(self, h: int) -> None:
+        lib.roomrec_replayer_free(h)
