@@ -66,8 +66,9 @@ int run(const WorkerConfig& cfg) {
     log_message(LogLevel::warn, kComponent, "no --state-dir: jobs are kept in memory only and lost on exit");
 
   HookDispatch hooks(cfg.hook_body_type, cfg.hook_workers, [&cfg](const std::string& app) { return cfg.hook_uri_for(app); });
-  Scheduler scheduler({cfg.max_jobs, cfg.node_id, Roots{cfg.input_root, cfg.transmux_root, cfg.compose_root}}, store,
-                      hooks);
+  Scheduler scheduler({cfg.max_jobs, cfg.node_id, Roots{cfg.input_root, cfg.transmux_root, cfg.compose_root},
+                       std::chrono::seconds(cfg.job_retention_seconds)},
+                      store, hooks);
   scheduler.restore(std::move(jobs));
 
   httplib::Server server;

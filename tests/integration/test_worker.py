@@ -619,3 +619,49 @@ def test_a_job_found_running_for_the_third_time_fails_with_a_binary_failed_hook(
         assert w.stop() == 0
     assert (state / "job_ffffffffffffffffffffffff.json.bad").is_file()
     assert json.loads((state / f"{job_id}.json").read_text())["state"] == "failed"
+
+
+def test_finished_jobs_are_forgotten_after_the_retention_and_queued_ones_are_not(tmp_path, local_rooms):
+    """--job-retention-seconds: a finished job leaves GET (404) and the state dir once its retention has
+    passed, counted in /metrics; a queued or running job is never expired; a restart expires at once the
+    finished jobs of its state dir that are past the retention, and keeps the others."""
+    root, short, long = local_rooms
+    state = tmp_path / "state"
+    args = ["--input-s3-uri", str(root), "--transmux-s3-uri", str(tmp_path / "out"),
+            "--compose-s3-uri", str(tmp_path / "composed"), "--state-dir", str(state),
+            "--max-jobs", "1", "--grace-seconds", "0"]
+    with Worker(tmp_path, *args, "--job-retention-seconds", "2", env={"SECRET": SECRET}) as w:
+        done = w.submit({"record_path": short, "transmux": {}})
+        assert w.wait_state(done, "completed", "failed")["state"] == "completed"
+        running = w.submit({"record_path": long, "compose": {}})  # tens of seconds: still running below
+        queued = w.submit({"record_path": short, "transmux": {}})
+        assert (state / f"{done}.json").exists()
+        wait_until("the finished job to expire",
+                   lambda: w.request("GET", f"/api/convert/job/{done}")[0] == 404, timeout=10, interval=0.2)
+        assert not (state / f"{done}.json").exists()
+        assert w.job(running)["state"] == "running" and w.job(queued)["state"] == "queued"
+        assert (state / f"{running}.json").exists() and (state / f"{queued}.json").exists()
+        assert w.metrics()["roomrec_worker_jobs_expired_total"] == 1
+        assert w.stop() == 0  # grace 0: the running job goes back to queued
+
+    # A finished job whose file says it ended long ago goes at the next start; a recent one stays.
+    old, new = "job_" + "0" * 24, "job_" + "1" * 24
+    for job_id, age_s in ((old, 3600), (new, 10)):
+        stale = json.loads((state / f"{queued}.json").read_text())
+        stale.update(job_id=job_id, state="failed", error="from an earlier run",
+                     finished_ms=int(time.time() * 1000) - age_s * 1000)
+        path = state / f"{job_id}.json"
+        path.write_text(json.dumps(stale))
+        path.chmod(0o600)
+    with Worker(tmp_path, *args, "--job-retention-seconds", "600", env={"SECRET": SECRET}) as w:
+        assert w.request("GET", f"/api/convert/job/{old}")[0] == 404
+        assert not (state / f"{old}.json").exists()
+        assert w.job(new)["error"] == "from an earlier run"
+        assert w.metrics()["roomrec_worker_jobs_expired_total"] == 1
+        assert "finished jobs past the retention removed" in w.log_text()
+        assert w.stop(signal.SIGKILL) != 0
+    # 0 keeps everything, however old.
+    with Worker(tmp_path, *args, "--job-retention-seconds", "0", env={"SECRET": SECRET}) as w:
+        assert w.job(new)["state"] == "failed"
+        assert w.metrics()["roomrec_worker_jobs_expired_total"] == 0
+        w.stop(signal.SIGKILL)

@@ -168,6 +168,7 @@ void Api::get_job(const httplib::Request& req, httplib::Response& res) {
   if (!who) return;
   const std::string id = req.matches[1];
   std::optional<Job> job;
+  scheduler_.expire();
   if (is_job_id(id)) job = scheduler_.find(id);
   // Another app's job is answered like a missing one.
   if (!job || (!who->app.empty() && job->app != who->app)) return error(res, 404, "no such job");
@@ -175,6 +176,7 @@ void Api::get_job(const httplib::Request& req, httplib::Response& res) {
 }
 
 std::string Api::metrics_text() const {
+  scheduler_.expire();
   const Scheduler::Metrics m = scheduler_.metrics();
   const HookDispatch::Stats h = hooks_.stats();
   std::ostringstream out;
@@ -201,6 +203,9 @@ std::string Api::metrics_text() const {
   out << "roomrec_worker_media_seconds_total " << static_cast<double>(m.media_ms) / 1000.0 << '\n';
   metric(out, "roomrec_worker_state_save_errors_total", "counter", "Job state files that could not be written.");
   out << "roomrec_worker_state_save_errors_total " << m.state_save_errors << '\n';
+  metric(out, "roomrec_worker_jobs_expired_total", "counter",
+         "Finished jobs forgotten (memory and state dir) after --job-retention-seconds.");
+  out << "roomrec_worker_jobs_expired_total " << m.expired << '\n';
   metric(out, "roomrec_worker_hooks_sent_total", "counter", "Hook events delivered.");
   out << "roomrec_worker_hooks_sent_total " << h.senders.sent << '\n';
   metric(out, "roomrec_worker_hook_failed_attempts_total", "counter", "Hook POSTs that failed (each is retried).");

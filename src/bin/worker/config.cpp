@@ -42,6 +42,7 @@ constexpr Option kOptions[] = {
     {"--max-jobs", "MAX_JOBS", true},
     {"--state-dir", "STATE_DIR", true},
     {"--grace-seconds", "GRACE_SECONDS", true},
+    {"--job-retention-seconds", "JOB_RETENTION_SECONDS", true},
     {"--node-id", "NODE_ID", true},
     {"--log-level", "LOG_LEVEL", true},
 };
@@ -149,6 +150,8 @@ Options:
       --max-jobs <MAX_JOBS>                Conversions at once [env: MAX_JOBS=] [default: 1 per 2 cores]
       --state-dir <STATE_DIR>              Folder keeping every job, so a restart resumes them [env: STATE_DIR=]
       --grace-seconds <GRACE_SECONDS>      On SIGTERM, how long running jobs may finish [env: GRACE_SECONDS=] [default: 30]
+      --job-retention-seconds <SECONDS>    Forget a finished job (GET, state dir) this long after it ended; 0 keeps
+                                           every job [env: JOB_RETENTION_SECONDS=] [default: 604800 (7 days)]
       --node-id <NODE_ID>                  HookEvent.node [env: NODE_ID=] [default: 0]
       --log-level <LOG_LEVEL>              trace | debug | info | warn | error [env: LOG_LEVEL=] [default: info]
   -h, --help                               Print help
@@ -275,6 +278,11 @@ Result<ParsedArgs> parse_args(int argc, char** argv) {
     auto n = parse_number("--grace-seconds", *v, 0, 86400);
     if (!n) return n.status();
     cfg.grace_seconds = static_cast<unsigned>(*n);
+  }
+  if (auto v = get("--job-retention-seconds")) {
+    auto n = parse_number("--job-retention-seconds", *v, 0, 10ull * 366 * 24 * 3600);
+    if (!n) return n.status();
+    cfg.job_retention_seconds = *n;
   }
   if (auto v = get("--node-id")) {
     auto n = parse_number("--node-id", *v, 0, UINT32_MAX);

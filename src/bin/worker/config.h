@@ -36,6 +36,7 @@ struct WorkerConfig {
   unsigned max_jobs = 1;            // conversions at once
   std::string state_dir;            // empty: jobs live in memory only
   unsigned grace_seconds = 30;      // on SIGTERM, how long running jobs may still run
+  uint64_t job_retention_seconds = 7 * 24 * 3600;  // finished jobs are forgotten after this; 0: never
   uint32_t node_id = 0;             // HookEvent.node
   size_t max_body_bytes = 64 * 1024;
   LogLevel log_level = LogLevel::info;

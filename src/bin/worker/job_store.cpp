@@ -85,4 +85,11 @@ Status JobStore::save(const Job& job) const {
   return Status::ok();
 }
 
+Status JobStore::remove(const std::string& job_id) const {
+  if (dir_.empty()) return Status::ok();
+  const std::string path = dir_ + "/" + job_id + ".json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("cannot remove " + path);
+  return Status::ok();
+}
+
 }  // namespace roomrec::worker

@@ -23,6 +23,9 @@ class JobStore {
 
   Status save(const Job& job) const;
 
+  // Deletes a job's file (a job that is not there is not an error).
+  Status remove(const std::string& job_id) const;
+
   bool persistent() const { return !dir_.empty(); }
   const std::string& dir() const { return dir_; }
 

@@ -70,12 +70,41 @@ void Scheduler::restore(std::vector<Job> jobs) {
     if (job.state == JobState::queued) queue_.push_back(job.id);
     if (resumed) m_.resumed++;
     if (fail) m_.failed++;
+    if (job.state == JobState::completed || job.state == JobState::failed) finished_.emplace(job.finished_ms, job.id);
     jobs_[job.id] = std::move(job);
   }
+  const size_t expired = expire(now_ms());
   std::lock_guard lock(mu_);
-  if (!jobs_.empty())
+  if (!jobs_.empty() || expired > 0)
     log_message(LogLevel::info, kComponent,
-                "state dir: " + std::to_string(jobs_.size()) + " jobs, " + std::to_string(queue_.size()) + " to run");
+                "state dir: " + std::to_string(jobs_.size()) + " jobs, " + std::to_string(queue_.size()) + " to run" +
+                    (expired > 0 ? ", " + std::to_string(expired) + " finished jobs past the retention removed" : ""));
+}
+
+size_t Scheduler::expire() { return expire(now_ms()); }
+
+size_t Scheduler::expire(uint64_t now) {
+  if (opt_.retention.count() <= 0) return 0;
+  const auto keep = static_cast<uint64_t>(opt_.retention.count());
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mu_);
+    while (!finished_.empty() && finished_.begin()->first + keep <= now) {
+      due.push_back(finished_.begin()->second);
+      jobs_.erase(finished_.begin()->second);
+      finished_.erase(finished_.begin());
+    }
+    m_.expired += due.size();
+  }
+  // The files go after the table: a job GET no longer shows needs no file, and
+  // a file left by a failed unlink is expired again at the next start.
+  for (const auto& id : due) {
+    if (Status s = store_.remove(id); !s)
+      log_message(LogLevel::warn, kComponent, "job " + id + ": expired but " + s.message());
+    else
+      log_message(LogLevel::debug, kComponent, "job " + id + ": expired");
+  }
+  return due.size();
 }
 
 void Scheduler::start() {
@@ -83,6 +112,7 @@ void Scheduler::start() {
 }
 
 Status Scheduler::submit(Job job) {
+  expire(now_ms());
   {
     std::lock_guard lock(mu_);
     if (draining_) return Status::error(ErrorCode::unavailable, "the worker is shutting down");
@@ -193,6 +223,7 @@ void Scheduler::run(const std::string& id) {
     m_.media_ms += media_ms;
     if (outcome == Outcome::completed) m_.completed++;
     if (outcome == Outcome::failed) m_.failed++;
+    if (outcome != Outcome::requeued) finished_.emplace(snapshot.finished_ms, id);
     if (outcome == Outcome::requeued) {
       m_.requeued_on_shutdown++;
       queue_.push_front(id);  // draining: no thread takes it; shutdown() sees it with the other queued jobs
@@ -244,6 +275,7 @@ void Scheduler::shutdown(std::chrono::milliseconds grace) {
       job.error = "the worker stopped before running this job (it has no --state-dir to keep it)";
       job.finished_ms = now_ms();
       m_.failed++;
+      finished_.emplace(job.finished_ms, id);
       dropped.push_back(job);
     }
     queue_.clear();

@@ -13,6 +13,12 @@
 // Shutdown: no new job starts; running jobs get `grace` to finish, then are
 // cancelled and go back to "queued" (no hook) for the next start. Without a
 // state dir nothing survives the exit, so queued jobs are failed (with a hook).
+//
+// Retention: a finished job (completed or failed) is forgotten, from memory and
+// from the state dir, `retention` after it finished; GET then answers 404. It
+// is checked at restore(), on every submit() and by expire() (the API calls it
+// on each request), so the table stays bounded by the submissions made within
+// one retention period. Zero keeps every job forever.
 #pragma once
 
 #include <roomrec/status.h>
@@ -43,6 +49,7 @@ class Scheduler {
     unsigned max_jobs = 1;
     uint32_t node_id = 0;
     Roots roots;
+    std::chrono::milliseconds retention{0};  // 0: keep finished jobs forever
   };
   Scheduler(Options options, JobStore& store, HookDispatch& hooks);
   ~Scheduler();  // shutdown(0) if still running
@@ -59,6 +66,10 @@ class Scheduler {
 
   std::optional<Job> find(const std::string& id) const;
 
+  // Forgets the finished jobs older than the retention (see the header comment).
+  // Cheap when nothing is due. Returns how many were forgotten.
+  size_t expire();
+
   // See the header comment. Returns when no conversion thread is left.
   void shutdown(std::chrono::milliseconds grace);
 
@@ -72,6 +83,7 @@ class Scheduler {
     unsigned running_peak = 0;
     unsigned max_jobs = 0;
     uint64_t state_save_errors = 0;
+    uint64_t expired = 0;               // finished jobs forgotten after the retention
   };
   Metrics metrics() const;
 
@@ -80,6 +92,7 @@ class Scheduler {
   void run(const std::string& id);
   void save(const Job& snapshot);
   void send_failed_hook(const Job& job);
+  size_t expire(uint64_t now);
 
   const Options opt_;
   JobStore& store_;
@@ -90,6 +103,8 @@ class Scheduler {
   std::condition_variable cv_idle_;  // a conversion ended
   std::map<std::string, Job> jobs_;
   std::deque<std::string> queue_;
+  // Finished jobs by finish time (oldest first), for expiry.
+  std::multimap<uint64_t, std::string> finished_;
   unsigned running_ = 0;
   bool draining_ = false;   // no new job starts
   bool stopping_ = false;   // threads exit
