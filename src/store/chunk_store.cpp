@@ -127,6 +127,10 @@ struct ChunkStore::Impl {
   std::condition_variable cv_spill;    // spill work queued, or shutdown
   std::condition_variable cv_state;    // spills finished, chunks completed
   std::map<uint64_t, Entry> entries;   // by id = acceptance order
+  // The pending entries (state memory or disk), so take() costs O(log n)
+  // however long the backlog: `ready` by id, `delayed` (retry backoff) by due time.
+  std::set<uint64_t> ready;
+  std::set<std::pair<uint64_t, uint64_t>> delayed;  // (due_ms, id)
   std::deque<uint64_t> spill_queue;
   std::set<std::string> known_paths;   // disk files this store owns
   uint64_t next_id = 1;
@@ -211,6 +215,19 @@ struct ChunkStore::Impl {
     ::unlink(meta.c_str());
   }
 
+  // An entry became pending (state memory or disk). Called with mu held.
+  void schedule_locked(uint64_t id, const Entry& e) {
+    if (e.due_ms > steady_now_ms())
+      delayed.emplace(e.due_ms, id);
+    else
+      ready.insert(id);
+  }
+
+  // A pending entry is taken, or leaves for the spill writer. Called with mu held.
+  void unschedule_locked(uint64_t id, const Entry& e) {
+    if (ready.erase(id) == 0) delayed.erase({e.due_ms, id});
+  }
+
   // Memory held = chunks in memory + chunks being written to disk. Called with mu held.
   bool memory_fits_locked(uint64_t size) const {
     return st.bytes_in_memory + st.bytes_spilling + size <= cfg.memory_budget_bytes;
@@ -223,7 +240,8 @@ struct ChunkStore::Impl {
     e.size = size;
     e.state = State::memory;
     e.bytes = std::make_shared<const Buffer>(std::move(bytes));
-    entries.emplace(next_id++, std::move(e));
+    const uint64_t id = next_id++;
+    schedule_locked(id, entries.emplace(id, std::move(e)).first->second);
     st.chunks_in_memory++;
     st.bytes_in_memory += size;
     st.chunks_accepted++;
@@ -240,7 +258,8 @@ struct ChunkStore::Impl {
     e.on_disk = true;
     e.path = path;
     known_paths.insert(e.path);
-    entries.emplace(next_id++, std::move(e));
+    const uint64_t id = next_id++;
+    schedule_locked(id, entries.emplace(id, std::move(e)).first->second);
     st.chunks_on_disk++;
     st.bytes_on_disk += size;
     st.chunks_accepted++;
@@ -260,6 +279,7 @@ struct ChunkStore::Impl {
       if (e.state != State::memory) continue;
       if (!disk_has_room(e.size)) break;
       disk_reserved += e.size;
+      unschedule_locked(it->first, e);
       e.state = State::spilling;
       st.chunks_in_memory--;
       st.bytes_in_memory -= e.size;
@@ -299,10 +319,12 @@ struct ChunkStore::Impl {
         known_paths.insert(e.path);
         st.chunks_on_disk++;
         st.bytes_on_disk += e.size;
+        schedule_locked(id, e);
       } else {
         // Keep it in memory, over budget rather than lost.
         disk_reserved -= e.size;
         e.state = State::memory;
+        schedule_locked(id, e);
         st.chunks_in_memory++;
         st.bytes_in_memory += e.size;
         st.spill_errors++;
@@ -507,7 +529,8 @@ Result<size_t> ChunkStore::recover() {
     e.on_disk = true;
     e.path = path;
     m.known_paths.insert(path);
-    m.entries.emplace(m.next_id++, std::move(e));
+    const uint64_t id = m.next_id++;
+    m.schedule_locked(id, m.entries.emplace(id, std::move(e)).first->second);
     m.disk_reserved += size;
     m.st.chunks_on_disk++;
     m.st.bytes_on_disk += size;
@@ -526,19 +549,21 @@ std::optional<PendingChunk> ChunkStore::take(uint64_t wait_ms) {
   const uint64_t deadline = steady_now_ms() + wait_ms;
   for (;;) {
     if (m.stopping) return std::nullopt;
-    uint64_t now = steady_now_ms();
-    uint64_t next_due = UINT64_MAX;
-    for (auto& [id, e] : m.entries) {
-      if (e.state != Impl::State::memory && e.state != Impl::State::disk) continue;
-      if (e.due_ms > now) {
-        next_due = std::min(next_due, e.due_ms);
-        continue;
-      }
+    const uint64_t now = steady_now_ms();
+    while (!m.delayed.empty() && m.delayed.begin()->first <= now) {
+      m.ready.insert(m.delayed.begin()->second);
+      m.delayed.erase(m.delayed.begin());
+    }
+    if (!m.ready.empty()) {  // the oldest due chunk
+      const uint64_t id = *m.ready.begin();
+      m.ready.erase(m.ready.begin());
+      Impl::Entry& e = m.entries.at(id);
       PendingChunk p{id, e.key, e.size, e.attempts, e.state == Impl::State::disk};
       e.state = Impl::State::uploading;
       m.st.chunks_uploading++;
       return p;
     }
+    const uint64_t next_due = m.delayed.empty() ? UINT64_MAX : m.delayed.begin()->first;
     if (now >= deadline) return std::nullopt;
     uint64_t until = std::min(deadline, next_due);
     m.cv_take.wait_for(lock, std::chrono::milliseconds(until - now));
@@ -603,6 +628,7 @@ void ChunkStore::release(uint64_t id, uint64_t retry_after_ms) {
     e.state = e.on_disk ? Impl::State::disk : Impl::State::memory;
     e.attempts++;
     e.due_ms = steady_now_ms() + retry_after_ms;
+    m.schedule_locked(id, e);
     m.st.chunks_uploading--;
   }
   m.cv_take.notify_all();
@@ -630,6 +656,7 @@ Result<size_t> ChunkStore::persist_pending() {
       Impl::Entry& e = it->second;
       key = e.key;
       bytes = e.bytes;
+      m.unschedule_locked(id, e);
       e.state = Impl::State::spilling;  // keeps take() away from it while it is written
     }
     auto path = m.write_chunk_files(key, *bytes);  // without the lock
@@ -637,6 +664,7 @@ Result<size_t> ChunkStore::persist_pending() {
     Impl::Entry& e = m.entries.at(id);
     if (!path) {
       e.state = Impl::State::memory;  // stays in memory; lost if the process now exits
+      m.schedule_locked(id, e);
       m.st.spill_errors++;
       last_error = path.status();
       last_error.with_context("persisting " + key.to_string());
@@ -646,6 +674,7 @@ Result<size_t> ChunkStore::persist_pending() {
     e.on_disk = true;
     e.path = *path;
     e.bytes.reset();
+    m.schedule_locked(id, e);
     m.known_paths.insert(e.path);
     m.disk_reserved += e.size;
     m.st.chunks_in_memory--;
@@ -691,9 +720,7 @@ bool ChunkStore::is_shutdown() const {
 ChunkStoreStats ChunkStore::stats() const {
   std::lock_guard lock(impl_->mu);
   ChunkStoreStats s = impl_->st;
-  s.chunks_pending = 0;
-  for (auto& [id, e] : impl_->entries)
-    if (e.state == Impl::State::memory || e.state == Impl::State::disk) s.chunks_pending++;
+  s.chunks_pending = impl_->ready.size() + impl_->delayed.size();
   return s;
 }
 

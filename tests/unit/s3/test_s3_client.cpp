@@ -456,7 +456,7 @@ TEST_CASE("s3_client http: connection refused is unavailable; the message has th
   auto r = http.request("GET", url, {});
   REQUIRE_FALSE(r.is_ok());
   CHECK(r.status().code() == ErrorCode::unavailable);
-  const std::string& m = r.status().message();
+  const std::string m = r.status().message();  // status() is a copy
   INFO(m);
   CHECK(m.find("/bucket/key") != std::string::npos);
   CHECK(m.find("127.0.0.1") != std::string::npos);
