@@ -340,18 +340,18 @@ class Compose {
       result_.media_uri = local_path_;
       return Status::ok();
     }
-    std::error_code ec;
-    uint64_t size = fs::file_size(local_path_, ec);
-    auto src = file_source(local_path_);
-    if (!src) return src.status();
     if (target_ == Target::s3) {
+      std::error_code ec;
+      const uint64_t size = fs::file_size(local_path_, ec);
+      auto src = file_source(local_path_);
+      if (!src) return src.status();
       s3::S3Client client(uri_);
       Status s = client.put(uri_.prefix, *src.value(), size, "video/webm");
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = uri_.prefix;
     } else {
       s3::HttpClient http;
-      Status s = s3::put_presigned(http, uri_.presigned_url, *src.value(), size, "");
+      Status s = s3::put_presigned_file(http, uri_.presigned_url, local_path_);
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = s3::strip_query(uri_.presigned_url);
     }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <thread>
 
 namespace roomrec::s3 {
@@ -141,7 +142,8 @@ Status S3Client::put(const std::string& key, ByteSource& body, uint64_t size, st
   if (size > 0 && size >= options_.multipart_threshold) {
     std::string scratch;
     uint64_t off = 0;
-    return put_multipart(key, size, content_type, 0, [&](uint64_t n) -> Result<std::string_view> {
+    // Each part is read into memory before it is sent, so its request is retried like any other.
+    return put_multipart(key, size, content_type, options_.retries, [&](uint64_t n) -> Result<std::string_view> {
       Status s = read_exactly(body, n, off, size, scratch);
       off += n;
       if (s.is_ok() && off == size) s = expect_end(body, size);
@@ -154,7 +156,7 @@ Status S3Client::put(const std::string& key, ByteSource& body, uint64_t size, st
   Status s = read_exactly(body, size, 0, size, bytes);
   if (s.is_ok()) s = expect_end(body, size);
   if (!s) return s.with_context(what + ": request body");
-  return put_single(key, bytes, content_type, 0);
+  return put_single(key, bytes, content_type, options_.retries);
 }
 
 Status S3Client::put_single(const std::string& key, std::string_view bytes, std::string_view content_type,
@@ -343,6 +345,19 @@ Status put_presigned(HttpClient& http, const std::string& url, ByteSource& body,
   auto r = http.request("PUT", url, headers, &body, size);
   if (!r) return r.status();
   return check_status(*r, "PUT " + strip_query(url));
+}
+
+Status put_presigned_file(HttpClient& http, const std::string& url, const std::string& path, uint32_t retries) {
+  for (uint32_t attempt = 0;; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100u << std::min(attempt - 1, 6u)));
+    auto src = file_source(path);
+    if (!src) return src.status();
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(path, ec);
+    if (ec) return Status::error(ErrorCode::io, "cannot size " + path + ": " + ec.message());
+    Status s = put_presigned(http, url, *src.value(), size, "");
+    if (s.is_ok() || attempt >= retries || !transient(s.code())) return s;
+  }
 }
 
 }  // namespace roomrec::s3

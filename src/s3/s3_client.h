@@ -44,7 +44,8 @@ class S3Client {
   // (CreateMultipartUpload, UploadPart with Content-MD5 each, CompleteMultipartUpload;
   // AbortMultipartUpload on failure) when size >= multipart_threshold.
   // The ByteSource overload reads the body (a part at a time for multipart) into memory to compute
-  // Content-MD5, and does not retry: the caller retries with a fresh source. The bytes overload retries.
+  // Content-MD5; as the bytes are then in memory, each request is retried (`retries`) on transient
+  // failures in both overloads. A source that fails or ends early is not retried.
   Status put(const std::string& key, ByteSource& body, uint64_t size,
              std::string_view content_type = "application/octet-stream");
   Status put(const std::string& key, std::string_view bytes, std::string_view content_type = "application/octet-stream");
@@ -79,5 +80,11 @@ class S3Client {
 // Content-Length. Not retried.
 Status put_presigned(HttpClient& http, const std::string& url, ByteSource& body, uint64_t size,
                      std::string_view content_md5_b64);
+
+// put_presigned() of a local file, read afresh for each attempt: transient failures (connection
+// errors, timeouts, 5xx, 429) are retried up to `retries` times, 100, 200, 400 ms... apart; any other
+// answer (an expired or forged URL: 403) is returned at once.
+Status put_presigned_file(HttpClient& http, const std::string& url, const std::string& path,
+                          uint32_t retries = 3);
 
 }  // namespace roomrec::s3

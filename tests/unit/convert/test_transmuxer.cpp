@@ -21,6 +21,7 @@
 #include <set>
 
 #include "../../s3/s3rver_process.h"
+#include "../upload/fault_proxy.h"
 #include "h264_capture.h"
 #include "room_builder.h"
 #include "s3/s3_client.h"
@@ -346,6 +347,26 @@ TEST_CASE("S3 in, S3 out: a room recorded to S3 transmuxes into S3 (temporaries 
   CHECK(p.decode_errors.empty());
   fs::remove(local);
   CHECK(fs::is_empty(tmp.path));  // staging folders cleaned up
+
+  // The same job through a front that fails 30% of the requests (500s, resets before and after the
+  // request reached S3, stalls): each output PUT is retried, the job completes, every file is there.
+  roomrec::testing::FaultProxy proxy(s3.port(), 0.3, 11);
+  auto src2 = RecordingSource::open(base + "recordings/" + room.room_path + "?path_style=true");
+  REQUIRE(src2.is_ok());
+  o.output = "http://S3RVER:S3RVER@127.0.0.1:" + std::to_string(proxy.port()) +
+             "/roomrec-test/transmux/job2?path_style=true";
+  auto r2 = transmux(*src2.value(), o);
+  REQUIRE_MESSAGE(r2.is_ok(), r2.status().to_string());
+  CHECK(proxy.faults() > 0);
+  REQUIRE(r2->files.size() == 4);
+  for (auto& f : r2->files) {
+    auto a = out.get("transmux/job1/" + f.path), b = out.get("transmux/job2/" + f.path);
+    REQUIRE(a.is_ok());
+    REQUIRE(b.is_ok());
+    CHECK(*a == *b);  // the same bytes, whole
+  }
+  CHECK(out.head("transmux/job2/summary.json").is_ok());
+  CHECK(fs::is_empty(tmp.path));
 }
 
 namespace {

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <random>
@@ -640,7 +642,7 @@ TEST_CASE("s3_client xml: entities, namespaces, CDATA, comments and malformed in
   CHECK(content_md5_base64(std::string_view("hello")) == "XUFAKrxLKna5cZ2REBfFkg==");
 }
 
-TEST_CASE("s3_client retries: transient answers are retried for bytes, not for a ByteSource") {
+TEST_CASE("s3_client retries: transient answers are retried, for bytes and for a ByteSource") {
   std::atomic<int> failures_left{2};
   TinyServer server([&](const SeenRequest&, int fd, TinyServer&) {
     if (failures_left-- > 0) return send_all(fd, http_response(503, s3_error_xml("SlowDown", "later")));
@@ -658,13 +660,25 @@ TEST_CASE("s3_client retries: transient answers are retried for bytes, not for a
   CHECK(took >= 0.29);  // 100 + 200 ms of back-off
   CHECK(took < 2.0);
 
-  failures_left = 1;
+  // A ByteSource is read into memory first (for Content-MD5): its PUT is retried the same way,
+  // with the same bytes each time.
+  failures_left = 2;
   std::string data = "source bytes";
   auto src = source_of(data);
   s = client.put("k", *src, data.size());
+  CHECK_MESSAGE(s.is_ok(), s.to_string());
+  REQUIRE(server.requests().size() == 6);
+  for (size_t i = 3; i < 6; ++i) {
+    CHECK(server.requests()[i].body == data);
+    CHECK(server.requests()[i].header("content-md5") == content_md5_base64(data));
+  }
+  // ... and the last error comes back once the retries are spent.
+  failures_left = 100;
+  auto src2 = source_of(data);
+  s = client.put("k", *src2, data.size());
   CHECK(s.code() == ErrorCode::unavailable);
   CHECK(s.message().find("SlowDown") != std::string::npos);
-  CHECK(server.requests().size() == 4);
+  CHECK(server.requests().size() == 10);
 
   // Every attempt fails: after 1 + retries attempts the last error comes back.
   failures_left = 100;
@@ -673,7 +687,7 @@ TEST_CASE("s3_client retries: transient answers are retried for bytes, not for a
   S3Client two(*uri, o);
   s = two.put("k", std::string_view("x"));
   CHECK(s.code() == ErrorCode::unavailable);
-  CHECK(server.requests().size() == 7);
+  CHECK(server.requests().size() == 13);
 
   // The signed request: Content-MD5, unsigned payload, signature headers.
   auto last = server.requests().back();
@@ -683,6 +697,50 @@ TEST_CASE("s3_client retries: transient answers are retried for bytes, not for a
   CHECK(last.header("x-amz-content-sha256") == "UNSIGNED-PAYLOAD");
   CHECK(last.header("authorization").rfind("AWS4-HMAC-SHA256 Credential=AK/", 0) == 0);
   CHECK(last.has("x-amz-date"));
+}
+
+TEST_CASE("s3_client retries: put_presigned_file sends the whole file again after a transient failure, not after a 403") {
+  std::atomic<int> failures_left{2};
+  std::atomic<int> forbid{0};
+  TinyServer server([&](const SeenRequest&, int fd, TinyServer&) {
+    if (forbid > 0) return send_all(fd, http_response(403, s3_error_xml("AccessDenied", "Request has expired")));
+    if (failures_left-- > 0) return send_all(fd, http_response(500, s3_error_xml("InternalError", "oops")));
+    return send_all(fd, http_response(200, "", {{"ETag", "\"e\""}}));
+  });
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("roomrec-presigned-" + std::to_string(::getpid()) + ".webm")).string();
+  const std::string data = random_bytes(300000, 5);
+  std::ofstream(path, std::ios::binary) << data;
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) +
+                          "/bucket/room.webm?X-Amz-Signature=abc&X-Amz-Expires=600";
+  HttpClient http;
+  Status s = put_presigned_file(http, url, path);
+  CHECK_MESSAGE(s.is_ok(), s.to_string());
+  REQUIRE(server.requests().size() == 3);
+  for (const auto& r : server.requests()) {
+    CHECK(r.method == "PUT");
+    CHECK(r.body.size() == data.size());
+    CHECK(r.body == data);
+  }
+
+  // Retries spent: the last error, without the signature.
+  failures_left = 100;
+  s = put_presigned_file(http, url, path, 1);
+  CHECK(s.code() == ErrorCode::unavailable);
+  CHECK(s.message().find("abc") == std::string::npos);
+  CHECK(server.requests().size() == 5);
+
+  // A 403 (expired or forged URL) is final.
+  forbid = 1;
+  s = put_presigned_file(http, url, path);
+  CHECK(s.code() == ErrorCode::permission_denied);
+  CHECK(server.requests().size() == 6);
+
+  // No file: an error before any request.
+  std::filesystem::remove(path);
+  s = put_presigned_file(http, url, path);
+  CHECK_FALSE(s.is_ok());
+  CHECK(server.requests().size() == 6);
 }
 
 TEST_CASE("s3_client retries: not for 4xx, not once a streamed body has reached the sink") {
