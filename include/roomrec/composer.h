@@ -39,6 +39,7 @@ struct ComposeOptions {
 struct ComposeResult {
   std::string media_uri;   // the local path, the S3 key, or the presigned URL without its query
   uint64_t duration_ms = 0;
+  uint64_t bytes = 0;      // the WebM file's size
   std::vector<std::string> problems;
 };
 

@@ -51,6 +51,7 @@ struct TransmuxFile {
   uint64_t start_ms = 0, end_ms = 0;
   uint32_t width = 0, height = 0;
   uint64_t frames = 0;
+  uint64_t bytes = 0;   // the file's size
 };
 
 struct TransmuxDataFile {
@@ -60,6 +61,7 @@ struct TransmuxDataFile {
   uint64_t session = 0;
   uint64_t start_ms = 0, end_ms = 0;  // first and last message
   uint64_t messages = 0;
+  uint64_t bytes = 0;
 };
 
 struct TransmuxResult {

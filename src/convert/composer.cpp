@@ -213,6 +213,7 @@ class Compose {
     auto w = media::WebmWriter::create(local_path_, media::Container::webm);
     if (!w) return w.status();
     writer_ = std::move(w.value());
+    writer_->set_date_utc_ms(start_);  // the room's start: same recording, same bytes
     if (compositor_) {
       media::VideoTrackParams p;
       p.codec = opt_.video_codec;
@@ -336,6 +337,9 @@ class Compose {
   }
 
   Status deliver() {
+    std::error_code size_ec;
+    result_.bytes = fs::file_size(local_path_, size_ec);
+    if (size_ec) return Status::error(ErrorCode::io, "cannot size " + local_path_ + ": " + size_ec.message());
     if (target_ == Target::local) {
       result_.media_uri = local_path_;
       return Status::ok();

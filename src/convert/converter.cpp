@@ -124,6 +124,16 @@ Result<ConvertResult> convert(const ConvertJob& job) {
   return result;
 }
 
+uint64_t ConvertResult::output_bytes() const {
+  uint64_t n = 0;
+  if (transmux) {
+    for (const auto& f : transmux->files) n += f.bytes;
+    for (const auto& f : transmux->data_files) n += f.bytes;
+  }
+  if (compose) n += compose->bytes;
+  return n;
+}
+
 std::string ConvertResult::to_json(int indent) const {
   nlohmann::ordered_json j;
   j["input"] = input_description;
@@ -143,7 +153,8 @@ std::string ConvertResult::to_json(int indent) const {
                        {"end", f.end_ms},
                        {"width", f.width},
                        {"height", f.height},
-                       {"frames", f.frames}});
+                       {"frames", f.frames},
+                       {"bytes", f.bytes}});
     }
     nlohmann::ordered_json data_files = nlohmann::ordered_json::array();
     for (const auto& f : transmux->data_files)
@@ -154,7 +165,8 @@ std::string ConvertResult::to_json(int indent) const {
                             {"label", f.label},
                             {"start", f.start_ms},
                             {"end", f.end_ms},
-                            {"messages", f.messages}});
+                            {"messages", f.messages},
+                            {"bytes", f.bytes}});
     nlohmann::ordered_json t;
     t["duration_ms"] = transmux->duration_ms;
     t["files"] = std::move(files);
@@ -165,7 +177,7 @@ std::string ConvertResult::to_json(int indent) const {
     j["transmux"] = nullptr;
   }
   if (compose)
-    j["compose"] = {{"media_uri", compose->media_uri}, {"duration_ms", compose->duration_ms}};
+    j["compose"] = {{"media_uri", compose->media_uri}, {"duration_ms", compose->duration_ms}, {"bytes", compose->bytes}};
   else
     j["compose"] = nullptr;
   j["problems"] = problems;

@@ -71,20 +71,26 @@ class Output {
 
   std::string local_path(const std::string& name) const { return dir_ + "/" + name; }
 
-  // Stores a finished local file at `name`; returns where it went.
-  Result<std::string> store(const std::string& name, const char* content_type) {
-    if (!s3_) return local_path(name);
-    std::lock_guard lock(*s3_mu_);  // one S3 client, shared by the session threads
+  struct Stored {
+    std::string uri;     // the local path or the S3 key
+    uint64_t bytes = 0;
+  };
+
+  // Stores a finished local file at `name`; says where it went and its size.
+  Result<Stored> store(const std::string& name, const char* content_type) {
     std::string path = local_path(name);
+    std::error_code ec;
+    const uint64_t size = fs::file_size(path, ec);
+    if (ec) return Status::error(ErrorCode::io, "cannot size " + path + ": " + ec.message());
+    if (!s3_) return Stored{path, size};
+    std::lock_guard lock(*s3_mu_);  // one S3 client, shared by the session threads
     auto src = file_source(path);
     if (!src) return src.status();
-    std::error_code ec;
-    uint64_t size = fs::file_size(path, ec);
     std::string key = s3_->uri().key(name);
     Status s = s3_->put(key, *src.value(), size, content_type);
     if (!s) return s.with_context("uploading " + name);
     fs::remove(path, ec);
-    return key;
+    return Stored{key, size};
   }
 
   void discard(const std::string& name) {
@@ -357,6 +363,7 @@ class Transmux {
     auto w = media::WebmWriter::create(out_.local_path(t.name), h264 ? media::Container::mkv : media::Container::webm);
     if (!w) return w.status();
     t.writer = std::move(w.value());
+    t.writer->set_date_utc_ms(f.pts_ms);  // the file's first frame: same recording, same bytes
     Result<uint64_t> track = Status::error(ErrorCode::internal, "no track");
     if (t.info.kind == TrackKind::video) {
       media::VideoTrackParams p;
@@ -452,7 +459,8 @@ class Transmux {
 
     TransmuxFile file;
     file.path = t.name;
-    file.uri = *stored;
+    file.uri = stored->uri;
+    file.bytes = stored->bytes;
     file.peer = ref.peer;
     file.session = ref.session;
     file.track = t.info.name;
@@ -519,7 +527,8 @@ class Transmux {
         {"path", c.name}, {"start", c.first_ms}, {"end", c.last_ms}, {"messages", c.messages}};
     TransmuxDataFile f;
     f.path = c.name;
-    f.uri = *stored;
+    f.uri = stored->uri;
+    f.bytes = stored->bytes;
     f.peer = ref.peer;
     f.label = key;
     f.session = ref.session;

@@ -305,6 +305,13 @@ Result<std::unique_ptr<WebmWriter>> WebmWriter::create(const std::string& path, 
   return w;
 }
 
+void WebmWriter::set_date_utc_ms(uint64_t unix_ms) {
+  constexpr uint64_t kMatroskaEpochUnixMs = 978307200000;  // 2001-01-01T00:00:00Z
+  constexpr uint64_t kMaxMs = static_cast<uint64_t>(INT64_MAX / 1000000);
+  if (unix_ms < kMatroskaEpochUnixMs || unix_ms - kMatroskaEpochUnixMs > kMaxMs) return;
+  segment_->GetSegmentInfo()->set_date_utc(static_cast<int64_t>((unix_ms - kMatroskaEpochUnixMs) * 1000000));
+}
+
 WebmWriter::Track* WebmWriter::find_track(uint64_t number) {
   for (Track& t : tracks_)
     if (t.number == number) return &t;
@@ -358,6 +365,7 @@ Result<uint64_t> WebmWriter::add_video_track(const VideoTrackParams& p) {
   if (number == 0) return Status::error(ErrorCode::internal, "mkvmuxer: cannot add a video track");
   auto* vt = static_cast<mkvmuxer::VideoTrack*>(segment_->GetTrackByNumber(number));
   if (!vt) return Status::error(ErrorCode::internal, "mkvmuxer: video track vanished");
+  vt->set_uid(number);  // not mkvmuxer's random one: the same input gives the same bytes
   vt->set_codec_id(codec_id);
   if (!p.codec_private.empty() && !vt->SetCodecPrivate(p.codec_private.data(), p.codec_private.size()))
     return Status::error(ErrorCode::internal, "mkvmuxer: cannot set the codec private data");
@@ -386,6 +394,7 @@ Result<uint64_t> WebmWriter::add_audio_track(const AudioTrackParams& p) {
   if (number == 0) return Status::error(ErrorCode::internal, "mkvmuxer: cannot add an audio track");
   auto* at = static_cast<mkvmuxer::AudioTrack*>(segment_->GetTrackByNumber(number));
   if (!at) return Status::error(ErrorCode::internal, "mkvmuxer: audio track vanished");
+  at->set_uid(number);
   at->set_codec_id(mkvmuxer::Tracks::kOpusCodecId);
   if (!at->SetCodecPrivate(head.data(), head.size()))
     return Status::error(ErrorCode::internal, "mkvmuxer: cannot set the codec private data");

@@ -60,6 +60,11 @@ class WebmWriter {
   WebmWriter(const WebmWriter&) = delete;
   WebmWriter& operator=(const WebmWriter&) = delete;
 
+  // The segment's DateUTC: when the media started (Unix ms), so that the same
+  // recording always converts to the same bytes. Before the first frame;
+  // without it mkvmuxer writes the time of writing. Dates before 2001 are ignored.
+  void set_date_utc_ms(uint64_t unix_ms);
+
   // Return the track number (1, 2, ...). invalid_argument for bad params or
   // after the first frame; unsupported for an unknown codec or H264 in webm.
   Result<uint64_t> add_video_track(const VideoTrackParams& p);

@@ -329,6 +329,14 @@ def test_a_recorded_room_is_transmuxed_and_composed_into_s3(tmp_path, s3, s3_roo
         result = job["result"]
         assert result["compose"]["media_uri"] == compose_key
         assert result["transmux"]["summary"] == summary
+        # Each output's "bytes" is the size of the object stored.
+        sizes = {o["Key"]: o["Size"] for o in c.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"]}
+        outputs = result["transmux"]["files"] + result["transmux"]["data_files"]
+        assert len(outputs) == len(paths + data_paths)
+        for f in outputs:
+            assert f["bytes"] == sizes[f["uri"]] > 0
+        assert result["compose"]["bytes"] == sizes[compose_key] == len(webm.read_bytes())
+        output_bytes = sum(f["bytes"] for f in outputs) + result["compose"]["bytes"]
         assert (result["app"], result["room"]) == ("app", "s3-room")
 
         raw = hooks.wait_for(job_id, 2)
@@ -346,6 +354,7 @@ def test_a_recorded_room_is_transmuxed_and_composed_into_s3(tmp_path, s3, s3_roo
         assert m["roomrec_worker_hooks_sent_total"] == 2
         assert m["roomrec_worker_media_seconds_total"] > 2
         assert m["roomrec_worker_conversion_seconds_total"] > 0
+        assert m["roomrec_worker_output_bytes_total"] == output_bytes
         assert w.stop() == 0
     log = w.log_text()
     assert "S3RVER:S3RVER" not in log and SECRET not in log

@@ -201,6 +201,8 @@ std::string Api::metrics_text() const {
   out << "roomrec_worker_conversion_seconds_total " << m.conversion_seconds << '\n';
   metric(out, "roomrec_worker_media_seconds_total", "counter", "Media time converted by completed jobs, in seconds.");
   out << "roomrec_worker_media_seconds_total " << static_cast<double>(m.media_ms) / 1000.0 << '\n';
+  metric(out, "roomrec_worker_output_bytes_total", "counter", "Bytes of the files written by completed jobs.");
+  out << "roomrec_worker_output_bytes_total " << m.output_bytes << '\n';
   metric(out, "roomrec_worker_state_save_errors_total", "counter", "Job state files that could not be written.");
   out << "roomrec_worker_state_save_errors_total " << m.state_save_errors << '\n';
   metric(out, "roomrec_worker_jobs_expired_total", "counter",

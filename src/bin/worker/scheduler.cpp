@@ -195,7 +195,7 @@ void Scheduler::run(const std::string& id) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   enum class Outcome { completed, failed, requeued } outcome;
-  uint64_t media_ms = 0;
+  uint64_t media_ms = 0, output_bytes = 0;
   if (result) {
     outcome = Outcome::completed;
     snapshot.state = JobState::completed;
@@ -204,6 +204,7 @@ void Scheduler::run(const std::string& id) {
     snapshot.result = nlohmann::json::parse(result->to_json(0));
     if (result->transmux) media_ms = std::max(media_ms, result->transmux->duration_ms);
     if (result->compose) media_ms = std::max(media_ms, result->compose->duration_ms);
+    output_bytes = result->output_bytes();
   } else if (result.status().code() == ErrorCode::cancelled && cancel_.load()) {
     outcome = Outcome::requeued;  // shutdown: kept for the next start
     snapshot.state = JobState::queued;
@@ -221,6 +222,7 @@ void Scheduler::run(const std::string& id) {
     jobs_.at(id) = snapshot;
     m_.conversion_seconds += seconds;
     m_.media_ms += media_ms;
+    m_.output_bytes += output_bytes;
     if (outcome == Outcome::completed) m_.completed++;
     if (outcome == Outcome::failed) m_.failed++;
     if (outcome != Outcome::requeued) finished_.emplace(snapshot.finished_ms, id);

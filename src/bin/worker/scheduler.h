@@ -80,6 +80,7 @@ class Scheduler {
     uint64_t requeued_on_shutdown = 0;  // running jobs cancelled by shutdown, kept queued
     double conversion_seconds = 0;      // wall time of finished conversion runs
     uint64_t media_ms = 0;              // media converted by completed jobs (longest output of each)
+    uint64_t output_bytes = 0;          // files written by completed jobs
     unsigned running_peak = 0;
     unsigned max_jobs = 0;
     uint64_t state_save_errors = 0;

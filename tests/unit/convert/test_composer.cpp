@@ -178,6 +178,8 @@ ComposeResult compose_room(const std::string& room_dir, const std::string& out, 
   };
   auto r = compose(*src.value(), o);
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->bytes > 0);
+  CHECK(r->bytes == fs::file_size(r->media_uri));
   return r.value();
 }
 
@@ -335,12 +337,14 @@ TEST_CASE("compose output to an S3 object and to a presigned PUT URL; cancellati
   auto r = compose(*src, o);
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
   CHECK(r->media_uri == "app/compose/2026/11/25/job1.webm");
+  const uint64_t s3_bytes = r->bytes;
   auto uri = s3::S3Uri::parse(base + "?path_style=true").value();
   s3::S3Client client(uri);
   auto body = client.get("app/compose/2026/11/25/job1.webm");
   REQUIRE(body.is_ok());
   std::string local = tmp.str() + "/got.webm";
   std::ofstream(local, std::ios::binary) << *body;
+  CHECK(body->size() == s3_bytes);
   auto p = probe(local);
   CHECK(p.ok);
   CHECK(p.duration == doctest::Approx(2.0).epsilon(0.05));

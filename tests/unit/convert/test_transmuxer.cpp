@@ -87,6 +87,11 @@ TEST_CASE("a clean room: one playable file per track per session, and a summary 
   auto c = convert(room, out.str());
   CHECK(c.result.problems.empty());
   REQUIRE(c.result.files.size() == 6);
+  for (const auto& f : c.result.files) {
+    CHECK(f.uri == out.str() + "/" + f.path);
+    CHECK(f.bytes > 0);
+    CHECK(f.bytes == fs::file_size(f.uri));
+  }
   for (size_t i = 0; i < plans.size(); ++i) {
     const auto& p = plans[i];
     const auto& sent = room.sent[i];
@@ -364,6 +369,7 @@ TEST_CASE("S3 in, S3 out: a room recorded to S3 transmuxes into S3 (temporaries 
     REQUIRE(a.is_ok());
     REQUIRE(b.is_ok());
     CHECK(*a == *b);  // the same bytes, whole
+    CHECK(b->size() == f.bytes);
   }
   CHECK(out.head("transmux/job2/summary.json").is_ok());
   CHECK(fs::is_empty(tmp.path));

@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -569,6 +571,38 @@ TEST_CASE("WebmWriter: Opus audio only") {
     CHECK(std::abs(probe_duration(j) - 2.0) < 0.05);
     check_decodes(path);
     CHECK(count_packets(path, "a:0") == 100);
+  }
+}
+
+TEST_CASE("WebmWriter: the same frames and start date give the same bytes; DateUTC is the media's start") {
+  TempDir dir;
+  const OpusStream opus = encode_opus(50);
+  auto write = [&](const std::string& path, uint64_t date_ms) {
+    auto w = WebmWriter::create(path, Container::webm);
+    REQUIRE(w.is_ok());
+    if (date_ms) (*w)->set_date_utc_ms(date_ms);
+    AudioTrackParams ap;
+    ap.pre_skip = opus.pre_skip;
+    auto track = (*w)->add_audio_track(ap);
+    REQUIRE(track.is_ok());
+    mux(**w, {{*track, &opus.frames, false}});
+    REQUIRE((*w)->finish().is_ok());
+  };
+  auto bytes = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  const uint64_t date = 1700000000123;  // 2023-11-14T22:13:20.123Z
+  write(dir.file("a.webm"), date);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a date of writing would now differ
+  write(dir.file("b.webm"), date);
+  CHECK(bytes(dir.file("a.webm")) == bytes(dir.file("b.webm")));
+  write(dir.file("c.webm"), date + 1000);
+  CHECK(bytes(dir.file("a.webm")) != bytes(dir.file("c.webm")));
+  if (have_ffmpeg()) {
+    const RunResult r = run("ffprobe -v error -show_entries format_tags=creation_time -of csv=p=0 " +
+                            q(dir.file("a.webm")));
+    CHECK(r.output.rfind("2023-11-14T22:13:20.123", 0) == 0);
   }
 }
 
