@@ -345,12 +345,10 @@ class Compose {
       return Status::ok();
     }
     if (target_ == Target::s3) {
-      std::error_code ec;
-      const uint64_t size = fs::file_size(local_path_, ec);
       auto src = file_source(local_path_);
       if (!src) return src.status();
       s3::S3Client client(uri_);
-      Status s = client.put(uri_.prefix, *src.value(), size, "video/webm");
+      Status s = client.put(uri_.prefix, *src.value(), result_.bytes, "video/webm");
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = uri_.prefix;
     } else {
