@@ -130,7 +130,11 @@ typedef struct roomrec_url_request roomrec_url_request;
  *   "max_chunk_ms": 60000,             ... or spans this long, or idles this long
  *   "store": {"memory_budget_bytes": 104857600, "spill_dir": "/var/lib/x",
  *             "disk_budget_bytes": 1073741824, "min_free_disk_bytes": 67108864,
- *             "durable": false, "recover": true},
+ *             "durable": false, "durable_background": false, "recover": true},
+ *                                      durable: every closed chunk is on disk before it is
+ *                                      uploaded (written by the thread closing it; with
+ *                                      durable_background by the store's own thread, so
+ *                                      session calls do no I/O while memory has room)
  *   "upload": {                        absent: chunks stay in the store
  *     one of:
  *       "uri": "/local/folder" | "file:///abs" | "http://KEY:SECRET@host:9000/bucket/prefix?path_style=true"

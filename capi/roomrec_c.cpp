@@ -471,12 +471,14 @@ int roomrec_recorder_new(const char* config_json, roomrec_recorder** out) {
     cfg.max_chunk_ms = o.u64("max_chunk_ms", cfg.max_chunk_ms);
     if (o.has("store")) {
       Obj s(o.at("store"), "config.store",
-            {"memory_budget_bytes", "spill_dir", "disk_budget_bytes", "min_free_disk_bytes", "durable", "recover"});
+            {"memory_budget_bytes", "spill_dir", "disk_budget_bytes", "min_free_disk_bytes", "durable", "durable_background",
+             "recover"});
       cfg.store.memory_budget_bytes = s.u64("memory_budget_bytes", cfg.store.memory_budget_bytes);
       cfg.store.spill_dir = s.str("spill_dir");
       cfg.store.disk_budget_bytes = s.u64("disk_budget_bytes", cfg.store.disk_budget_bytes);
       cfg.store.min_free_disk_bytes = s.u64("min_free_disk_bytes", cfg.store.min_free_disk_bytes);
       cfg.store.durable = s.boolean("durable", false);
+      cfg.store.durable_background = s.boolean("durable_background", false);
       r->recover = s.boolean("recover", true);
       if (cfg.store.durable && cfg.store.spill_dir.empty())
         return invalid("config.store.durable needs config.store.spill_dir");

@@ -17,7 +17,12 @@
 // JSON metadata file beside them; recover() re-queues what a previous process
 // left in spill_dir. In durable mode every chunk is written to disk before
 // put() returns, so a killed process loses at most its open chunks; this is one
-// file write and fsync on the thread that closes a chunk.
+// file write and fsync on the thread that closes a chunk. With
+// durable_background the spill thread writes every chunk instead, as soon as it
+// is accepted, and it is uploaded only once on disk: put() does no I/O while
+// memory has room (for callers that must not block, such as a media server's
+// packet threads), and a killed process loses its open chunks and those still
+// queued for writing (about one file write's time of them).
 //
 // Thread-safe. put() in the default mode does no I/O while memory has room.
 #pragma once
@@ -42,6 +47,7 @@ struct ChunkStoreConfig {
   uint64_t disk_budget_bytes = 1ull << 30;
   uint64_t min_free_disk_bytes = 64ull << 20;  // keep this much of the file system free
   bool durable = false;                        // needs spill_dir
+  bool durable_background = false;             // with durable: written by the spill thread, not by put()
   // With a spill_dir: chunks in memory above this fraction of the budget are
   // spilled in the background, leaving the rest of the budget for bursts.
   double spill_watermark = 0.75;
@@ -57,7 +63,8 @@ struct ChunkStoreStats {
   uint64_t chunks_uploaded = 0, bytes_uploaded = 0;
   uint64_t chunks_refused = 0, bytes_refused = 0;
   uint64_t chunks_recovered = 0;
-  uint64_t chunks_written_by_caller = 0;              // spilled by put() itself: memory full, spill thread behind
+  uint64_t chunks_written_by_caller = 0;              // written by put() itself: durable (not background),
+                                                     // or memory full with the spill thread behind
   uint64_t spill_errors = 0;
 };
 

@@ -268,9 +268,12 @@ struct ChunkStore::Impl {
 
   // Above the watermark, the newest chunks in memory (the last to be
   // uploaded) are queued for the spill thread. Called with mu held.
+  // In background-durable mode every chunk in memory is queued.
+  bool writes_in_put() const { return cfg.durable && !cfg.durable_background; }
+
   void queue_spills_locked() {
-    if (cfg.durable || cfg.spill_dir.empty()) return;
-    const double fraction = std::clamp(cfg.spill_watermark, 0.0, 1.0);
+    if (writes_in_put() || cfg.spill_dir.empty()) return;
+    const double fraction = cfg.durable ? 0.0 : std::clamp(cfg.spill_watermark, 0.0, 1.0);
     const auto mark = static_cast<uint64_t>(static_cast<double>(cfg.memory_budget_bytes) * fraction);
     if (st.bytes_in_memory <= mark) return;
     bool queued = false;
@@ -372,7 +375,7 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
   Impl& m = *impl_;
   const uint64_t size = bytes.size();
   bytes.shrink_to_fit();
-  if (m.cfg.durable) {
+  if (m.writes_in_put()) {
     bool room;
     {
       std::lock_guard lock(m.mu);
@@ -384,6 +387,7 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
       std::lock_guard lock(m.mu);
       if (written) {
         m.accept_on_disk_locked(key, size, *written);
+        m.st.chunks_written_by_caller++;
         return Status::ok();
       }
       m.disk_reserved -= size;
@@ -399,7 +403,7 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
     m.accept_in_memory_locked(key, size, std::move(bytes));
     return Status::ok();
   }
-  if (!m.cfg.durable && m.disk_has_room(size)) {
+  if (!m.writes_in_put() && m.disk_has_room(size)) {
     // Memory is full and the spill thread is behind: write this one here.
     m.disk_reserved += size;
     lock.unlock();
@@ -420,7 +424,7 @@ Status ChunkStore::put(const ChunkKey& key, Buffer bytes) {
   // Both full, but part of memory only waits for the spill thread to finish
   // writing: once written, the chunk fits in memory. Wait for that (one file
   // write at most per chunk queued) rather than refuse.
-  if (!m.cfg.durable && m.st.bytes_spilling > 0 && m.st.bytes_in_memory + size <= m.cfg.memory_budget_bytes &&
+  if (!m.writes_in_put() && m.st.bytes_spilling > 0 && m.st.bytes_in_memory + size <= m.cfg.memory_budget_bytes &&
       !m.stopping) {
     m.cv_state.wait(lock, [&] { return m.stopping || m.memory_fits_locked(size) || m.st.bytes_spilling == 0; });
     if (m.memory_fits_locked(size) && !m.stopping) {

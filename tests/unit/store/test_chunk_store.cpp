@@ -395,6 +395,7 @@ TEST_CASE("durable mode: a killed process loses nothing it accepted; recover() r
     if (!store) ::_exit(3);
     for (uint32_t i = 0; i < 8; ++i)
       if (!store.value()->put(key_n(i), chunk_n(i, 2000 + i)).is_ok()) ::_exit(4);
+    if (store.value()->stats().chunks_written_by_caller != 8) ::_exit(5);  // each on disk when put() returned
     // Leave a torn write behind, as a crash mid-write would.
     FILE* f = std::fopen((cfg.spill_dir + "/torn.rec.tmp").c_str(), "wb");
     if (f) {
@@ -426,6 +427,59 @@ TEST_CASE("durable mode: a killed process loses nothing it accepted; recover() r
   }
   REQUIRE(keys.size() == 8);
   for (uint32_t i = 0; i < 8; ++i) CHECK(keys[i] == key_n(i));
+}
+
+TEST_CASE("durable_background: put() leaves the writing to the spill thread; a chunk is uploaded only once on disk") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.spill_dir = dir.str();
+  cfg.durable = true;
+  cfg.durable_background = true;
+  cfg.min_free_disk_bytes = 0;
+  auto store = ChunkStore::open(cfg).value();
+  std::set<uint32_t> taken;
+  for (uint32_t i = 0; i < 8; ++i) {
+    REQUIRE(store->put(key_n(i), chunk_n(i, 3000 + i)).is_ok());
+    // An uploader racing the writer never gets a chunk that is only in memory.
+    if (auto c = store->take(0)) {
+      CHECK(c->on_disk);
+      taken.insert(c->key.index);
+      store->release(c->id, 0);
+    }
+  }
+  store->flush_spills();
+  auto st = store->stats();
+  CHECK(st.chunks_written_by_caller == 0);
+  CHECK(st.chunks_on_disk == 8);
+  CHECK(st.chunks_in_memory == 0);
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator(dir.path))
+    if (e.path().extension() == ".rec") ++files;
+  CHECK(files == 8);
+  std::set<uint32_t> seen;
+  while (auto c = store->take(0)) {
+    CHECK(c->on_disk);
+    CHECK(seen.insert(c->key.index).second);
+    store->complete(c->id);
+  }
+  CHECK(seen.size() == 8);
+}
+
+TEST_CASE("durable_background with memory full: put() writes the chunk itself rather than hold more") {
+  TempDir dir;
+  ChunkStoreConfig cfg;
+  cfg.spill_dir = dir.str();
+  cfg.durable = true;
+  cfg.durable_background = true;
+  cfg.memory_budget_bytes = 2500;
+  cfg.min_free_disk_bytes = 0;
+  auto store = ChunkStore::open(cfg).value();
+  for (uint32_t i = 0; i < 20; ++i) {
+    REQUIRE(store->put(key_n(i), chunk_n(i, 1000)).is_ok());
+    CHECK(store->stats().bytes_in_memory + store->stats().bytes_spilling <= cfg.memory_budget_bytes);
+  }
+  store->flush_spills();
+  CHECK(store->stats().chunks_on_disk == 20);
 }
 
 TEST_CASE("recover() rebuilds a key from the chunk when its metadata is gone, and quarantines garbage") {
