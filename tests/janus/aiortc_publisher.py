@@ -139,9 +139,9 @@ async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", message
            "frames_received": {"audio": 0, "video": 0}, "data_sent": [],
            "data_received": [], "data_channel_open": False, "events": [],
            "ice_states": [], "ice_connected": False, "error": None}
+    t0 = time.monotonic()  # wall_seconds includes the delay
     if delay:
         await asyncio.sleep(delay)
-    t0 = time.monotonic()
     session = await asyncio.to_thread(janus_env.JanusSession, janus_url)
     pc = RTCPeerConnection()
     connected = asyncio.Event()

@@ -25,7 +25,9 @@ ECHOTEST_PLUGIN = JANUS_LIB / "plugins" / "libjanus_echotest.so"
 
 
 class JanusError(RuntimeError):
-    pass
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code  # Janus API error code, when Janus answered with an error
 
 
 def free_port(host="127.0.0.1"):
@@ -46,7 +48,7 @@ def in_netns_problem():
     """None when running inside tests/janus/netns.sh, else the reason why not."""
     if os.environ.get("ROOMREC_NETNS") != "1":
         return "not inside the test network namespace: run under tests/janus/netns.sh"
-    if not Path("/sys/class/net/lo2").exists():
+    if "lo2" not in {name for _, name in socket.if_nameindex()}:
         return "ROOMREC_NETNS=1 but no lo2 interface: netns.sh setup did not happen here"
     return None
 
@@ -261,7 +263,7 @@ class JanusSession:
         if r.get("janus") == "error":
             err = r.get("error", {})
             raise JanusError(f"Janus error {err.get('code')}: {err.get('reason')} "
-                             f"(request {msg.get('janus')})")
+                             f"(request {msg.get('janus')})", err.get("code"))
         return r
 
     def request(self, msg, handle_id=None):
