@@ -126,11 +126,12 @@ async def _stats(obj, kind_type):
 
 
 async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", messages=(),
-                  end="leave", delay=0.0, video_codec="VP8", size=(640, 480),
-                  connect_timeout=20.0, on_publishing=None):
+                  end="leave", leave_body=None, delay=0.0, video_codec="VP8",
+                  size=(640, 480), connect_timeout=20.0, on_publishing=None):
     """Publish to `plugin` with message `body`; returns a JSON-able result dict.
 
-    end: "leave" (plugin request {"request":"leave"}, then close), "hangup"
+    end: "leave" (plugin message leave_body, default {"request":"leave"}, then
+    close), "hangup"
     (Janus API hangup), "close" (just close the PeerConnection), each followed
     by destroying the session; "vanish" closes nothing on the Janus side.
     """
@@ -175,10 +176,13 @@ async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", message
                 raise RuntimeError(f"aiortc cannot send {video_codec}")
             rtx = [c for c in caps if c.mimeType.lower() == "video/rtx"]
             vt.setCodecPreferences(pref + rtx)
-        channel = pc.createDataChannel(label)
         opened = asyncio.Event()
-        channel.on("open", opened.set)
-        channel.on("message", lambda m: res["data_received"].append(encode_message(m)))
+        if label:  # aiortc 1.4 cannot take an answer rejecting the data m-line (no ufrag)
+            channel = pc.createDataChannel(label)
+            channel.on("open", opened.set)
+            channel.on("message", lambda m: res["data_received"].append(encode_message(m)))
+        elif messages:
+            raise ValueError("messages need a data channel label")
 
         await pc.setLocalDescription(await pc.createOffer())  # gathers all candidates
         reply = await asyncio.to_thread(
@@ -205,7 +209,7 @@ async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", message
                 await asyncio.wait_for(opened.wait(), min(seconds, 10))
             except asyncio.TimeoutError:
                 res["error"] = "data channel did not open"
-        if channel.readyState == "open":
+        if label and channel.readyState == "open":
             res["data_channel_open"] = True
             for i, m in enumerate(messages):
                 at = start + seconds * (i + 1) / (len(messages) + 1)
@@ -223,7 +227,7 @@ async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", message
             if inn:
                 res["received"][t.kind] = {"packets": inn.packetsReceived}
         if end == "leave":
-            r = await asyncio.to_thread(handle.message, {"request": "leave"})
+            r = await asyncio.to_thread(handle.message, leave_body or {"request": "leave"})
             res["leave_reply"] = r.get("plugindata", {}).get("data")
         elif end == "hangup":
             await asyncio.to_thread(handle.hangup)
@@ -248,11 +252,13 @@ class PublisherProcess:
     """This module run as a child process; stdout is parsed line by line."""
 
     def __init__(self, janus_url, plugin, body, *, seconds=5.0, label="data",
-                 messages=(), end="leave", delay=0.0, video_codec="VP8", log_path=None):
+                 messages=(), end="leave", leave_body=None, delay=0.0, video_codec="VP8",
+                 log_path=None):
         args = [sys.executable, os.path.abspath(__file__), "--janus", janus_url,
                 "--plugin", plugin, "--body", json.dumps(body), "--seconds", str(seconds),
-                "--label", label, "--messages", json.dumps(list(messages)),
-                "--end", end, "--delay", str(delay), "--video-codec", video_codec or ""]
+                "--label", label or "", "--messages", json.dumps(list(messages)),
+                "--end", end, "--leave-body", json.dumps(leave_body or {"request": "leave"}),
+                "--delay", str(delay), "--video-codec", video_codec or ""]
         self.stderr_path = log_path
         err = open(log_path, "wb") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -313,9 +319,10 @@ def main():
     ap.add_argument("--plugin", required=True, help="e.g. janus.plugin.roomrec")
     ap.add_argument("--body", default="{}", help="message body (JSON) sent with the offer")
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--label", default="data")
+    ap.add_argument("--label", default="data", help="data channel label ('' = none)")
     ap.add_argument("--messages", default="[]", help='JSON list: "text" or {"b64": ...}')
     ap.add_argument("--end", default="leave", choices=["leave", "hangup", "close", "vanish"])
+    ap.add_argument("--leave-body", default='{"request": "leave"}', help="JSON for --end leave")
     ap.add_argument("--delay", type=float, default=0.0, help="wait before joining")
     ap.add_argument("--video-codec", default="VP8", help="preferred video codec ('' = default)")
     a = ap.parse_args()
@@ -324,8 +331,9 @@ def main():
         print(json.dumps(obj), flush=True)
 
     res = asyncio.run(publish(
-        a.janus, a.plugin, json.loads(a.body), seconds=a.seconds, label=a.label,
-        messages=json.loads(a.messages), end=a.end, delay=a.delay,
+        a.janus, a.plugin, json.loads(a.body), seconds=a.seconds, label=a.label or None,
+        messages=json.loads(a.messages), end=a.end, leave_body=json.loads(a.leave_body),
+        delay=a.delay,
         video_codec=a.video_codec or None, on_publishing=lambda: emit({"status": "publishing"})))
     emit({"result": res})
 

@@ -84,8 +84,8 @@ class ChromiumPublisher:
     """Starts the page server and Chromium at once; result() waits for the page."""
 
     def __init__(self, workdir, janus_url, plugin, body, *, seconds=5.0, codec=None,
-                 label="data", messages=(), end="leave", delay=0.0, connect_timeout=20.0,
-                 timeout=None):
+                 label="data", messages=(), end="leave", leave_body=None, delay=0.0,
+                 connect_timeout=20.0, timeout=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout or delay + seconds + connect_timeout + 30
@@ -94,6 +94,7 @@ class ChromiumPublisher:
         self._closed = False
         params = {"janus": janus_url, "plugin": plugin, "body": body, "seconds": seconds,
                   "codec": codec, "label": label, "messages": list(messages), "end": end,
+                  "leaveBody": leave_body or {"request": "leave"},
                   "delay": delay, "connectTimeout": connect_timeout}
         self.server = _PageServer()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -11,9 +11,9 @@ die() { echo "netns.sh: $*" >&2; exit 2; }
 [ $# -gt 0 ] || die "usage: netns.sh CMD [ARG...]"
 
 if [ "${ROOMREC_NETNS_INNER:-}" != 1 ]; then
-    [ "$(id -u)" = 0 ] || die "must run as root (needs unshare -n and ip link add)"
     command -v unshare >/dev/null 2>&1 || die "unshare not found (util-linux)"
     command -v ip >/dev/null 2>&1 || die "ip not found (iproute2)"
+    [ "$(id -u 2>/dev/null)" = 0 ] || die "must run as root (needs unshare -n and ip link add)"
     err=$(unshare -n true 2>&1) || die "unshare -n failed: $err"
     ROOMREC_NETNS_INNER=1 exec unshare -n -- "$0" "$@"
 fi
