@@ -150,6 +150,7 @@ typedef struct rr_job {
 	char *transaction;
 	json_t *message, *jsep;
 	roomrec_session *rec;         /* RR_JOB_END_RECORDING: detached from the session */
+	uint32_t tracks;              /* ... its started tracks, bit i for track id i + 1 */
 	gboolean leave;               /* write a leave row (else close without one) */
 	guint64 now_ms;
 } rr_job;
@@ -214,21 +215,28 @@ static void rr_job_free(rr_job *job) {
 }
 
 /* Detaches the session's roomrec session (under its mutex) and hands it to
- * the message thread, which writes the leave row and closes the chunk, so
- * no Janus thread waits for the store. */
-static void rr_end_recording(rr_session *s, gboolean leave) {
+ * the message thread, which writes the track-stop and leave rows and closes
+ * the chunk, so no Janus thread waits for the store. FALSE if it was not
+ * recording. */
+static gboolean rr_end_recording(rr_session *s, gboolean leave) {
 	janus_mutex_lock(&s->mutex);
 	roomrec_session *rec = s->rec;
 	s->rec = NULL;
+	uint32_t tracks = 0;
+	for(int i = 0; i < RR_MAX_MLINES; i++)
+		if(s->tracks[i].used)
+			tracks |= 1u << i;
 	janus_mutex_unlock(&s->mutex);
 	if(rec == NULL)
-		return;
+		return FALSE;
 	rr_job *job = g_malloc0(sizeof(rr_job));
 	job->type = RR_JOB_END_RECORDING;
 	job->rec = rec;
+	job->tracks = tracks;
 	job->leave = leave;
 	job->now_ms = now_ms();
 	g_async_queue_push(jobs, job);
+	return TRUE;
 }
 
 static void rr_notify(rr_session *s, const char *event) {
@@ -769,8 +777,7 @@ static void rr_hangup_media(janus_plugin_session *handle) {
 	}
 	/* Hang-up, ICE failure, DTLS alert, a leave request: the session ends
 	 * here; a new join (with a new offer) starts a new one. */
-	gboolean was_recording = s->rec != NULL;
-	rr_end_recording(s, TRUE);
+	gboolean was_recording = rr_end_recording(s, TRUE);
 	janus_mutex_lock(&s->mutex);
 	s->joined = FALSE;
 	memset(s->tracks, 0, sizeof(s->tracks));
@@ -993,6 +1000,18 @@ static void rr_handle_request(rr_job *job) {
 	}
 }
 
+/* Ends a detached recording: a stop row per track, then the leave row (or a
+ * plain close), which closes the last chunk and hands it to the store. */
+static void rr_finish(rr_job *job) {
+	for(int i = 0; i < RR_MAX_MLINES; i++)
+		if(job->tracks & (1u << i))
+			roomrec_session_track_stopped(job->rec, (uint32_t)i + 1, job->now_ms);
+	int r = job->leave ? roomrec_session_leave(job->rec, job->now_ms) : roomrec_session_close(job->rec, job->now_ms);
+	if(r < 0)
+		JANUS_LOG(LOG_WARN, "[%s] ending a recording: %s\n", RR_PACKAGE, roomrec_last_error());
+	roomrec_session_free(job->rec);
+}
+
 static void *rr_handler(void *data) {
 	(void)data;
 	for(;;) {
@@ -1002,11 +1021,7 @@ static void *rr_handler(void *data) {
 			break;
 		}
 		if(job->type == RR_JOB_END_RECORDING) {
-			int r = job->leave ? roomrec_session_leave(job->rec, job->now_ms)
-				: roomrec_session_close(job->rec, job->now_ms);
-			if(r < 0)
-				JANUS_LOG(LOG_WARN, "[%s] ending a recording: %s\n", RR_PACKAGE, roomrec_last_error());
-			roomrec_session_free(job->rec);
+			rr_finish(job);
 		} else {
 			rr_handle_request(job);
 		}
@@ -1016,10 +1031,8 @@ static void *rr_handler(void *data) {
 	 * queues them first; drain anything else left. */
 	rr_job *job;
 	while((job = g_async_queue_try_pop(jobs)) != NULL) {
-		if(job->type == RR_JOB_END_RECORDING) {
-			roomrec_session_leave(job->rec, job->now_ms);
-			roomrec_session_free(job->rec);
-		}
+		if(job->type == RR_JOB_END_RECORDING)
+			rr_finish(job);
 		rr_job_free(job);
 	}
 	return NULL;
