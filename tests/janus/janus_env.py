@@ -60,11 +60,12 @@ class JanusServer:
     plugin_configs: {"janus.plugin.x.jcfg": "text", ...} written to the config folder.
     janus_extra: raw libconfig text appended to janus.jcfg (extra sections), or
     general_extra: raw lines added to janus.jcfg's general section.
+    env: extra environment for Janus (e.g. {"LD_LIBRARY_PATH": build dir}).
     """
 
     def __init__(self, workdir, plugins, plugin_configs=None, *,
                  session_timeout=60, debug_level=4, general_extra="",
-                 janus_extra="", janus_bin="janus", ready_timeout=10.0):
+                 janus_extra="", janus_bin="janus", env=None, ready_timeout=10.0):
         self.dir = Path(workdir)
         self.plugins = [Path(p) for p in plugins]
         self.plugin_configs = dict(plugin_configs or {})
@@ -74,6 +75,7 @@ class JanusServer:
         self.janus_extra = janus_extra
         self.janus_bin = janus_bin
         self.ready_timeout = ready_timeout
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/janus"
         self.proc = None
@@ -148,7 +150,7 @@ cors: {{
             [self.janus_bin, "-C", str(self.conf / "janus.jcfg"), "-F", str(self.conf),
              "-o", "-N", "-L", str(self.log_path)],
             stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
-            cwd=self.dir)
+            cwd=self.dir, env=self.env)
         deadline = time.monotonic() + self.ready_timeout
         while True:
             if self.proc.poll() is not None:
