@@ -258,6 +258,16 @@ class JanusSession:
         self._thread = threading.Thread(target=self._poll, daemon=True,
                                          name=f"janus-poll-{self.id}")
         self._thread.start()
+        # A pending long poll is no activity for Janus: keep the session alive
+        # (a test may set a session_timeout shorter than the 30 s poll).
+        threading.Thread(target=self._keepalive, daemon=True, name=f"janus-keepalive-{self.id}").start()
+
+    def _keepalive(self, every=1.0):
+        while not self._stop.wait(every):
+            try:
+                self.keepalive()
+            except (OSError, ValueError, JanusError, http.client.HTTPException):
+                pass
 
     def _post(self, url, msg):
         msg.setdefault("transaction", _tid())
