@@ -1,4 +1,5 @@
 #include "hooks/hook_sender.h"
+#include "util/thread_name.h"
 
 #include <roomrec/log.h>
 #include <roomrec/upload_queue.h>
@@ -13,7 +14,10 @@ constexpr const char* kComponent = "hooks";
 }
 
 HookSender::HookSender(HookSenderConfig config) : cfg_(std::move(config)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::set_thread_name("rr-hooks");
+    run();
+  });
 }
 
 HookSender::~HookSender() { stop(); }

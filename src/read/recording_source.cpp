@@ -18,6 +18,7 @@
 #include <tuple>
 #include <utility>
 
+#include "util/thread_name.h"
 #include "read/mjr_reader.h"
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
@@ -356,7 +357,10 @@ class S3ObjectSource final : public ByteSource {
       if (to_file_) {
         if (Status s = open_temp(); !s) return s;
       }
-      thread_ = std::thread([this] { run(); });
+      thread_ = std::thread([this] {
+        util::set_thread_name("rr-read");
+        run();
+      });
     }
     if (max == 0) return size_t{0};
     std::unique_lock lock(mu_);

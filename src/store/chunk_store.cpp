@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "util/thread_name.h"
 #include "util/crc32c.h"
 
 namespace roomrec {
@@ -366,7 +367,10 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreConfig& con
     }
     impl->lock_fd = fd;
     Impl* raw = impl.get();
-    impl->spill_thread = std::thread([raw] { raw->spill_loop(); });
+    impl->spill_thread = std::thread([raw] {
+      util::set_thread_name("rr-spill");
+      raw->spill_loop();
+    });
   }
   return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(impl)));
 }

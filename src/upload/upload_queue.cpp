@@ -1,6 +1,8 @@
 #include <roomrec/log.h>
 #include <roomrec/upload_queue.h>
 
+#include "util/thread_name.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -84,7 +86,10 @@ UploadQueue::~UploadQueue() { stop(); }
 void UploadQueue::start() {
   if (!workers_.empty()) return;
   stop_ = false;
-  for (size_t i = 0; i < cfg_.workers; ++i) workers_.emplace_back([this, i] { run(i); });
+  for (size_t i = 0; i < cfg_.workers; ++i) workers_.emplace_back([this, i] {
+    util::set_thread_name("rr-upload");
+    run(i);
+  });
 }
 
 void UploadQueue::stop() {
@@ -165,3 +170,4 @@ void UploadQueue::run(size_t worker) {
 UploadQueueStats UploadQueue::stats() const { return {uploaded_.load(), bytes_.load(), failures_.load()}; }
 
 }  // namespace roomrec
+

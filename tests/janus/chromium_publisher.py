@@ -85,7 +85,8 @@ class ChromiumPublisher:
 
     def __init__(self, workdir, janus_url, plugin, body, *, seconds=5.0, codec=None,
                  label="data", messages=(), end="leave", leave_body=None, delay=0.0,
-                 connect_timeout=20.0, timeout=None):
+                 connect_timeout=20.0, timeout=None, width=640, height=480, max_kbps=None,
+                 extra_flags=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout or delay + seconds + connect_timeout + 30
@@ -95,7 +96,8 @@ class ChromiumPublisher:
         params = {"janus": janus_url, "plugin": plugin, "body": body, "seconds": seconds,
                   "codec": codec, "label": label, "messages": list(messages), "end": end,
                   "leaveBody": leave_body or {"request": "leave"},
-                  "delay": delay, "connectTimeout": connect_timeout}
+                  "delay": delay, "connectTimeout": connect_timeout,
+                  "width": width, "height": height, "maxKbps": max_kbps}
         self.server = _PageServer()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         url = (f"http://127.0.0.1:{self.server.server_port}/publish.html#"
@@ -103,7 +105,7 @@ class ChromiumPublisher:
         try:
             with open(self.stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(
-                    [find_chromium(), *CHROMIUM_FLAGS,
+                    [find_chromium(), *CHROMIUM_FLAGS, *extra_flags,
                      f"--user-data-dir={self.dir / 'profile'}", url],
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                     start_new_session=True)  # own process group: close() ends all of it

@@ -65,7 +65,8 @@ class JanusServer:
 
     def __init__(self, workdir, plugins, plugin_configs=None, *,
                  session_timeout=60, debug_level=4, general_extra="",
-                 janus_extra="", janus_bin="janus", env=None, ready_timeout=10.0):
+                 janus_extra="", janus_bin="janus", env=None, ready_timeout=10.0,
+                 admin=False):
         self.dir = Path(workdir)
         self.plugins = [Path(p) for p in plugins]
         self.plugin_configs = dict(plugin_configs or {})
@@ -76,6 +77,9 @@ class JanusServer:
         self.janus_bin = janus_bin
         self.ready_timeout = ready_timeout
         self.env = {**os.environ, **(env or {})}
+        # The Admin API (handle_info shows a plugin's query_session), if asked for.
+        self.admin_port = free_port() if admin else None
+        self.admin_secret = secrets.token_hex(8) if admin else None
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/janus"
         self.proc = None
@@ -108,6 +112,7 @@ general: {{
     loggers_folder = "{folders['loggers']}"
     debug_level = {self.debug_level}
     session_timeout = {self.session_timeout}
+    {f'admin_secret = "{self.admin_secret}"' if self.admin_secret else ""}
     {self.general_extra}
 }}
 media: {{
@@ -128,7 +133,10 @@ general: {{
     https = false
 }}
 admin: {{
-    admin_http = false
+    admin_http = {"true" if self.admin_port else "false"}
+    admin_ip = "127.0.0.1"
+    admin_port = {self.admin_port or 0}
+    admin_base_path = "/admin"
 }}
 cors: {{
     allow_origin = "*"
@@ -171,6 +179,24 @@ cors: {{
             raise JanusError(f"Janus loaded plugins {loaded}, expected {len(self.plugins)} "
                              f"from {[str(p) for p in self.plugins]}\n{self.diagnostics()}")
         return self
+
+    def admin_request(self, msg, path=""):
+        """One Admin API request (needs admin=True); returns the reply."""
+        if not self.admin_port:
+            raise JanusError("JanusServer(admin=True) needed for the Admin API")
+        body = {"transaction": _tid(), "admin_secret": self.admin_secret, **msg}
+        r = http_json("POST", f"http://127.0.0.1:{self.admin_port}/admin{path}", body)
+        if r.get("janus") == "error":
+            raise JanusError(f"Admin API error: {r.get('error')}")
+        return r
+
+    def handles_info(self):
+        """handle_info of every handle of every session (plugin_specific inside)."""
+        out = []
+        for sid in self.admin_request({"janus": "list_sessions"}).get("sessions", []):
+            for hid in self.admin_request({"janus": "list_handles"}, f"/{sid}").get("handles", []):
+                out.append(self.admin_request({"janus": "handle_info"}, f"/{sid}/{hid}")["info"])
+        return out
 
     @property
     def running(self):
