@@ -8,8 +8,8 @@ back): the recording overhead as a ratio, measured in one run.
 Runs inside tests/janus/netns.sh (scripts/bench does that):
   bench/bench_janus.py --build build-bench [--seconds 25] [--runs 3]
 Prints one line per run, the medians, and SUMMARY lines for scripts/bench.
-Janus runs on CPU 0 and Chromium on CPU 1; chunks close every 5 s, so their
-writing and upload (to a local folder) fall inside the measured window.
+Janus runs on CPU 0 and Chromium on CPU 1; the measured window covers at
+least one chunk being closed and uploaded (to a local folder, with fsync).
 """
 
 import argparse
@@ -71,7 +71,7 @@ def one_run(mode, args, work, video):
     rec = work / f"rec-{mode}-{time.monotonic_ns()}"
     if roomrec:
         cfg = {"janus.plugin.roomrec.jcfg": f'apps: {{ bench = "{SECRET}" }}\n'
-                                             f'recorder: {{ max_chunk_ms = 5000 upload: {{ uri = "{rec}" }} }}\n'}
+                                             f'recorder: {{ max_chunk_ms = {args.chunk_ms} upload: {{ uri = "{rec}" }} }}\n'}
         server = janus_env.JanusServer(work / f"janus-{mode}-{time.monotonic_ns()}", [plugin], cfg,
                                        env={"LD_LIBRARY_PATH": args.build}, admin=True)
         body = {"request": "join", "token": jwt.encode(
@@ -123,11 +123,14 @@ def one_run(mode, args, work, video):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=str(ROOT / "build"))
-    ap.add_argument("--seconds", type=float, default=25)
+    ap.add_argument("--seconds", type=float, default=75)
     ap.add_argument("--warmup", type=float, default=8, help="seconds before measuring (bitrate ramp-up)")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--chunk-ms", type=int, default=60000, help="max_chunk_ms (roomrec's default: 60000)")
     args = ap.parse_args()
     args.build = str(Path(args.build).resolve())
+    if args.seconds - args.warmup - 1 < args.chunk_ms / 1000 + 2:
+        sys.exit("bench_janus: the measured window must cover a chunk: --seconds >= warmup + chunk + 3")
     problem = janus_env.in_netns_problem()
     if problem:
         sys.exit(f"bench_janus: {problem}")
@@ -138,7 +141,7 @@ def main():
         runs = []
         print(f"bench_janus: one Chromium publisher, 1280x720 VP8 capped at 1500 kbit/s + Opus, "
               f"{args.seconds:.0f} s each, Janus CPU measured over {args.seconds - args.warmup - 1:.0f} s "
-              f"after {args.warmup:.0f} s of ramp-up; runs alternate")
+              f"after {args.warmup:.0f} s of ramp-up; chunks of {args.chunk_ms / 1000:.0f} s; runs alternate")
         for i in range(args.runs):
             for mode in ("drop", "record", "echotest"):
                 r = one_run(mode, args, work, video)
