@@ -1,6 +1,7 @@
 #include "s3/http_client.h"
 
 #include "util/base64.h"
+#include "util/utf8.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -313,6 +314,7 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
       return Status::error(ErrorCode::cancelled, where + ": the response body's receiver stopped the transfer");
     std::string detail = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
+    detail = util::printable_text(detail);
     // curl's text may quote the URL: keep the signature in a presigned query out of logs.
     if (size_t q = url.find('?'); q != std::string::npos) {
       std::string query = url.substr(q);
@@ -329,6 +331,17 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
 bool is_transient_status(long status) { return status == 408 || status == 429 || (status >= 500 && status < 600); }
 
 namespace {
+
+// At most this much of an S3 error <Message> goes into an error text.
+constexpr size_t kMaxReflectedMessage = 120;
+
+// An S3 error code ("NoSuchKey", "AccessDenied"): letters, digits and dots, short.
+bool is_error_code_token(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.')) return false;
+  return true;
+}
 
 struct S3Error {
   std::string code, message;
@@ -354,20 +367,15 @@ Status check_status(const HttpResponse& r, std::string_view what) {
   else if (is_transient_status(r.status)) code = ErrorCode::unavailable;
   else code = ErrorCode::invalid_argument;
 
+  // The peer's text enters here: only a short, sanitised status goes on (a
+  // token-like S3 <Code>, the start of its <Message> as printable UTF-8);
+  // any other body is never reflected (it may be an internal service's page).
   std::string msg(what);
   msg += ": HTTP " + std::to_string(r.status);
   S3Error e = s3_error_of(r);
-  if (!e.code.empty() || !e.message.empty()) {
-    if (!e.code.empty()) msg += " " + e.code;
-    if (!e.message.empty()) msg += ": " + e.message;
-  } else if (!r.body.empty()) {
-    std::string snippet;
-    for (char ch : r.body.substr(0, 200)) snippet += (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : ch;
-    snippet = std::string(trim(snippet));
-    if (!snippet.empty()) msg += ": " + snippet;
-  } else if (std::string h = r.header("x-amz-error-code"); !h.empty()) {
-    msg += " " + h;
-  }
+  std::string error_code = e.code.empty() ? r.header("x-amz-error-code") : e.code;
+  if (is_error_code_token(error_code)) msg += " " + error_code;
+  if (!e.message.empty()) msg += ": " + util::printable_text(trim(e.message), kMaxReflectedMessage);
   return Status::error(code, std::move(msg));
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "util/text.h"
+#include "util/utf8.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -26,7 +27,7 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
 
 void answer(httplib::Response& res, int code, const json& body) {
   res.status = code;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void ok(httplib::Response& res, json data) { answer(res, 200, {{"status", true}, {"data", std::move(data)}}); }
@@ -139,7 +140,8 @@ void Api::post_job(const httplib::Request& req, httplib::Response& res) {
   try {
     body = json::parse(req.body);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
-    return error(res, 400, std::string("invalid JSON: ") + e.what());
+    // e.what() quotes the bytes read last: printable, never raw (it may be invalid UTF-8).
+    return error(res, 400, "invalid JSON: " + util::printable_text(e.what(), 300));
   }
   auto spec = parse_job_spec(body);
   if (!spec) return error(res, 400, spec.status().message());

@@ -6,11 +6,25 @@
 #include <tuple>
 
 #include "hooks/hook_event.h"
+#include "util/utf8.h"
 
 namespace roomrec::worker {
 namespace {
 
 constexpr const char* kComponent = "worker";
+
+// Longest error text kept in a job (its state file, GET answer and Failed hook).
+constexpr size_t kMaxErrorBytes = 2000;
+
+std::string describe_exception(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return util::printable_text(e.what(), 300);
+  } catch (...) {
+  }
+  return "unknown exception";
+}
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(
@@ -150,8 +164,17 @@ void Scheduler::worker_loop() {
     running_++;  // under the same lock as the pop, so shutdown() never misses a starting job
     m_.running_peak = std::max(m_.running_peak, running_);
     lock.unlock();
-    run(id);
+    try {
+      run(id);
+    } catch (...) {
+      // run() turns a throwing conversion into a failed job; this is for what
+      // throws around it (out of memory while saving, say): the job fails alone,
+      // never the process.
+      fail_after_exception(id, std::current_exception());
+    }
     lock.lock();
+    running_--;
+    cv_idle_.notify_all();
   }
 }
 
@@ -190,7 +213,11 @@ void Scheduler::run(const std::string& id) {
       std::lock_guard lock(mu_);
       jobs_.at(id).progress = p.fraction;
     };
-    result = convert(*cj);
+    try {  // a conversion that throws fails its job alone
+      result = convert(*cj);
+    } catch (...) {
+      result = Status::error(ErrorCode::internal, "internal error: " + describe_exception(std::current_exception()));
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -201,7 +228,8 @@ void Scheduler::run(const std::string& id) {
     snapshot.state = JobState::completed;
     snapshot.progress = 1;
     snapshot.finished_ms = now_ms();
-    snapshot.result = nlohmann::json::parse(result->to_json(0));
+    snapshot.result = nlohmann::json::parse(result->to_json(0), nullptr, false);  // never throws
+    if (snapshot.result.is_discarded()) snapshot.result = nullptr;
     if (result->transmux) media_ms = std::max(media_ms, result->transmux->duration_ms);
     if (result->compose) media_ms = std::max(media_ms, result->compose->duration_ms);
     output_bytes = result->output_bytes();
@@ -214,7 +242,7 @@ void Scheduler::run(const std::string& id) {
     outcome = Outcome::failed;
     snapshot.state = JobState::failed;
     snapshot.finished_ms = now_ms();
-    snapshot.error = result.status().to_string();
+    snapshot.error = util::printable_text(result.status().to_string(), kMaxErrorBytes);
   }
   save(snapshot);
   {
@@ -251,11 +279,29 @@ void Scheduler::run(const std::string& id) {
       log_message(LogLevel::info, kComponent, "job " + id + ": cancelled by shutdown, kept queued for the next start");
       break;
   }
-  {
-    std::lock_guard lock(mu_);
-    running_--;
+}
+
+void Scheduler::fail_after_exception(const std::string& id, std::exception_ptr ep) noexcept {
+  try {
+    const std::string what = describe_exception(ep);
+    log_message(LogLevel::error, kComponent, "job " + id + ": internal error: " + what);
+    Job snapshot;
+    {
+      std::lock_guard lock(mu_);
+      Job& job = jobs_.at(id);
+      if (job.state == JobState::completed || job.state == JobState::failed) return;  // already ended
+      job.state = JobState::failed;
+      job.finished_ms = now_ms();
+      job.error = "internal: internal error: " + what;
+      m_.failed++;
+      finished_.emplace(job.finished_ms, id);
+      snapshot = job;
+    }
+    save(snapshot);
+    send_failed_hook(snapshot);
+  } catch (...) {
+    log_message(LogLevel::error, kComponent, "job " + id + ": internal error while failing it");
   }
-  cv_idle_.notify_all();
 }
 
 void Scheduler::shutdown(std::chrono::milliseconds grace) {

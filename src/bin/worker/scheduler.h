@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -91,6 +92,8 @@ class Scheduler {
  private:
   void worker_loop();
   void run(const std::string& id);
+  // A job whose run() threw: failed, saved and reported; never throws.
+  void fail_after_exception(const std::string& id, std::exception_ptr ep) noexcept;
   void save(const Job& snapshot);
   void send_failed_hook(const Job& job);
   size_t expire(uint64_t now);
