@@ -16,8 +16,6 @@
 #include <string>
 #include <thread>
 
-#include <httplib.h>
-
 #include "s3/s3_uri.h"
 #include "worker/api.h"
 #include "worker/config.h"
@@ -71,21 +69,14 @@ int run(const WorkerConfig& cfg) {
                       store, hooks);
   scheduler.restore(std::move(jobs));
 
-  httplib::Server server;
   Api api(cfg, scheduler, hooks);
-  api.install(server);
-  int port = cfg.http_port;
-  if (port == 0) {
-    port = server.bind_to_any_port(cfg.http_host);
-  } else if (!server.bind_to_port(cfg.http_host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    std::fprintf(stderr, "convert_record_worker: cannot listen on %s:%d\n", cfg.http_host.c_str(), cfg.http_port);
+  std::unique_ptr<HttpServer> server = api.make_server();
+  if (Status s = server->start(); !s) {
+    std::fprintf(stderr, "convert_record_worker: %s\n", s.message().c_str());
     return 1;
   }
+  const int port = server->port();
   scheduler.start();
-  std::thread http([&server] { server.listen_after_bind(); });
   log_info("input " + describe_root(cfg.input_root) + ", transmux " + describe_root(cfg.transmux_root) +
            ", compose " + describe_root(cfg.compose_root) + ", " + std::to_string(cfg.max_jobs) + " jobs at once, " +
            std::to_string(cfg.credentials.size()) + " tokens");
@@ -96,7 +87,7 @@ int run(const WorkerConfig& cfg) {
   const timespec tick{0, 200'000'000};
   while (sig <= 0) {
     sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig <= 0 && !server.is_running()) {
+    if (sig <= 0 && !server->running()) {
       log_message(LogLevel::error, kComponent, "the HTTP server stopped");
       break;
     }
@@ -107,8 +98,7 @@ int run(const WorkerConfig& cfg) {
   scheduler.shutdown(std::chrono::seconds(cfg.grace_seconds));
   if (!hooks.flush(kHookFlushMs)) log_message(LogLevel::warn, kComponent, "some hooks were not delivered before exit");
   hooks.stop();
-  server.stop();
-  http.join();
+  server->stop();
   log_info("stopped");
   return sig > 0 ? 0 : 1;
 }

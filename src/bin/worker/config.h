@@ -39,6 +39,9 @@ struct WorkerConfig {
   uint64_t job_retention_seconds = 7 * 24 * 3600;  // finished jobs are forgotten after this; 0: never
   uint32_t node_id = 0;             // HookEvent.node
   size_t max_body_bytes = 64 * 1024;
+  unsigned http_request_deadline_seconds = 10;  // accept -> whole request (line, headers, body)
+  unsigned http_max_connections = 512;          // open at once, all clients
+  unsigned http_max_connections_per_client = 64;  // open at once from one address
   LogLevel log_level = LogLevel::info;
   std::string generated_secret;     // set when --generate-secret made the secret
 
