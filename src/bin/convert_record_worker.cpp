@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -64,8 +65,8 @@ int run(const WorkerConfig& cfg) {
     log_message(LogLevel::warn, kComponent, "no --state-dir: jobs are kept in memory only and lost on exit");
 
   HookDispatch hooks(cfg.hook_body_type, cfg.hook_workers, [&cfg](const std::string& app) { return cfg.hook_uri_for(app); });
-  Scheduler scheduler({cfg.max_jobs, cfg.node_id, Roots{cfg.input_root, cfg.transmux_root, cfg.compose_root},
-                       std::chrono::seconds(cfg.job_retention_seconds)},
+  Scheduler scheduler({cfg.max_jobs, cfg.node_id, cfg.roots(),
+                       std::chrono::seconds(cfg.job_retention_seconds), std::chrono::seconds(cfg.job_timeout_seconds)},
                       store, hooks);
   scheduler.restore(std::move(jobs));
 
@@ -95,7 +96,13 @@ int run(const WorkerConfig& cfg) {
   log_info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": no new jobs; waiting up to " +
            std::to_string(cfg.grace_seconds) + " s for running ones");
   api.start_draining();
-  scheduler.shutdown(std::chrono::seconds(cfg.grace_seconds));
+  if (!scheduler.shutdown(std::chrono::seconds(cfg.grace_seconds))) {
+    // A conversion ignored its cancel flag: exit anyway, within a bound (issue 21 item 4).
+    hooks.flush(1000);
+    log_message(LogLevel::error, kComponent, "exiting with conversions still running");
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
   if (!hooks.flush(kHookFlushMs)) log_message(LogLevel::warn, kComponent, "some hooks were not delivered before exit");
   hooks.stop();
   server->stop();

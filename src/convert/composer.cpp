@@ -12,6 +12,7 @@
 
 #include "util/text.h"
 #include "convert/audio_mixer.h"
+#include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
@@ -347,12 +348,12 @@ class Compose {
     if (target_ == Target::s3) {
       auto src = file_source(local_path_);
       if (!src) return src.status();
-      s3::S3Client client(uri_);
+      s3::S3Client client(uri_, s3::S3ClientOptions{output_http_options(opt_)});
       Status s = client.put(uri_.prefix, *src.value(), result_.bytes, "video/webm");
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = uri_.prefix;
     } else {
-      s3::HttpClient http;
+      s3::HttpClient http(output_http_options(opt_));
       Status s = s3::put_presigned_file(http, uri_.presigned_url, local_path_);
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = s3::strip_query(uri_.presigned_url);

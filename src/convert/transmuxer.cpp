@@ -16,6 +16,7 @@
 #include "util/base64.h"
 #include "util/text.h"
 #include "util/utf8.h"
+#include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
@@ -51,7 +52,7 @@ class Output {
       if (uri->presigned)
         return Status::error(ErrorCode::invalid_argument,
                              "transmux output must be an S3 URI with credentials or a folder, not a presigned URL");
-      out.s3_ = std::make_shared<s3::S3Client>(uri.value());
+      out.s3_ = std::make_shared<s3::S3Client>(uri.value(), s3::S3ClientOptions{output_http_options(o)});
       std::string base = o.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.temp_dir;
       std::string tmpl = base + "/roomrec-transmux-XXXXXX";
       std::vector<char> buf(tmpl.begin(), tmpl.end());

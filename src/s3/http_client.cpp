@@ -3,6 +3,10 @@
 #include "util/base64.h"
 #include "util/utf8.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -48,7 +52,51 @@ struct Transfer {
   HttpResponse* response = nullptr;
   const BodySink* sink = nullptr;
   bool sink_stopped = false;
+  const HttpOptions* options = nullptr;
+  bool refused_address = false;
 };
+
+int progress_cb(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return t->options->cancel && t->options->cancel->load() ? 1 : 0;  // non-zero: CURLE_ABORTED_BY_CALLBACK
+}
+
+// Opens each connection's socket once its peer address passed address_allowed.
+curl_socket_t open_socket_cb(void* user, curlsocktype, curl_sockaddr* a) {
+  auto* t = static_cast<Transfer*>(user);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (a->family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_addr, text, sizeof text);
+  else if (a->family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_addr, text, sizeof text);
+  if (!text[0] || !t->options->address_allowed(text)) {
+    t->refused_address = true;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+// Failures before an HTTP answer was read: what a client-chosen target must not tell apart.
+bool is_connect_phase(CURLcode c) {
+  switch (c) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_HTTP2:
+    case CURLE_PARTIAL_FILE:
+      return true;
+    default:
+      return false;
+  }
+}
 
 size_t header_cb(char* data, size_t size, size_t nitems, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -230,6 +278,8 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
   Transfer t;
   t.response = &response;
   t.sink = sink ? &sink : nullptr;
+  t.options = &options_;
+  if (options_.cancel && options_.cancel->load()) return Status::error(ErrorCode::cancelled, where + ": cancelled");
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = '\0';
 
@@ -253,6 +303,17 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.ca_path.empty()) curl_easy_setopt(c, CURLOPT_CAPATH, options_.ca_path.c_str());
 
+  if (options_.cancel) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  }
+  if (options_.address_allowed) {
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);  // a kept-alive connection was checked for another URL
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -312,6 +373,9 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
     }
     if (t.sink_stopped)
       return Status::error(ErrorCode::cancelled, where + ": the response body's receiver stopped the transfer");
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::error(ErrorCode::cancelled, where + ": cancelled");
+    if (options_.opaque_connect_errors && (is_connect_phase(rc) || t.refused_address))
+      return Status::error(ErrorCode::unavailable, where + ": cannot connect");
     std::string detail = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
     detail = util::printable_text(detail);

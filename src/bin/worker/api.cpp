@@ -193,7 +193,7 @@ void Api::post_job(const HttpRequest& req, HttpResponse& res) {
   job.id = new_job_id();
   job.spec = std::move(*spec);
   job.accepted_ms = now_ms();
-  if (auto resolved = resolve_job(job, Roots{cfg_.input_root, cfg_.transmux_root, cfg_.compose_root}); !resolved)
+  if (auto resolved = resolve_job(job, cfg_.roots()); !resolved)
     return error(res, 400, resolved.status().message());
 
   const std::string id = job.id;

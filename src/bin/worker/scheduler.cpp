@@ -123,6 +123,22 @@ size_t Scheduler::expire(uint64_t now) {
 
 void Scheduler::start() {
   for (unsigned i = 0; i < opt_.max_jobs; ++i) threads_.emplace_back([this] { worker_loop(); });
+  watchdog_ = std::thread([this] { watch(); });
+}
+
+void Scheduler::watch() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_watchdog_.wait_for(lock, std::chrono::milliseconds(200));
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, r] : running_jobs_) {
+      if (cancel_.load()) r.cancel->store(true);
+      if (opt_.job_timeout.count() > 0 && !r.timed_out && now >= r.deadline) {
+        r.timed_out = true;
+        r.cancel->store(true);
+      }
+    }
+  }
 }
 
 Status Scheduler::submit(Job job) {
@@ -201,12 +217,32 @@ void Scheduler::run(const std::string& id) {
   log_message(LogLevel::info, kComponent, "job " + id + ": converting " + snapshot.spec.record_path);
 
   const auto t0 = std::chrono::steady_clock::now();
+  // This job's cancel flag: set by shutdown (after the grace period) or by the job timeout; it ends
+  // transfers in progress too.
+  std::atomic<bool> job_cancel{cancel_.load()};
+  {
+    std::lock_guard lock(mu_);
+    running_jobs_[id] = Running{&job_cancel, t0 + opt_.job_timeout, false};
+  }
+  bool timed_out = false;
+  struct Unregister {
+    Scheduler* self;
+    const std::string& id;
+    bool& timed_out;
+    ~Unregister() {
+      std::lock_guard lock(self->mu_);
+      timed_out = self->running_jobs_[id].timed_out;
+      self->running_jobs_.erase(id);
+    }
+  };
   Result<ConvertResult> result = Status::error(ErrorCode::internal, "not run");
+  {
+  Unregister unregister{this, id, timed_out};
   auto cj = resolve_job(snapshot, opt_.roots);
   if (!cj) {
     result = cj.status();
   } else {
-    cj->cancel = &cancel_;
+    cj->cancel = &job_cancel;
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     if (cj->transmux) cj->transmux->threads = std::max(1u, cores / opt_.max_jobs);
     cj->progress = [this, &id](const ConvertProgress& p) {
@@ -219,6 +255,7 @@ void Scheduler::run(const std::string& id) {
       result = Status::error(ErrorCode::internal, "internal error: " + describe_exception(std::current_exception()));
     }
   }
+  }  // unregistered: timed_out is final
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   enum class Outcome { completed, failed, requeued } outcome;
@@ -233,6 +270,12 @@ void Scheduler::run(const std::string& id) {
     if (result->transmux) media_ms = std::max(media_ms, result->transmux->duration_ms);
     if (result->compose) media_ms = std::max(media_ms, result->compose->duration_ms);
     output_bytes = result->output_bytes();
+  } else if (timed_out) {
+    outcome = Outcome::failed;
+    snapshot.state = JobState::failed;
+    snapshot.finished_ms = now_ms();
+    snapshot.error = "timeout: the conversion ran longer than the worker's job timeout (" +
+                     std::to_string(opt_.job_timeout.count() / 1000) + " s) and was stopped";
   } else if (result.status().code() == ErrorCode::cancelled && cancel_.load()) {
     outcome = Outcome::requeued;  // shutdown: kept for the next start
     snapshot.state = JobState::queued;
@@ -304,15 +347,29 @@ void Scheduler::fail_after_exception(const std::string& id, std::exception_ptr e
   }
 }
 
-void Scheduler::shutdown(std::chrono::milliseconds grace) {
+bool Scheduler::shutdown(std::chrono::milliseconds grace) {
   std::unique_lock lock(mu_);
-  if (stopping_) return;
+  if (stopping_) return true;
   draining_ = true;
   if (!cv_idle_.wait_for(lock, grace, [&] { return running_ == 0; })) {
     log_message(LogLevel::warn, kComponent,
                 std::to_string(running_) + " jobs still running after the grace period: cancelling them");
     cancel_ = true;
-    cv_idle_.wait(lock, [&] { return running_ == 0; });
+    for (auto& [id, r] : running_jobs_) r.cancel->store(true);  // transfers in progress end too
+    if (!cv_idle_.wait_for(lock, opt_.cancel_wait, [&] { return running_ == 0; })) {
+      log_message(LogLevel::error, kComponent,
+                  std::to_string(running_) + " cancelled jobs still running " +
+                      std::to_string(opt_.cancel_wait.count()) + " ms later: leaving them (kept running in the "
+                      "state dir, resumed at the next start)");
+      stopping_ = true;
+      lock.unlock();
+      cv_work_.notify_all();
+      cv_watchdog_.notify_all();
+      for (auto& t : threads_) t.detach();
+      threads_.clear();
+      if (watchdog_.joinable()) watchdog_.detach();
+      return false;
+    }
   }
   stopping_ = true;
   std::vector<Job> dropped;
@@ -332,9 +389,12 @@ void Scheduler::shutdown(std::chrono::milliseconds grace) {
   }
   lock.unlock();
   cv_work_.notify_all();
+  cv_watchdog_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (watchdog_.joinable()) watchdog_.join();
   for (const Job& job : dropped) send_failed_hook(job);
+  return true;
 }
 
 Scheduler::Metrics Scheduler::metrics() const {
