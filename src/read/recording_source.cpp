@@ -136,6 +136,11 @@ class ListingBuilder {
       problem("ignored " + location + ": not a chunk file name ({index}-{from_ts}-{to_ts}.rec)");
       return;
     }
+    if (!plausible_chunk_span(*name)) {
+      problem("ignored " + location + ": the times in its name are implausible (a chunk spans at most " +
+              std::to_string(kMaxChunkSpanMs / 3'600'000) + " h)");
+      return;
+    }
     ChunkRef c;
     c.key.prefix = room_.prefix;
     c.key.app = room_.app;

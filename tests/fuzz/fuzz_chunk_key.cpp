@@ -22,6 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   if (auto f = parse_chunk_file_name(in)) {
     if (f->to_ts < f->from_ts) std::abort();
+    if (plausible_chunk_span(*f) && (f->to_ts - f->from_ts > kMaxChunkSpanMs || f->to_ts > kMaxChunkTimestampMs))
+      std::abort();
   }
   if (auto k = ChunkKey::parse(in)) {
     if (k->to_ts < k->from_ts) std::abort();
