@@ -50,6 +50,14 @@ struct ChunkFileName {
 };
 ROOMREC_API std::optional<ChunkFileName> parse_chunk_file_name(std::string_view name);
 
+// Bounds a name's times are checked against before a reader uses them: a chunk
+// spans at most kMaxChunkSpanMs and ends before year 10000. Recorders rotate
+// chunks far sooner; a renamed or forged name ("000000-0-<to>.rec",
+// 2^64-1) would otherwise make a composer walk years of media time.
+constexpr uint64_t kMaxChunkSpanMs = 24ull * 3600 * 1000;
+constexpr uint64_t kMaxChunkTimestampMs = 253'402'300'799'999ull;  // 9999-12-31T23:59:59.999Z
+ROOMREC_API bool plausible_chunk_span(const ChunkFileName& f);
+
 // Encodes one path component ('/', '%', control bytes and DEL become %XX).
 ROOMREC_API std::string encode_key_component(std::string_view s);
 ROOMREC_API std::optional<std::string> decode_key_component(std::string_view s);

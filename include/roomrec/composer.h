@@ -33,7 +33,13 @@ struct ComposeOptions {
   uint32_t keyframe_interval_s = 10;
   int cpu_used = 8;                   // libvpx speed (realtime)
   std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;
-  const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* cancel = nullptr;  // also ends an upload in progress
+  // Outbound requests to the output (S3 or a presigned URL). When
+  // output_address_allowed is set (an output a client chose, such as the
+  // worker's custom_s3), each connection's peer address ("203.0.113.7",
+  // "::1") must pass it and connection failures are reported without detail.
+  std::function<bool(const std::string& address)> output_address_allowed;
+  uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
 };
 
 struct ComposeResult {

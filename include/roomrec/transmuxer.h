@@ -40,7 +40,13 @@ struct TransmuxOptions {
   // Media time converted so far and in all (ms); called from the converting
   // threads, one call at a time.
   std::function<void(uint64_t done_ms, uint64_t total_ms)> progress;
-  const std::atomic<bool>* cancel = nullptr;  // set to true to stop early (Status cancelled)
+  const std::atomic<bool>* cancel = nullptr;  // set to true to stop early (Status cancelled), uploads included
+  // Outbound requests to the output (S3 or a presigned URL). When
+  // output_address_allowed is set (an output a client chose, such as the
+  // worker's custom_s3), each connection's peer address ("203.0.113.7",
+  // "::1") must pass it and connection failures are reported without detail.
+  std::function<bool(const std::string& address)> output_address_allowed;
+  uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
 };
 
 struct TransmuxFile {

@@ -13,10 +13,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
-
-#include <httplib.h>
 
 #include "s3/s3_uri.h"
 #include "worker/api.h"
@@ -66,26 +65,19 @@ int run(const WorkerConfig& cfg) {
     log_message(LogLevel::warn, kComponent, "no --state-dir: jobs are kept in memory only and lost on exit");
 
   HookDispatch hooks(cfg.hook_body_type, cfg.hook_workers, [&cfg](const std::string& app) { return cfg.hook_uri_for(app); });
-  Scheduler scheduler({cfg.max_jobs, cfg.node_id, Roots{cfg.input_root, cfg.transmux_root, cfg.compose_root},
-                       std::chrono::seconds(cfg.job_retention_seconds)},
+  Scheduler scheduler({cfg.max_jobs, cfg.node_id, cfg.roots(),
+                       std::chrono::seconds(cfg.job_retention_seconds), std::chrono::seconds(cfg.job_timeout_seconds)},
                       store, hooks);
   scheduler.restore(std::move(jobs));
 
-  httplib::Server server;
   Api api(cfg, scheduler, hooks);
-  api.install(server);
-  int port = cfg.http_port;
-  if (port == 0) {
-    port = server.bind_to_any_port(cfg.http_host);
-  } else if (!server.bind_to_port(cfg.http_host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    std::fprintf(stderr, "convert_record_worker: cannot listen on %s:%d\n", cfg.http_host.c_str(), cfg.http_port);
+  std::unique_ptr<HttpServer> server = api.make_server();
+  if (Status s = server->start(); !s) {
+    std::fprintf(stderr, "convert_record_worker: %s\n", s.message().c_str());
     return 1;
   }
+  const int port = server->port();
   scheduler.start();
-  std::thread http([&server] { server.listen_after_bind(); });
   log_info("input " + describe_root(cfg.input_root) + ", transmux " + describe_root(cfg.transmux_root) +
            ", compose " + describe_root(cfg.compose_root) + ", " + std::to_string(cfg.max_jobs) + " jobs at once, " +
            std::to_string(cfg.credentials.size()) + " tokens");
@@ -96,7 +88,7 @@ int run(const WorkerConfig& cfg) {
   const timespec tick{0, 200'000'000};
   while (sig <= 0) {
     sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig <= 0 && !server.is_running()) {
+    if (sig <= 0 && !server->running()) {
       log_message(LogLevel::error, kComponent, "the HTTP server stopped");
       break;
     }
@@ -104,11 +96,16 @@ int run(const WorkerConfig& cfg) {
   log_info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": no new jobs; waiting up to " +
            std::to_string(cfg.grace_seconds) + " s for running ones");
   api.start_draining();
-  scheduler.shutdown(std::chrono::seconds(cfg.grace_seconds));
+  if (!scheduler.shutdown(std::chrono::seconds(cfg.grace_seconds))) {
+    // A conversion ignored its cancel flag: exit anyway, within a bound (issue 21 item 4).
+    hooks.flush(1000);
+    log_message(LogLevel::error, kComponent, "exiting with conversions still running");
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
   if (!hooks.flush(kHookFlushMs)) log_message(LogLevel::warn, kComponent, "some hooks were not delivered before exit");
   hooks.stop();
-  server.stop();
-  http.join();
+  server->stop();
   log_info("stopped");
   return sig > 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 
 #include "util/text.h"
 #include "convert/audio_mixer.h"
+#include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
@@ -34,6 +35,12 @@ constexpr const char* kComponent = "compose";
 // mixing and rendering stay this far behind the newest row.
 constexpr uint64_t kSafetyMs = 1500;
 constexpr uint64_t kStepMs = 200;
+// Sanity bounds (issue 21 item 6): the longest room composed, how far a row's
+// time may stray from the span the chunk names give, and the media time
+// produced between two cancellation checks.
+constexpr uint64_t kMaxRoomSpanMs = 7ull * 24 * 3600 * 1000;
+constexpr uint64_t kRowSlackMs = 60'000;
+constexpr uint64_t kProduceStepMs = 10'000;
 
 enum class Target { local, s3, presigned };
 
@@ -66,6 +73,14 @@ class Compose {
         end_ = std::max(end_, ss.chunks.back().key.to_ts);
       }
     if (start_ == UINT64_MAX) return Status::error(ErrorCode::not_found, "the recording has no chunks");
+    // Every chunk's span was bounded when listed; the room's is bounded here, before any loop over it.
+    if (end_ - start_ > kMaxRoomSpanMs)
+      return Status::error(ErrorCode::invalid_argument,
+                           "the recording's chunk names span " + std::to_string((end_ - start_) / 3'600'000) +
+                               " h (from " + std::to_string(start_) + " to " + std::to_string(end_) +
+                               " ms); a room longer than " + std::to_string(kMaxRoomSpanMs / 3'600'000) +
+                               " h is not composed");
+    produced_ = start_;
     RoomReader reader(src_, std::move(listing.value()));
 
     if (opt_.audio) {
@@ -100,6 +115,13 @@ class Compose {
     while (reader.next(rr)) {
       if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "compose cancelled");
       const Row& row = rr.row;
+      // Row times come from the chunk's content: a row far outside the span
+      // the chunk names give is not used (it would move the timeline there).
+      if (row.ts + kRowSlackMs < start_ || row.ts > end_ + kRowSlackMs) {
+        note("rows with times outside the recording's span (" + std::to_string(start_) + "-" + std::to_string(end_) +
+             " ms) were skipped");
+        continue;
+      }
       auto key = std::make_pair(rr.session_index, row.track_id);
       switch (row.kind) {
         case RowKind::rtp: {
@@ -301,6 +323,19 @@ class Compose {
 
   // Mixes/renders up to `until` and writes what is ready, interleaved by time.
   Status produce(uint64_t until, bool final) {
+    // Catch up in steps of media time: each checks cancellation and writes what is ready.
+    while (produced_ + kProduceStepMs < until) {
+      if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "compose cancelled");
+      produced_ += kProduceStepMs;
+      Status s = produce_to(produced_, false);
+      if (!s) return s;
+    }
+    if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "compose cancelled");
+    produced_ = std::max(produced_, until);
+    return produce_to(until, final);
+  }
+
+  Status produce_to(uint64_t until, bool final) {
     if (mixer_) {
       if (final)
         mixer_->finish(until, audio_out_);
@@ -347,12 +382,12 @@ class Compose {
     if (target_ == Target::s3) {
       auto src = file_source(local_path_);
       if (!src) return src.status();
-      s3::S3Client client(uri_);
+      s3::S3Client client(uri_, s3::S3ClientOptions{output_http_options(opt_)});
       Status s = client.put(uri_.prefix, *src.value(), result_.bytes, "video/webm");
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = uri_.prefix;
     } else {
-      s3::HttpClient http;
+      s3::HttpClient http(output_http_options(opt_));
       Status s = s3::put_presigned_file(http, uri_.presigned_url, local_path_);
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = s3::strip_query(uri_.presigned_url);
@@ -373,6 +408,7 @@ class Compose {
   s3::S3Uri uri_;
   std::string local_path_;
   uint64_t start_ = 0, end_ = 0;
+  uint64_t produced_ = 0;  // media time mixed and rendered up to
   std::unique_ptr<convert::AudioMixer> mixer_;
   std::unique_ptr<convert::VideoCompositor> compositor_;
   std::unique_ptr<media::WebmWriter> writer_;

@@ -10,6 +10,7 @@
 
 #include "s3/s3_uri.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace roomrec {
 namespace {
@@ -98,8 +99,10 @@ Result<ConvertResult> convert(const ConvertJob& job) {
 
   std::set<std::string> seen;
   auto add_problems = [&](const std::vector<std::string>& ps) {
-    for (const auto& p : ps)
-      if (seen.insert(p).second) result.problems.push_back(p);
+    for (const auto& raw : ps) {
+      std::string p = util::printable_text(raw);  // already so where they arose; a backstop
+      if (seen.insert(p).second) result.problems.push_back(std::move(p));
+    }
   };
   add_problems(listing->problems);
 
@@ -181,7 +184,8 @@ std::string ConvertResult::to_json(int indent) const {
   else
     j["compose"] = nullptr;
   j["problems"] = problems;
-  return j.dump(indent);
+  // Every text in it is valid UTF-8 where it entered; replace is the backstop that never throws.
+  return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace roomrec

@@ -15,6 +15,8 @@
 
 #include "util/base64.h"
 #include "util/text.h"
+#include "util/utf8.h"
+#include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "media/frame_assembler.h"
 #include "media/webm_writer.h"
@@ -50,7 +52,7 @@ class Output {
       if (uri->presigned)
         return Status::error(ErrorCode::invalid_argument,
                              "transmux output must be an S3 URI with credentials or a folder, not a presigned URL");
-      out.s3_ = std::make_shared<s3::S3Client>(uri.value());
+      out.s3_ = std::make_shared<s3::S3Client>(uri.value(), s3::S3ClientOptions{output_http_options(o)});
       std::string base = o.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.temp_dir;
       std::string tmpl = base + "/roomrec-transmux-XXXXXX";
       std::vector<char> buf(tmpl.begin(), tmpl.end());
@@ -118,32 +120,8 @@ class Output {
   std::shared_ptr<std::mutex> s3_mu_ = std::make_shared<std::mutex>();
 };
 
-// Strict UTF-8 (no overlongs, surrogates or values past U+10FFFF): what a JSON string can carry.
 bool valid_utf8(const std::vector<uint8_t>& b) {
-  size_t i = 0, n = b.size();
-  while (i < n) {
-    uint8_t c = b[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07;
-    else return false;
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((b[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
+  return util::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }
 
 struct FileCloser {
@@ -198,7 +176,16 @@ class Transmux {
           std::lock_guard lock(mu_);
           if (!first_error.is_ok()) return;
         }
-        Status st = session(room_.sessions[i]);
+        Status st;
+        try {  // a pool thread must not end the process: the job fails instead
+          st = session(room_.sessions[i]);
+        } catch (const std::exception& e) {
+          st = Status::error(ErrorCode::internal, "session " + room_.sessions[i].peer + "/" +
+                                                      std::to_string(room_.sessions[i].session) +
+                                                      ": internal error: " + util::printable_text(e.what(), 200));
+        } catch (...) {
+          st = Status::error(ErrorCode::internal, "session " + room_.sessions[i].peer + ": internal error");
+        }
         if (!st) {
           std::lock_guard lock(mu_);
           if (first_error.is_ok()) first_error = st;
@@ -220,14 +207,14 @@ class Transmux {
               });
     if (room_first_ != UINT64_MAX && room_last_ >= room_first_) result_.duration_ms = room_last_ - room_first_;
     nlohmann::json meta = {{"app", room_.app}, {"room", room_.room}, {"room_record_id", room_.room_record_id}};
-    summary_["metadata_json"] = meta.dump();
+    summary_["metadata_json"] = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     summary_["app"] = room_.app;
     summary_["room"] = room_.room;
     summary_["room_record_id"] = room_.room_record_id;
     summary_["duration_ms"] = result_.duration_ms;
     if (!summary_.contains("peers")) summary_["peers"] = nlohmann::json::object();
     summary_["problems"] = result_.problems;
-    result_.summary_json = summary_.dump(2);
+    result_.summary_json = summary_.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     {
       std::string path = out_.local_path("summary.json");
       FILE* f = std::fopen(path.c_str(), "wb");
@@ -505,7 +492,7 @@ class Transmux {
       line["binary"] = row.binary;
       line["base64"] = util::base64_encode(row.payload.data(), row.payload.size());
     }
-    std::string text = line.dump();
+    std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     text += '\n';
     if (std::fwrite(text.data(), 1, text.size(), c.file.get()) != text.size())
       return Status::error(ErrorCode::io, "cannot write " + out_.local_path(c.name));

@@ -105,7 +105,14 @@ struct VideoCompositor::Encoder {
       Job j = jobs.front();
       bool failed = !status.is_ok();
       lk.unlock();
-      Status st = failed ? Status::ok() : run(j, local);  // after a failure, jobs only free their canvas
+      Status st;
+      try {  // this thread must not end the process: the compose fails instead
+        st = failed ? Status::ok() : run(j, local);  // after a failure, jobs only free their canvas
+      } catch (const std::exception& e) {
+        st = Status::error(ErrorCode::internal, std::string("video encoder: ") + e.what());
+      } catch (...) {
+        st = Status::error(ErrorCode::internal, "video encoder: unknown exception");
+      }
       lk.lock();
       if (!st && status.is_ok()) status = st;
       for (auto& e : local) packets.push_back(std::move(e));

@@ -88,6 +88,10 @@ std::optional<ChunkFileName> parse_chunk_file_name(std::string_view name) {
   return f;
 }
 
+bool plausible_chunk_span(const ChunkFileName& f) {
+  return f.from_ts <= f.to_ts && f.to_ts <= kMaxChunkTimestampMs && f.to_ts - f.from_ts <= kMaxChunkSpanMs;
+}
+
 std::optional<ChunkKey> ChunkKey::parse(std::string_view key) {
   // Split off the last six components from the right; what stands before
   // them (when anything does) is the prefix.

@@ -5,6 +5,7 @@
 
 #include "format/row_codec.h"
 #include "util/crc32c.h"
+#include "util/utf8.h"
 
 namespace roomrec {
 
@@ -197,7 +198,7 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
         break;
       case record::Row::kData:
         row->kind = RowKind::data;
-        row->label = r.data().label();
+        row->label = util::utf8_replace_invalid(r.data().label());  // valid UTF-8 from here on
         row->binary = r.data().binary();
         assign(row->payload, r.data().bytes());
         break;

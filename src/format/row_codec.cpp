@@ -4,6 +4,7 @@
 #include <string>
 
 #include "util/crc32c.h"
+#include "util/utf8.h"
 
 namespace roomrec::format {
 namespace {
@@ -183,13 +184,14 @@ void to_proto(const TrackInfo& in, record::TrackStarted& out) {
 
 void from_proto(const record::TrackStarted& in, TrackInfo& out) {
   out.kind = in.kind() == record::VIDEO ? TrackKind::video : TrackKind::audio;
-  out.name = in.name();
-  out.codec = in.codec();
+  // Text from a chunk is made valid UTF-8 here, where it enters the reading side.
+  out.name = util::utf8_replace_invalid(in.name());
+  out.codec = util::utf8_replace_invalid(in.codec());
   out.clock_rate = in.clock_rate();
   out.channels = in.channels();
-  out.fmtp = in.fmtp();
+  out.fmtp = util::utf8_replace_invalid(in.fmtp());
   out.ssrc = in.ssrc();
-  out.rid = in.rid();
+  out.rid = util::utf8_replace_invalid(in.rid());
   out.cvo_extension_id = static_cast<uint8_t>(in.cvo_extension_id() <= 255 ? in.cvo_extension_id() : 0);
 }
 

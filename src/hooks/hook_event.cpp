@@ -258,7 +258,7 @@ std::string to_json(const HookEvent& e) {
     case HookEvent::EVENT_NOT_SET: ev = nullptr; break;
   }
   j["event"] = ev;
-  return j.dump();
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);  // never throws on bad UTF-8
 }
 
 EncodedHook encode(const HookEvent& e, BodyType type) {

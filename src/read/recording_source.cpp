@@ -23,6 +23,7 @@
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace roomrec {
 namespace {
@@ -60,9 +61,12 @@ bool parse_u64(std::string_view s, uint64_t& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// A key component or folder name as a name the converter shows: decoded, and
+// made valid UTF-8 here, where it enters (a valid key such as "al%FFice"
+// decodes to a byte that is not; such bytes are kept as "%XX").
 std::string decoded_or_raw(std::string_view s) {
   auto d = decode_key_component(s);
-  return d ? *d : std::string(s);
+  return util::utf8_percent_invalid(d ? *d : s);
 }
 
 // "{prefix}/{app}/{room}/{room_record_id}" split from the right; missing leading parts stay empty.
@@ -106,12 +110,14 @@ class ListingBuilder {
  public:
   explicit ListingBuilder(RoomParts room) : room_(std::move(room)) {}
 
-  void problem(std::string p) { problems_.push_back(std::move(p)); }
+  // Problems name paths and keys: valid UTF-8, one line each.
+  void problem(std::string p) { problems_.push_back(util::printable_text(p)); }
 
   // peer_component: as stored (percent-encoded); session_component: decimal; file: the chunk's name.
   void add(std::string_view peer_component, std::string_view session_component, std::string_view file,
            uint64_t size, std::string location) {
     auto peer = decode_key_component(peer_component);
+    if (peer) peer = util::utf8_percent_invalid(*peer);
     if (!peer || peer->empty()) {
       problem("ignored " + location + ": the peer folder is not a valid key component");
       return;
@@ -129,6 +135,11 @@ class ListingBuilder {
     auto name = parse_chunk_file_name(file);
     if (!name) {
       problem("ignored " + location + ": not a chunk file name ({index}-{from_ts}-{to_ts}.rec)");
+      return;
+    }
+    if (!plausible_chunk_span(*name)) {
+      problem("ignored " + location + ": the times in its name are implausible (a chunk spans at most " +
+              std::to_string(kMaxChunkSpanMs / 3'600'000) + " h)");
       return;
     }
     ChunkRef c;
@@ -167,7 +178,7 @@ class ListingBuilder {
       for (size_t i = 0; i < chunks.size(); ++i) {
         uint64_t idx = chunks[i].key.index;
         if (i > 0 && idx == chunks[i - 1].key.index) {
-          problems_.push_back(name + ": chunk " + std::to_string(idx) + " is stored more than once (" +
+          problem(name + ": chunk " + std::to_string(idx) + " is stored more than once (" +
                               chunks[i - 1].location + ", " + chunks[i].location + "); both are read");
           continue;
         }
@@ -181,7 +192,7 @@ class ListingBuilder {
         expect = idx + 1;
       }
       if (!s.missing_indexes.empty())
-        problems_.push_back(name + ": missing chunk" + (s.missing_indexes.size() > 1 ? "s " : " ") +
+        problem(name + ": missing chunk" + (s.missing_indexes.size() > 1 ? "s " : " ") +
                             ranges(s.missing_indexes) + (truncated ? " (and more, not listed)" : ""));
       s.chunks = std::move(chunks);
       out.sessions.push_back(std::move(s));
@@ -189,7 +200,7 @@ class ListingBuilder {
     for (auto& s : extra_) out.sessions.push_back(std::move(s));
     out.problems = std::move(problems_);
     if (out.sessions.empty()) {
-      std::string m = "no recording found at " + where;
+      std::string m = "no recording found at " + util::printable_text(where);
       if (!out.problems.empty())
         m += " (" + std::to_string(out.problems.size()) + " entries ignored, first: " + out.problems.front() + ")";
       return Status::error(ErrorCode::not_found, m);
@@ -359,7 +370,14 @@ class S3ObjectSource final : public ByteSource {
       }
       thread_ = std::thread([this] {
         util::set_thread_name("rr-read");
-        run();
+        // Nothing thrown on this thread may end the process: it ends the download instead.
+        try {
+          run();
+        } catch (const std::exception& e) {
+          finish_with(Status::error(ErrorCode::internal, "downloading " + key_ + ": " + util::printable_text(e.what(), 200)));
+        } catch (...) {
+          finish_with(Status::error(ErrorCode::internal, "downloading " + key_ + ": unknown exception"));
+        }
       });
     }
     if (max == 0) return size_t{0};
@@ -486,9 +504,13 @@ class S3ObjectSource final : public ByteSource {
     if (!result.is_ok() && result.code() != ErrorCode::cancelled)
       result.with_context("downloading " + pool_->uri().bucket + "/" + key_ + " (" +
                           std::to_string(available_) + " bytes received)");
+    finish_with(result);
+  }
+
+  void finish_with(Status result) {
     {
       std::lock_guard lock(mu_);
-      status_ = result;
+      status_ = std::move(result);
       done_ = true;
     }
     cv_.notify_all();

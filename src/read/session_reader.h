@@ -11,6 +11,8 @@
 // intact rows are still returned); the rest of the session is still read.
 #pragma once
 
+#include "util/utf8.h"
+
 #include <roomrec/chunk_reader.h>
 #include <roomrec/chunk_types.h>
 #include <roomrec/recording_source.h>
@@ -66,7 +68,7 @@ class SessionReader {
   struct OpenChunk;
   bool open_chunk(size_t i);
   void finish_chunk(OpenChunk& c);
-  void problem(std::string p) { problems_.push_back(std::move(p)); }
+  void problem(std::string p) { problems_.push_back(util::printable_text(p)); }  // valid UTF-8, one line
   std::string chunk_name(const ChunkRef& c) const;
 
   RecordingSource& source_;

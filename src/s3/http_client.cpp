@@ -1,6 +1,11 @@
 #include "s3/http_client.h"
 
 #include "util/base64.h"
+#include "util/utf8.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -47,7 +52,51 @@ struct Transfer {
   HttpResponse* response = nullptr;
   const BodySink* sink = nullptr;
   bool sink_stopped = false;
+  const HttpOptions* options = nullptr;
+  bool refused_address = false;
 };
+
+int progress_cb(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  return t->options->cancel && t->options->cancel->load() ? 1 : 0;  // non-zero: CURLE_ABORTED_BY_CALLBACK
+}
+
+// Opens each connection's socket once its peer address passed address_allowed.
+curl_socket_t open_socket_cb(void* user, curlsocktype, curl_sockaddr* a) {
+  auto* t = static_cast<Transfer*>(user);
+  char text[INET6_ADDRSTRLEN] = "";
+  if (a->family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a->addr)->sin_addr, text, sizeof text);
+  else if (a->family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a->addr)->sin6_addr, text, sizeof text);
+  if (!text[0] || !t->options->address_allowed(text)) {
+    t->refused_address = true;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+// Failures before an HTTP answer was read: what a client-chosen target must not tell apart.
+bool is_connect_phase(CURLcode c) {
+  switch (c) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_HTTP2:
+    case CURLE_PARTIAL_FILE:
+      return true;
+    default:
+      return false;
+  }
+}
 
 size_t header_cb(char* data, size_t size, size_t nitems, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -229,6 +278,8 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
   Transfer t;
   t.response = &response;
   t.sink = sink ? &sink : nullptr;
+  t.options = &options_;
+  if (options_.cancel && options_.cancel->load()) return Status::error(ErrorCode::cancelled, where + ": cancelled");
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = '\0';
 
@@ -252,6 +303,17 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.ca_path.empty()) curl_easy_setopt(c, CURLOPT_CAPATH, options_.ca_path.c_str());
 
+  if (options_.cancel) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  }
+  if (options_.address_allowed) {
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);  // a kept-alive connection was checked for another URL
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -311,8 +373,12 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
     }
     if (t.sink_stopped)
       return Status::error(ErrorCode::cancelled, where + ": the response body's receiver stopped the transfer");
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::error(ErrorCode::cancelled, where + ": cancelled");
+    if (options_.opaque_connect_errors && (is_connect_phase(rc) || t.refused_address))
+      return Status::error(ErrorCode::unavailable, where + ": cannot connect");
     std::string detail = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
+    detail = util::printable_text(detail);
     // curl's text may quote the URL: keep the signature in a presigned query out of logs.
     if (size_t q = url.find('?'); q != std::string::npos) {
       std::string query = url.substr(q);
@@ -329,6 +395,17 @@ Result<HttpResponse> HttpClient::perform(std::string_view method, const std::str
 bool is_transient_status(long status) { return status == 408 || status == 429 || (status >= 500 && status < 600); }
 
 namespace {
+
+// At most this much of an S3 error <Message> goes into an error text.
+constexpr size_t kMaxReflectedMessage = 120;
+
+// An S3 error code ("NoSuchKey", "AccessDenied"): letters, digits and dots, short.
+bool is_error_code_token(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.')) return false;
+  return true;
+}
 
 struct S3Error {
   std::string code, message;
@@ -354,20 +431,15 @@ Status check_status(const HttpResponse& r, std::string_view what) {
   else if (is_transient_status(r.status)) code = ErrorCode::unavailable;
   else code = ErrorCode::invalid_argument;
 
+  // The peer's text enters here: only a short, sanitised status goes on (a
+  // token-like S3 <Code>, the start of its <Message> as printable UTF-8);
+  // any other body is never reflected (it may be an internal service's page).
   std::string msg(what);
   msg += ": HTTP " + std::to_string(r.status);
   S3Error e = s3_error_of(r);
-  if (!e.code.empty() || !e.message.empty()) {
-    if (!e.code.empty()) msg += " " + e.code;
-    if (!e.message.empty()) msg += ": " + e.message;
-  } else if (!r.body.empty()) {
-    std::string snippet;
-    for (char ch : r.body.substr(0, 200)) snippet += (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : ch;
-    snippet = std::string(trim(snippet));
-    if (!snippet.empty()) msg += ": " + snippet;
-  } else if (std::string h = r.header("x-amz-error-code"); !h.empty()) {
-    msg += " " + h;
-  }
+  std::string error_code = e.code.empty() ? r.header("x-amz-error-code") : e.code;
+  if (is_error_code_token(error_code)) msg += " " + error_code;
+  if (!e.message.empty()) msg += ": " + util::printable_text(trim(e.message), kMaxReflectedMessage);
   return Status::error(code, std::move(msg));
 }
 

@@ -5,6 +5,7 @@
 #include <roomrec/byte_source.h>
 #include <roomrec/status.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,16 @@ struct HttpOptions {
   uint64_t total_timeout_ms = 0;  // 0: none
   bool verify_tls = true;
   std::string ca_file, ca_path;   // empty: curl's defaults
+  // Set to true (from any thread) to end a transfer in progress within about a second
+  // (ErrorCode::cancelled); checked while connecting, sending, receiving or waiting.
+  const std::atomic<bool>* cancel = nullptr;
+  // When set, every connection's peer address (numeric: "203.0.113.7", "::1") must pass it;
+  // a refused address fails like an unreachable one. For targets chosen by a client.
+  std::function<bool(const std::string& address)> address_allowed;
+  // Connection-phase failures (refused, unreachable, timed out, refused by address_allowed, DNS,
+  // TLS, no or broken HTTP answer) all read "cannot connect": the text says nothing about which,
+  // so a client-chosen target cannot be used to tell open ports from closed ones.
+  bool opaque_connect_errors = false;
 };
 
 // Receives a streamed response body (GET). Return false to abort (ErrorCode::cancelled).

@@ -4,6 +4,8 @@
 #include <memory>
 #include <mutex>
 
+#include "util/utf8.h"
+
 namespace roomrec {
 namespace {
 
@@ -47,8 +49,11 @@ void set_log_callback(LogCallback callback, LogLevel min_level) {
 void log_to_stderr(LogLevel min_level) {
   set_log_callback(
       [](LogLevel level, std::string_view component, std::string_view message) {
-        std::fprintf(stderr, "%-5s %.*s: %.*s\n", log_level_name(level), static_cast<int>(component.size()),
-                     component.data(), static_cast<int>(message.size()), message.data());
+        // One event, one line: control characters in a message (a remote
+        // error text, a file name) are escaped, so no text can forge a line.
+        const std::string text = util::printable_text(message);
+        std::fprintf(stderr, "%-5s %.*s: %s\n", log_level_name(level), static_cast<int>(component.size()),
+                     component.data(), text.c_str());
       },
       min_level);
 }

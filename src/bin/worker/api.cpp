@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "util/text.h"
+#include "util/utf8.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -24,16 +25,20 @@ std::array<unsigned char, 32> sha256(std::string_view s) {
   return d;
 }
 
-void answer(httplib::Response& res, int code, const json& body) {
+void answer(HttpResponse& res, int code, const json& body) {
   res.status = code;
-  res.set_content(body.dump(), "application/json");
+  res.content_type = "application/json";
+  res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void ok(httplib::Response& res, json data) { answer(res, 200, {{"status", true}, {"data", std::move(data)}}); }
+void ok(HttpResponse& res, json data) { answer(res, 200, {{"status", true}, {"data", std::move(data)}}); }
 
-void error(httplib::Response& res, int code, const std::string& message) {
+void error(HttpResponse& res, int code, const std::string& message) {
   answer(res, code, {{"status", false}, {"error", message}});
 }
+
+constexpr std::string_view kJobPath = "/api/convert/job";
+constexpr std::string_view kJobPrefix = "/api/convert/job/";
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(
@@ -53,13 +58,13 @@ Api::Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks)
   for (const auto& c : cfg_.credentials) token_digests_.push_back(sha256(c.token));
 }
 
-const Credential* Api::authenticate(const httplib::Request& req, httplib::Response& res) const {
+const Credential* Api::authenticate(const HttpRequest& req, HttpResponse& res) const {
   auto refuse = [&res](const char* message) -> const Credential* {
-    res.set_header("WWW-Authenticate", "Bearer");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
     error(res, 401, message);
     return nullptr;
   };
-  const std::string header = req.get_header_value("Authorization");
+  const std::string header = req.header("Authorization");
   constexpr std::string_view scheme = "bearer ";
   if (!util::starts_with_nocase(header, scheme))
     return refuse("missing bearer token: send the header Authorization: Bearer <token>");
@@ -75,61 +80,97 @@ const Credential* Api::authenticate(const httplib::Request& req, httplib::Respon
   return match ? match : refuse("invalid bearer token");
 }
 
-void Api::install(httplib::Server& server) {
-  server.set_payload_max_length(cfg_.max_body_bytes);
-  server.set_keep_alive_timeout(2);
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(10, 0);
-
-  server.Post("/api/convert/job", [this](const httplib::Request& req, httplib::Response& res) { post_job(req, res); });
-  server.Get(R"(/api/convert/job/([^/]+))",
-             [this](const httplib::Request& req, httplib::Response& res) { get_job(req, res); });
-  server.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    if (draining_) answer(res, 503, {{"status", false}, {"error", "the worker is shutting down"}});
-    else ok(res, {{"state", "ok"}});
-  });
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  server.Get("/api/spec", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(openapi_document(), "application/json");
-  });
-
-  // httplib's own errors (413 over the body limit, 404 unknown route, 400
-  // malformed request) get the API's JSON error body too.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "HTTP error " + std::to_string(res.status);
-    if (res.status == 400) message = "malformed HTTP request";
-    if (res.status == 404) message = "no such endpoint";
-    if (res.status == 413) message = "request body too large";
-    if (res.status == 414) message = "request URI too long";
-    error(res, res.status, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log_message(LogLevel::error, kComponent, req.method + " " + req.path + ": " + what);
-    error(res, 500, "internal error");
-  });
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    {
-      std::lock_guard lock(requests_mu_);
-      requests_by_code_[res.status]++;
-    }
-    if (log_enabled(LogLevel::debug))
-      log_message(LogLevel::debug, kComponent, req.method + " " + req.path + " " + std::to_string(res.status));
-  });
+HttpServerOptions Api::server_options() const {
+  HttpServerOptions o;
+  o.host = cfg_.http_host;
+  o.port = cfg_.http_port;
+  o.max_body_bytes = cfg_.max_body_bytes;
+  o.request_deadline_seconds = cfg_.http_request_deadline_seconds;
+  o.max_connections = cfg_.http_max_connections;
+  o.max_connections_per_client = cfg_.http_max_connections_per_client;
+  return o;
 }
 
-void Api::post_job(const httplib::Request& req, httplib::Response& res) {
-  if (req.body.size() > cfg_.max_body_bytes)  // a chunked body is not checked by httplib's limit
+std::unique_ptr<HttpServer> Api::make_server() {
+  return std::make_unique<HttpServer>(
+      server_options(), [this](const HttpRequest& req, HttpResponse& res) { return gate(req, res); },
+      [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); },
+      [this](const HttpRequest& req, int status) { observe(req, status); },
+      [](HttpResponse& res, const std::string& message) { error(res, res.status, message); });
+}
+
+bool Api::gate(const HttpRequest& req, HttpResponse& res) {
+  // Before the body is read: a POST without a valid token, or while
+  // draining, is answered now and its body never read.
+  if (req.method == "POST" && req.path == kJobPath) {
+    if (!authenticate(req, res)) return true;
+    if (draining_) {
+      error(res, 503, "the worker is shutting down");
+      return true;
+    }
+    return false;
+  }
+  // Other routes take no body: answered from the headers alone.
+  handle(req, res);
+  return true;
+}
+
+void Api::handle(const HttpRequest& req, HttpResponse& res) {
+  try {
+    route(req, res);
+  } catch (const std::exception& e) {
+    log_message(LogLevel::error, kComponent, req.method + " " + util::printable_text(req.path, 200) + ": " + e.what());
+    error(res, 500, "internal error");
+  } catch (...) {
+    error(res, 500, "internal error");
+  }
+}
+
+void Api::route(const HttpRequest& req, HttpResponse& res) {
+  const std::string_view path = req.path;
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (path == kJobPath) {
+    if (req.method == "POST") return post_job(req, res);
+    return error(res, 405, "use POST");
+  }
+  if (path.starts_with(kJobPrefix) && path.size() > kJobPrefix.size() &&
+      path.find('/', kJobPrefix.size()) == std::string_view::npos) {
+    if (get) return get_job(req, res, std::string(path.substr(kJobPrefix.size())));
+    return error(res, 405, "use GET");
+  }
+  if (path == "/healthz" && get) {
+    if (draining_) return answer(res, 503, {{"status", false}, {"error", "the worker is shutting down"}});
+    return ok(res, {{"state", "ok"}});
+  }
+  if (path == "/metrics" && get) {
+    res.status = 200;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = metrics_text();
+    return;
+  }
+  if (path == "/api/spec" && get) {
+    res.status = 200;
+    res.content_type = "application/json";
+    res.body = openapi_document();
+    return;
+  }
+  error(res, 404, "no such endpoint");
+}
+
+void Api::observe(const HttpRequest& req, int status) {
+  {
+    std::lock_guard lock(requests_mu_);
+    requests_by_code_[status]++;
+  }
+  if (log_enabled(LogLevel::debug))
+    log_message(LogLevel::debug, kComponent,
+                req.method + " " + util::printable_text(req.path, 200) + " " + std::to_string(status));
+}
+
+void Api::post_job(const HttpRequest& req, HttpResponse& res) {
+  // The server bounded the body (any transfer encoding) and the gate checked the token
+  // before reading it; checked again here so this stays right on its own.
+  if (req.body.size() > cfg_.max_body_bytes)
     return error(res, 413, "request body too large (over " + std::to_string(cfg_.max_body_bytes) + " bytes)");
   const Credential* who = authenticate(req, res);
   if (!who) return;
@@ -139,7 +180,8 @@ void Api::post_job(const httplib::Request& req, httplib::Response& res) {
   try {
     body = json::parse(req.body);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
-    return error(res, 400, std::string("invalid JSON: ") + e.what());
+    // e.what() quotes the bytes read last: printable, never raw (it may be invalid UTF-8).
+    return error(res, 400, "invalid JSON: " + util::printable_text(e.what(), 300));
   }
   auto spec = parse_job_spec(body);
   if (!spec) return error(res, 400, spec.status().message());
@@ -151,7 +193,7 @@ void Api::post_job(const httplib::Request& req, httplib::Response& res) {
   job.id = new_job_id();
   job.spec = std::move(*spec);
   job.accepted_ms = now_ms();
-  if (auto resolved = resolve_job(job, Roots{cfg_.input_root, cfg_.transmux_root, cfg_.compose_root}); !resolved)
+  if (auto resolved = resolve_job(job, cfg_.roots()); !resolved)
     return error(res, 400, resolved.status().message());
 
   const std::string id = job.id;
@@ -163,10 +205,9 @@ void Api::post_job(const httplib::Request& req, httplib::Response& res) {
   ok(res, {{"job_id", id}});
 }
 
-void Api::get_job(const httplib::Request& req, httplib::Response& res) {
+void Api::get_job(const HttpRequest& req, HttpResponse& res, const std::string& id) {
   const Credential* who = authenticate(req, res);
   if (!who) return;
-  const std::string id = req.matches[1];
   std::optional<Job> job;
   scheduler_.expire();
   if (is_job_id(id)) job = scheduler_.find(id);

@@ -1,4 +1,4 @@
-// The worker's REST API on a cpp-httplib server:
+// The worker's REST API on its HttpServer (libmicrohttpd, see http_server.h):
 //   POST /api/convert/job        (bearer token) submit a job
 //   GET  /api/convert/job/{id}   (bearer token) a job of the token's app
 //   GET  /healthz, GET /metrics (Prometheus text), GET /api/spec (OpenAPI 3)
@@ -10,15 +10,16 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 
 #include "worker/config.h"
 #include "worker/hook_dispatch.h"
+#include "worker/http_server.h"
 #include "worker/scheduler.h"
 
 namespace roomrec::worker {
@@ -27,8 +28,15 @@ class Api {
  public:
   Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks);
 
-  // Routes, body limit, JSON error bodies and the request counter.
-  void install(httplib::Server& server);
+  // The HTTP server for this API (limits from the config), not started.
+  std::unique_ptr<HttpServer> make_server();
+  HttpServerOptions server_options() const;
+
+  // Headers only, before any body byte is read: answers (true) every request
+  // but a POST of a job with a valid token while not draining.
+  bool gate(const HttpRequest& req, HttpResponse& res);
+  // A whole request; every answer JSON (but /metrics), never throws.
+  void handle(const HttpRequest& req, HttpResponse& res);
 
   // From now on POST answers 503 and /healthz reports draining.
   void start_draining() { draining_ = true; }
@@ -40,10 +48,12 @@ class Api {
 
   // The credential whose token the request's bearer token is, compared in
   // constant time against every token; nullptr after answering 401.
-  const Credential* authenticate(const httplib::Request& req, httplib::Response& res) const;
+  const Credential* authenticate(const HttpRequest& req, HttpResponse& res) const;
 
-  void post_job(const httplib::Request& req, httplib::Response& res);
-  void get_job(const httplib::Request& req, httplib::Response& res);
+  void route(const HttpRequest& req, HttpResponse& res);
+  void observe(const HttpRequest& req, int status);
+  void post_job(const HttpRequest& req, HttpResponse& res);
+  void get_job(const HttpRequest& req, HttpResponse& res, const std::string& id);
 
   const WorkerConfig& cfg_;
   Scheduler& scheduler_;

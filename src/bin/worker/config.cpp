@@ -45,6 +45,12 @@ constexpr Option kOptions[] = {
     {"--job-retention-seconds", "JOB_RETENTION_SECONDS", true},
     {"--node-id", "NODE_ID", true},
     {"--log-level", "LOG_LEVEL", true},
+    {"--http-request-deadline-seconds", "HTTP_REQUEST_DEADLINE_SECONDS", true},
+    {"--http-max-connections", "HTTP_MAX_CONNECTIONS", true},
+    {"--http-max-connections-per-client", "HTTP_MAX_CONNECTIONS_PER_CLIENT", true},
+    {"--custom-s3-allow", "CUSTOM_S3_ALLOW", true},
+    {"--custom-s3-request-timeout-seconds", "CUSTOM_S3_REQUEST_TIMEOUT_SECONDS", true},
+    {"--job-timeout-seconds", "JOB_TIMEOUT_SECONDS", true},
 };
 
 const Option* find_option(std::string_view flag) {
@@ -154,6 +160,20 @@ Options:
                                            every job [env: JOB_RETENTION_SECONDS=] [default: 604800 (7 days)]
       --node-id <NODE_ID>                  HookEvent.node [env: NODE_ID=] [default: 0]
       --log-level <LOG_LEVEL>              trace | debug | info | warn | error [env: LOG_LEVEL=] [default: info]
+      --http-request-deadline-seconds <S>  A request's line, headers and body must all arrive within this
+                                           time from the connection's accept [env: HTTP_REQUEST_DEADLINE_SECONDS=]
+                                           [default: 10]
+      --http-max-connections <N>           Open connections at once, all clients [env: HTTP_MAX_CONNECTIONS=]
+                                           [default: 512]
+      --http-max-connections-per-client <N>  Open connections at once from one address
+                                           [env: HTTP_MAX_CONNECTIONS_PER_CLIENT=] [default: 64]
+      --custom-s3-allow <LIST>             Where a job's custom_s3 may point besides public addresses: comma-separated
+                                           host names, addresses and CIDRs (10.0.0.0/8, ::1) [env: CUSTOM_S3_ALLOW=]
+                                           [default: none: loopback, private and link-local ranges are refused]
+      --custom-s3-request-timeout-seconds <S>  Total deadline of each request to a custom_s3 output
+                                           [env: CUSTOM_S3_REQUEST_TIMEOUT_SECONDS=] [default: 600]
+      --job-timeout-seconds <S>            A conversion still running after this fails (0: no limit)
+                                           [env: JOB_TIMEOUT_SECONDS=] [default: 0]
   -h, --help                               Print help
   -V, --version                            Print version
 
@@ -283,6 +303,36 @@ Result<ParsedArgs> parse_args(int argc, char** argv) {
     auto n = parse_number("--job-retention-seconds", *v, 0, 10ull * 366 * 24 * 3600);
     if (!n) return n.status();
     cfg.job_retention_seconds = *n;
+  }
+  if (auto v = get("--http-request-deadline-seconds")) {
+    auto n = parse_number("--http-request-deadline-seconds", *v, 1, 3600);
+    if (!n) return n.status();
+    cfg.http_request_deadline_seconds = static_cast<unsigned>(*n);
+  }
+  if (auto v = get("--http-max-connections")) {
+    auto n = parse_number("--http-max-connections", *v, 4, 100'000);
+    if (!n) return n.status();
+    cfg.http_max_connections = static_cast<unsigned>(*n);
+  }
+  if (auto v = get("--http-max-connections-per-client")) {
+    auto n = parse_number("--http-max-connections-per-client", *v, 1, 100'000);
+    if (!n) return n.status();
+    cfg.http_max_connections_per_client = static_cast<unsigned>(*n);
+  }
+  if (auto v = get("--custom-s3-allow")) {
+    auto p = s3::AddressPolicy::parse(*v);
+    if (!p) return bad("--custom-s3-allow: " + p.status().message());
+    cfg.custom_s3_allow = std::move(*p);
+  }
+  if (auto v = get("--custom-s3-request-timeout-seconds")) {
+    auto n = parse_number("--custom-s3-request-timeout-seconds", *v, 1, 86400);
+    if (!n) return n.status();
+    cfg.custom_s3_request_timeout_seconds = *n;
+  }
+  if (auto v = get("--job-timeout-seconds")) {
+    auto n = parse_number("--job-timeout-seconds", *v, 0, 30ull * 86400);
+    if (!n) return n.status();
+    cfg.job_timeout_seconds = *n;
   }
   if (auto v = get("--node-id")) {
     auto n = parse_number("--node-id", *v, 0, UINT32_MAX);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "hooks/hook_event.h"
+#include "s3/address_policy.h"
+#include "worker/job.h"
 
 namespace roomrec::worker {
 
@@ -39,12 +41,22 @@ struct WorkerConfig {
   uint64_t job_retention_seconds = 7 * 24 * 3600;  // finished jobs are forgotten after this; 0: never
   uint32_t node_id = 0;             // HookEvent.node
   size_t max_body_bytes = 64 * 1024;
+  unsigned http_request_deadline_seconds = 10;  // accept -> whole request (line, headers, body)
+  unsigned http_max_connections = 512;          // open at once, all clients
+  unsigned http_max_connections_per_client = 64;  // open at once from one address
+  s3::AddressPolicy custom_s3_allow;            // where custom_s3 may point besides public addresses
+  uint64_t custom_s3_request_timeout_seconds = 600;  // total deadline of each request to a custom_s3 output
+  uint64_t job_timeout_seconds = 0;             // a conversion running longer fails; 0: no limit
   LogLevel log_level = LogLevel::info;
   std::string generated_secret;     // set when --generate-secret made the secret
 
   // The hook endpoint for an app's events: the apps file's hook_uri of that
   // app if it has one, else --hook-uri (may be empty: no hook).
   std::string hook_uri_for(const std::string& app) const;
+  // Storage roots and custom_s3 rules for resolve_job().
+  Roots roots() const {
+    return Roots{input_root, transmux_root, compose_root, custom_s3_allow, custom_s3_request_timeout_seconds * 1000};
+  }
 };
 
 // What the command line asked for.

@@ -57,6 +57,18 @@ Status get_custom_s3(const json& obj, const char* where, bool presigned_ok, std:
   return Status::ok();
 }
 
+// A client-chosen output: its host must be allowed now (a numeric address in
+// any notation), and every connection is checked again when made.
+template <class Options>
+Status restrict_custom_output(Options& o, const Roots& roots) {
+  auto uri = s3::S3Uri::parse(o.output);
+  if (!uri) return uri.status();
+  if (Status s = roots.custom_s3_allow.check_host(uri->host); !s) return s;
+  o.output_address_allowed = roots.custom_s3_allow.for_host(uri->host);
+  o.output_request_timeout_ms = roots.custom_s3_request_timeout_ms;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<JobSpec> parse_job_spec(const json& body) {
@@ -231,8 +243,10 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   const std::string day = utc_date_path(job.accepted_ms);
   if (job.spec.transmux) {
     TransmuxOptions t;
-    if (!job.spec.transmux->custom_s3.empty())
+    if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
+      if (Status s = restrict_custom_output(t, roots); !s) return s.with_context("transmux.custom_s3");
+    }
     else if (!roots.transmux.empty())
       t.output = join_location(roots.transmux, job.app + "/transmux/" + day + "/" + job.id);
     else
@@ -243,8 +257,10 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     ComposeOptions c = job.spec.compose->options;
     c.audio = job.spec.compose->audio;
     c.video = job.spec.compose->video;
-    if (!job.spec.compose->custom_s3.empty())
+    if (!job.spec.compose->custom_s3.empty()) {
       c.output = job.spec.compose->custom_s3;
+      if (Status s = restrict_custom_output(c, roots); !s) return s.with_context("compose.custom_s3");
+    }
     else if (!roots.compose.empty())
       c.output = join_location(roots.compose, job.app + "/compose/" + day + "/" + job.id + ".webm");
     else

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "s3/address_policy.h"
+
 namespace roomrec::worker {
 
 struct TransmuxSpec {
@@ -65,9 +67,12 @@ Result<Job> job_from_state_json(const nlohmann::json& j);
 // What GET /api/convert/job/{id} shows (no secret).
 nlohmann::json job_to_api_json(const Job& job);
 
-// The storage roots the worker was started with.
+// The storage roots the worker was started with, and the rules for outputs
+// a client chooses (custom_s3): reachable addresses, a deadline per request.
 struct Roots {
   std::string input, transmux, compose;
+  s3::AddressPolicy custom_s3_allow;         // default: public addresses only
+  uint64_t custom_s3_request_timeout_ms = 0;  // 0: none
 };
 
 // The ConvertJob for a job: input = input root + record_path; transmux

@@ -66,7 +66,7 @@ Status JobStore::save(const Job& job) const {
   if (dir_.empty()) return Status::ok();
   const std::string path = dir_ + "/" + job.id + ".json";
   const std::string tmp = path + ".tmp";
-  const std::string data = job_to_state_json(job).dump(2) + "\n";
+  const std::string data = job_to_state_json(job).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create " + tmp);
   Status s = write_all(fd, data, tmp);

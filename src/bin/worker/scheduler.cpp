@@ -6,11 +6,25 @@
 #include <tuple>
 
 #include "hooks/hook_event.h"
+#include "util/utf8.h"
 
 namespace roomrec::worker {
 namespace {
 
 constexpr const char* kComponent = "worker";
+
+// Longest error text kept in a job (its state file, GET answer and Failed hook).
+constexpr size_t kMaxErrorBytes = 2000;
+
+std::string describe_exception(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return util::printable_text(e.what(), 300);
+  } catch (...) {
+  }
+  return "unknown exception";
+}
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(
@@ -109,6 +123,22 @@ size_t Scheduler::expire(uint64_t now) {
 
 void Scheduler::start() {
   for (unsigned i = 0; i < opt_.max_jobs; ++i) threads_.emplace_back([this] { worker_loop(); });
+  watchdog_ = std::thread([this] { watch(); });
+}
+
+void Scheduler::watch() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_watchdog_.wait_for(lock, std::chrono::milliseconds(200));
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [id, r] : running_jobs_) {
+      if (cancel_.load()) r.cancel->store(true);
+      if (opt_.job_timeout.count() > 0 && !r.timed_out && now >= r.deadline) {
+        r.timed_out = true;
+        r.cancel->store(true);
+      }
+    }
+  }
 }
 
 Status Scheduler::submit(Job job) {
@@ -150,8 +180,17 @@ void Scheduler::worker_loop() {
     running_++;  // under the same lock as the pop, so shutdown() never misses a starting job
     m_.running_peak = std::max(m_.running_peak, running_);
     lock.unlock();
-    run(id);
+    try {
+      run(id);
+    } catch (...) {
+      // run() turns a throwing conversion into a failed job; this is for what
+      // throws around it (out of memory while saving, say): the job fails alone,
+      // never the process.
+      fail_after_exception(id, std::current_exception());
+    }
     lock.lock();
+    running_--;
+    cv_idle_.notify_all();
   }
 }
 
@@ -178,20 +217,45 @@ void Scheduler::run(const std::string& id) {
   log_message(LogLevel::info, kComponent, "job " + id + ": converting " + snapshot.spec.record_path);
 
   const auto t0 = std::chrono::steady_clock::now();
+  // This job's cancel flag: set by shutdown (after the grace period) or by the job timeout; it ends
+  // transfers in progress too.
+  std::atomic<bool> job_cancel{cancel_.load()};
+  {
+    std::lock_guard lock(mu_);
+    running_jobs_[id] = Running{&job_cancel, t0 + opt_.job_timeout, false};
+  }
+  bool timed_out = false;
+  struct Unregister {
+    Scheduler* self;
+    const std::string& id;
+    bool& timed_out;
+    ~Unregister() {
+      std::lock_guard lock(self->mu_);
+      timed_out = self->running_jobs_[id].timed_out;
+      self->running_jobs_.erase(id);
+    }
+  };
   Result<ConvertResult> result = Status::error(ErrorCode::internal, "not run");
+  {
+  Unregister unregister{this, id, timed_out};
   auto cj = resolve_job(snapshot, opt_.roots);
   if (!cj) {
     result = cj.status();
   } else {
-    cj->cancel = &cancel_;
+    cj->cancel = &job_cancel;
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     if (cj->transmux) cj->transmux->threads = std::max(1u, cores / opt_.max_jobs);
     cj->progress = [this, &id](const ConvertProgress& p) {
       std::lock_guard lock(mu_);
       jobs_.at(id).progress = p.fraction;
     };
-    result = convert(*cj);
+    try {  // a conversion that throws fails its job alone
+      result = convert(*cj);
+    } catch (...) {
+      result = Status::error(ErrorCode::internal, "internal error: " + describe_exception(std::current_exception()));
+    }
   }
+  }  // unregistered: timed_out is final
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   enum class Outcome { completed, failed, requeued } outcome;
@@ -201,10 +265,17 @@ void Scheduler::run(const std::string& id) {
     snapshot.state = JobState::completed;
     snapshot.progress = 1;
     snapshot.finished_ms = now_ms();
-    snapshot.result = nlohmann::json::parse(result->to_json(0));
+    snapshot.result = nlohmann::json::parse(result->to_json(0), nullptr, false);  // never throws
+    if (snapshot.result.is_discarded()) snapshot.result = nullptr;
     if (result->transmux) media_ms = std::max(media_ms, result->transmux->duration_ms);
     if (result->compose) media_ms = std::max(media_ms, result->compose->duration_ms);
     output_bytes = result->output_bytes();
+  } else if (timed_out) {
+    outcome = Outcome::failed;
+    snapshot.state = JobState::failed;
+    snapshot.finished_ms = now_ms();
+    snapshot.error = "timeout: the conversion ran longer than the worker's job timeout (" +
+                     std::to_string(opt_.job_timeout.count() / 1000) + " s) and was stopped";
   } else if (result.status().code() == ErrorCode::cancelled && cancel_.load()) {
     outcome = Outcome::requeued;  // shutdown: kept for the next start
     snapshot.state = JobState::queued;
@@ -214,7 +285,7 @@ void Scheduler::run(const std::string& id) {
     outcome = Outcome::failed;
     snapshot.state = JobState::failed;
     snapshot.finished_ms = now_ms();
-    snapshot.error = result.status().to_string();
+    snapshot.error = util::printable_text(result.status().to_string(), kMaxErrorBytes);
   }
   save(snapshot);
   {
@@ -251,22 +322,54 @@ void Scheduler::run(const std::string& id) {
       log_message(LogLevel::info, kComponent, "job " + id + ": cancelled by shutdown, kept queued for the next start");
       break;
   }
-  {
-    std::lock_guard lock(mu_);
-    running_--;
-  }
-  cv_idle_.notify_all();
 }
 
-void Scheduler::shutdown(std::chrono::milliseconds grace) {
+void Scheduler::fail_after_exception(const std::string& id, std::exception_ptr ep) noexcept {
+  try {
+    const std::string what = describe_exception(ep);
+    log_message(LogLevel::error, kComponent, "job " + id + ": internal error: " + what);
+    Job snapshot;
+    {
+      std::lock_guard lock(mu_);
+      Job& job = jobs_.at(id);
+      if (job.state == JobState::completed || job.state == JobState::failed) return;  // already ended
+      job.state = JobState::failed;
+      job.finished_ms = now_ms();
+      job.error = "internal: internal error: " + what;
+      m_.failed++;
+      finished_.emplace(job.finished_ms, id);
+      snapshot = job;
+    }
+    save(snapshot);
+    send_failed_hook(snapshot);
+  } catch (...) {
+    log_message(LogLevel::error, kComponent, "job " + id + ": internal error while failing it");
+  }
+}
+
+bool Scheduler::shutdown(std::chrono::milliseconds grace) {
   std::unique_lock lock(mu_);
-  if (stopping_) return;
+  if (stopping_) return true;
   draining_ = true;
   if (!cv_idle_.wait_for(lock, grace, [&] { return running_ == 0; })) {
     log_message(LogLevel::warn, kComponent,
                 std::to_string(running_) + " jobs still running after the grace period: cancelling them");
     cancel_ = true;
-    cv_idle_.wait(lock, [&] { return running_ == 0; });
+    for (auto& [id, r] : running_jobs_) r.cancel->store(true);  // transfers in progress end too
+    if (!cv_idle_.wait_for(lock, opt_.cancel_wait, [&] { return running_ == 0; })) {
+      log_message(LogLevel::error, kComponent,
+                  std::to_string(running_) + " cancelled jobs still running " +
+                      std::to_string(opt_.cancel_wait.count()) + " ms later: leaving them (kept running in the "
+                      "state dir, resumed at the next start)");
+      stopping_ = true;
+      lock.unlock();
+      cv_work_.notify_all();
+      cv_watchdog_.notify_all();
+      for (auto& t : threads_) t.detach();
+      threads_.clear();
+      if (watchdog_.joinable()) watchdog_.detach();
+      return false;
+    }
   }
   stopping_ = true;
   std::vector<Job> dropped;
@@ -286,9 +389,12 @@ void Scheduler::shutdown(std::chrono::milliseconds grace) {
   }
   lock.unlock();
   cv_work_.notify_all();
+  cv_watchdog_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (watchdog_.joinable()) watchdog_.join();
   for (const Job& job : dropped) send_failed_hook(job);
+  return true;
 }
 
 Scheduler::Metrics Scheduler::metrics() const {

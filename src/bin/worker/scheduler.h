@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,9 @@ class Scheduler {
     uint32_t node_id = 0;
     Roots roots;
     std::chrono::milliseconds retention{0};  // 0: keep finished jobs forever
+    std::chrono::milliseconds job_timeout{0};  // a conversion running longer is cancelled and failed; 0: none
+    // After the grace period, how long shutdown waits for cancelled conversions to return.
+    std::chrono::milliseconds cancel_wait{10'000};
   };
   Scheduler(Options options, JobStore& store, HookDispatch& hooks);
   ~Scheduler();  // shutdown(0) if still running
@@ -70,8 +74,10 @@ class Scheduler {
   // Cheap when nothing is due. Returns how many were forgotten.
   size_t expire();
 
-  // See the header comment. Returns when no conversion thread is left.
-  void shutdown(std::chrono::milliseconds grace);
+  // See the header comment. Returns true when no conversion thread is left;
+  // false when cancelled conversions still ran after cancel_wait (their
+  // threads are detached: the caller should end the process).
+  bool shutdown(std::chrono::milliseconds grace);
 
   struct Metrics {
     std::map<JobState, uint64_t> jobs;  // every state present, 0 included
@@ -91,6 +97,8 @@ class Scheduler {
  private:
   void worker_loop();
   void run(const std::string& id);
+  // A job whose run() threw: failed, saved and reported; never throws.
+  void fail_after_exception(const std::string& id, std::exception_ptr ep) noexcept;
   void save(const Job& snapshot);
   void send_failed_hook(const Job& job);
   size_t expire(uint64_t now);
@@ -109,7 +117,17 @@ class Scheduler {
   unsigned running_ = 0;
   bool draining_ = false;   // no new job starts
   bool stopping_ = false;   // threads exit
-  std::atomic<bool> cancel_{false};
+  std::atomic<bool> cancel_{false};  // shutdown cancelled the running jobs
+  // Each running job's cancel flag and deadline (watched by watchdog_).
+  struct Running {
+    std::atomic<bool>* cancel = nullptr;
+    std::chrono::steady_clock::time_point deadline;
+    bool timed_out = false;
+  };
+  std::map<std::string, Running> running_jobs_;
+  std::condition_variable cv_watchdog_;
+  std::thread watchdog_;
+  void watch();
   Metrics m_;
   std::vector<std::thread> threads_;
 };
