@@ -239,6 +239,9 @@ def test_aiortc_and_chromium_in_one_room_to_s3_with_hooks(built, janus_factory, 
 
     check_tracks(result, "alice", ra["published_seconds"])
     check_tracks(result, "bob", rb["published_seconds"])
+    # roomrec asked for a keyframe when bob's video started recording: the
+    # plugin's PLI reached Chromium's encoder (rate-limited to 1/s per m-line).
+    assert 1 <= rb["sent"]["video"]["plis"] <= rb["published_seconds"] + 2, rb["sent"]["video"]
     data = {d["peer"]: d for d in result["transmux"]["data_files"]}
     assert data_lines(data["alice"]["uri"]) == MESSAGES_A
     assert data_lines(data["bob"]["uri"]) == MESSAGES_B
