@@ -20,4 +20,18 @@ inline std::string recording_location(const std::string& out, const std::string&
   return base + "/" + room_path;
 }
 
+// A location fit to print: an S3 URI's secret key ("KEY:SECRET@") becomes
+// "KEY:***@" (give the secret again, from where it came, to use it).
+inline std::string redact_location(const std::string& location) {
+  size_t scheme = location.find("://");
+  if (scheme == std::string::npos) return location;
+  size_t start = scheme + 3;
+  size_t end = location.find_first_of("/?#", start);
+  size_t at = location.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < start) return location;
+  size_t colon = location.find(':', start);
+  if (colon == std::string::npos || colon > at) return location.substr(0, start) + "***" + location.substr(at);
+  return location.substr(0, colon + 1) + "***" + location.substr(at);
+}
+
 }  // namespace roomrec::examples

@@ -592,6 +592,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "record_synthetic: %zu peers, %u s, %s %ux%u, %llu packets, %llu chunks stored\n",
                peers.size(), opt.seconds, opt.video.c_str(), opt.width, opt.height,
                static_cast<unsigned long long>(packets), static_cast<unsigned long long>(uploaded.load()));
-  std::printf("%s\n", examples::recording_location(opt.out, room_path).c_str());
+  // The secret of an S3 --out is not printed (issue 21 item 9): "KEY:***@".
+  std::printf("%s\n", examples::redact_location(examples::recording_location(opt.out, room_path)).c_str());
   return 0;
 }

@@ -25,5 +25,8 @@ ROOMREC_API std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_
 ROOMREC_API std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes);
 // Reads a file; fails when it cannot be opened.
 ROOMREC_API Result<std::unique_ptr<ByteSource>> file_source(const std::string& path);
+// The same for input that others may have arranged: a symbolic link as the
+// last component is not followed, and anything but a regular file is refused.
+ROOMREC_API Result<std::unique_ptr<ByteSource>> file_source_nofollow(const std::string& path);
 
 }  // namespace roomrec

@@ -20,6 +20,7 @@ struct ChunkReadStats {
   uint64_t good_rows = 0;         // rows returned (the trailer not counted)
   uint64_t bad_regions = 0;       // damaged stretches skipped
   uint64_t skipped_bytes = 0;     // bytes in those stretches
+  uint64_t crc_bytes_failed = 0;  // bytes checksummed for candidate frames that were not frames
   bool trailer_seen = false;
   uint64_t trailer_row_count = 0; // rows the writer says it wrote
   uint64_t trailer_last_ts = 0;
@@ -61,6 +62,11 @@ class ROOMREC_API ChunkReader {
   bool eof_ = false;
   bool preamble_done_ = false;
   bool in_damage_ = false;
+  // Bytes the CRC may still be computed over for candidate frames that turn
+  // out damaged: 16 MiB, plus 16 for each byte read past (see chunk_reader.cpp),
+  // so resynchronisation costs at most a fixed multiple of the chunk's size
+  // (issue 21 item 7).
+  uint64_t crc_budget_ = 16u << 20;
   bool have_pending_ = false;
   Row pending_;
   ChunkHeader header_;

@@ -46,6 +46,7 @@ struct ComposeResult {
   std::string media_uri;   // the local path, the S3 key, or the presigned URL without its query
   uint64_t duration_ms = 0;
   uint64_t bytes = 0;      // the WebM file's size
+  uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
   std::vector<std::string> problems;
 };
 

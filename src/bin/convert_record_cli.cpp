@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace {
 
@@ -155,11 +156,12 @@ Action parse(int argc, char** argv, Flags& f) {
     const Spec* spec = nullptr;
     for (const auto& s : kSpecs)
       if (name == s.name) spec = &s;
-    if (!spec) usage_error("unexpected argument '" + std::string(arg) + "'");
+    // The name only: a mistyped flag's value ("--secrett=...") may be a secret (issue 21 item 9).
+    if (!spec) usage_error("unexpected argument '" + roomrec::util::printable_text(name, 64) + "'" + (has_inline ? " (value not shown)" : ""));
     if (spec->flag) {
       if (has_inline) {
         auto b = parse_bool(inline_value);
-        if (!b) usage_error(std::string(name) + " takes true or false, got '" + std::string(inline_value) + "'");
+        if (!b) usage_error(std::string(name) + " takes true or false (the value given is not shown)");
         f.*(spec->flag) = *b;
       } else {
         f.*(spec->flag) = true;
@@ -180,7 +182,7 @@ Action parse(int argc, char** argv, Flags& f) {
     if (s.flag) {
       if (f.*(s.flag)) continue;
       auto b = parse_bool(env);
-      if (!b) usage_error(std::string("environment ") + s.env + " takes true or false, got '" + env + "'");
+      if (!b) usage_error(std::string("environment ") + s.env + " takes true or false (its value is not shown)");
       f.*(s.flag) = *b;
     } else if (!(f.*(s.value)) && *env) {
       f.*(s.value) = std::string(env);
@@ -331,8 +333,9 @@ int main(int argc, char** argv) {
   // Library warnings (damaged chunks, retries) go to stderr, one line each.
   roomrec::set_log_callback(
       [](roomrec::LogLevel, std::string_view component, std::string_view msg) {
-        std::fprintf(stderr, "convert_record_cli: %.*s: %.*s\n", static_cast<int>(component.size()),
-                     component.data(), static_cast<int>(msg.size()), msg.data());
+        const std::string text = roomrec::util::printable_text(msg);  // one line, whatever a peer wrote
+        std::fprintf(stderr, "convert_record_cli: %.*s: %s\n", static_cast<int>(component.size()),
+                     component.data(), text.c_str());
       },
       roomrec::LogLevel::warn);
 
@@ -361,6 +364,15 @@ int main(int argc, char** argv) {
   out.push_back('\n');
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
     std::fprintf(stderr, "convert_record_cli: error: cannot write the result: %s\n", std::strerror(errno));
+    return 1;
+  }
+  // Every output asked for came out empty (every chunk unreadable, say): a failure, not a success
+  // (issue 21 item 15). The result above still says what was found.
+  const bool transmux_empty = result->transmux && result->transmux->files.empty() && result->transmux->data_files.empty();
+  const bool compose_empty = result->compose && result->compose->source_frames == 0;
+  if ((!result->transmux || transmux_empty) && (!result->compose || compose_empty)) {
+    std::fprintf(stderr, "convert_record_cli: error: nothing could be converted (%zu problems, listed above)\n",
+                 result->problems.size());
     return 1;
   }
   return 0;

@@ -66,7 +66,8 @@ int run(const WorkerConfig& cfg) {
 
   HookDispatch hooks(cfg.hook_body_type, cfg.hook_workers, [&cfg](const std::string& app) { return cfg.hook_uri_for(app); });
   Scheduler scheduler({cfg.max_jobs, cfg.node_id, cfg.roots(),
-                       std::chrono::seconds(cfg.job_retention_seconds), std::chrono::seconds(cfg.job_timeout_seconds)},
+                       std::chrono::seconds(cfg.job_retention_seconds), std::chrono::seconds(cfg.job_timeout_seconds),
+                       std::chrono::milliseconds(10'000), cfg.max_queued_jobs, cfg.max_queued_jobs_per_app},
                       store, hooks);
   scheduler.restore(std::move(jobs));
 

@@ -301,10 +301,13 @@ class Compose {
     while (t.assembler->pop(f)) {
       if (t.kind == TrackKind::audio) {
         mixer_->push(t.source, f.frame.data.data(), f.frame.data.size(), f.pts_ms);
+        result_.source_frames++;
       } else {
         if (f.frame.keyframe) t.decoder->set_codec_private(t.assembler->depacketizer().codec_private());
-        if (t.decoder->decode(f.frame.data.data(), f.frame.data.size(), f.frame.keyframe, picture_))
+        if (t.decoder->decode(f.frame.data.data(), f.frame.data.size(), f.frame.keyframe, picture_)) {
           compositor_->push(t.source, picture_, f.pts_ms, t.rotation);
+          result_.source_frames++;
+        }
       }
     }
   }

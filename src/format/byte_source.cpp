@@ -2,6 +2,7 @@
 #include <roomrec/chunk_types.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,6 +68,18 @@ std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes) {
 Result<std::unique_ptr<ByteSource>> file_source(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
+  return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(fd, path));
+}
+
+Result<std::unique_ptr<ByteSource>> file_source_nofollow(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::error(ErrorCode::io, "open " + path + ": not a regular file");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(fd, path));
 }
 

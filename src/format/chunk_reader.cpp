@@ -107,12 +107,22 @@ bool ChunkReader::fill(size_t need) {
   return true;
 }
 
+// Resynchronisation cost bound: checking a candidate frame costs a CRC over
+// its claimed length. Candidates that fail are paid from crc_budget_ (16 MiB
+// to start, plus kCrcBudgetPerByte for each byte skipped or read as a good
+// frame), and a candidate longer than what is left is skipped unchecked: CRC
+// work on damage is at most 16 MiB + 16x the chunk's size, instead of
+// (markers x claimed length). Intact frames cost their own length, once, and
+// are never refused while the budget holds their length.
+constexpr uint64_t kCrcBudgetPerByte = 16;
+
 void ChunkReader::skip_damaged(size_t n) {
   if (!in_damage_) {
     ++stats_.bad_regions;
     in_damage_ = true;
   }
   stats_.skipped_bytes += n;
+  crc_budget_ += n * kCrcBudgetPerByte;
   pos_ += n;
 }
 
@@ -141,12 +151,14 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
     const uint8_t type = buf_[pos_ + 1];
     const size_t len = get_u32le(buf_.data() + pos_ + 2);
     if ((type != format::kFrameHeader && type != format::kFrameRow) || len > format::kMaxFrameBytes ||
-        !fill(format::kFrameOverhead + len)) {
+        len + 5 > crc_budget_ || !fill(format::kFrameOverhead + len)) {
       skip_damaged(1);
       continue;
     }
     const uint8_t* f = buf_.data() + pos_;
     if (util::crc32c(f + 1, 5 + len) != get_u32le(f + format::kFramePrefixBytes + len)) {
+      crc_budget_ -= len + 5;  // <= crc_budget_, checked above
+      stats_.crc_bytes_failed += len + 5;
       skip_damaged(1);
       continue;
     }
@@ -155,11 +167,14 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
     if (type == format::kFrameHeader) {
       auto& h = parsed_->header;
       if (!h.ParseFromArray(msg, msg_len)) {
+        crc_budget_ -= len + 5;  // a matching CRC over bytes that are no frame: paid like a mismatch
+        stats_.crc_bytes_failed += len + 5;
         skip_damaged(1);
         continue;
       }
       in_damage_ = false;
       pos_ += format::kFrameOverhead + len;
+      crc_budget_ += (format::kFrameOverhead + len) * kCrcBudgetPerByte;
       if (stats_.header_ok) continue;  // a second header: keep the first
       format::from_proto(h, header_);
       stats_.header_ok = true;
@@ -168,16 +183,20 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
     if (fast_bytes_row(msg, len, *row)) {
       in_damage_ = false;
       pos_ += format::kFrameOverhead + len;
+      crc_budget_ += (format::kFrameOverhead + len) * kCrcBudgetPerByte;
       ++stats_.good_rows;
       return Frame::row;
     }
     auto& r = parsed_->row;
     if (!r.ParseFromArray(msg, msg_len)) {
+      crc_budget_ -= len + 5;
+      stats_.crc_bytes_failed += len + 5;
       skip_damaged(1);
       continue;
     }
     in_damage_ = false;
     pos_ += format::kFrameOverhead + len;
+    crc_budget_ += (format::kFrameOverhead + len) * kCrcBudgetPerByte;
     row->ts = r.ts();
     row->track_id = r.track_id();
     switch (r.kind_case()) {

@@ -221,6 +221,7 @@ struct DirEntry {
   fs::path path;
   bool is_dir = false;
   bool is_file = false;
+  bool is_link = false;  // a symbolic link: never followed
   uint64_t size = 0;
 };
 
@@ -241,8 +242,12 @@ std::vector<DirEntry> list_dir(const fs::path& dir, std::vector<std::string>& pr
     e.path = it->path();
     e.name = e.path.filename().string();
     std::error_code ec2;
-    e.is_dir = it->is_directory(ec2);
-    e.is_file = !e.is_dir && it->is_regular_file(ec2);
+    // Recording folders are read without following links (issue 21 item 8): a
+    // link would take the listing, and the problems it reports, anywhere.
+    const fs::file_status st = it->symlink_status(ec2);
+    e.is_link = fs::is_symlink(st);
+    e.is_dir = !e.is_link && fs::is_directory(st);
+    e.is_file = !e.is_link && !e.is_dir && fs::is_regular_file(st);
     if (e.is_file) {
       e.size = it->file_size(ec2);
       if (ec2) e.size = 0;
@@ -280,16 +285,28 @@ class LocalSource final : public RecordingSource {
     ListingBuilder b(split_room_path(root_));
     std::vector<std::string> problems;
     for (const DirEntry& peer : list_dir(root_, problems)) {
+      if (peer.is_link) {
+        problems.push_back("ignored " + peer.path.string() + ": a symbolic link (not followed)");
+        continue;
+      }
       if (!peer.is_dir) {
         problems.push_back("ignored " + peer.path.string() + ": not a peer folder");
         continue;
       }
       for (const DirEntry& session : list_dir(peer.path, problems)) {
+        if (session.is_link) {
+          problems.push_back("ignored " + session.path.string() + ": a symbolic link (not followed)");
+          continue;
+        }
         if (!session.is_dir) {
           problems.push_back("ignored " + session.path.string() + ": not a session folder");
           continue;
         }
         for (const DirEntry& f : list_dir(session.path, problems)) {
+          if (f.is_link) {
+            problems.push_back("ignored " + f.path.string() + ": a symbolic link (not followed)");
+            continue;
+          }
           if (!f.is_file) {
             problems.push_back("ignored " + f.path.string() + ": not a chunk file");
             continue;
@@ -302,7 +319,7 @@ class LocalSource final : public RecordingSource {
     return b.finish(describe());
   }
 
-  Result<std::unique_ptr<ByteSource>> open(const ChunkRef& c) override { return file_source(c.location); }
+  Result<std::unique_ptr<ByteSource>> open(const ChunkRef& c) override { return file_source_nofollow(c.location); }
 
   std::string describe() const override { return "file://" + root_; }
 
@@ -700,7 +717,7 @@ class JanusSource final : public RecordingSource {
 
  private:
   static Result<std::vector<uint8_t>> read_fd(const std::string& path, size_t limit) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
     std::vector<uint8_t> out;
     struct stat st {};

@@ -463,7 +463,16 @@ std::string content_md5_base64(const void* data, size_t n) {
 
 std::string strip_query(std::string_view url) {
   size_t cut = url.find_first_of("?#");
-  return std::string(cut == std::string_view::npos ? url : url.substr(0, cut));
+  std::string_view base = cut == std::string_view::npos ? url : url.substr(0, cut);
+  // Userinfo ("user:password@") is a secret too (issue 21 item 9).
+  if (size_t scheme = base.find("://"); scheme != std::string_view::npos) {
+    const size_t start = scheme + 3;
+    const size_t path = base.find('/', start);
+    const size_t at = base.substr(0, path).rfind('@');
+    if (at != std::string_view::npos && at >= start)
+      return std::string(base.substr(0, start)) + std::string(base.substr(at + 1));
+  }
+  return std::string(base);
 }
 
 // ---- XML -------------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ void http_global_init();
 std::string content_md5_base64(const void* data, size_t n);
 inline std::string content_md5_base64(std::string_view s) { return content_md5_base64(s.data(), s.size()); }
 
-// The URL without "?query" (and "#fragment"): safe to log, a presigned query holds a signature.
+// The URL without "user:password@", "?query" and "#fragment": safe to log (a presigned query holds a
+// signature, userinfo a password).
 std::string strip_query(std::string_view url);
 
 // ---- a small tolerant XML reader, enough for S3 responses ------------------------------------

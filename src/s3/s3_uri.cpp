@@ -210,7 +210,8 @@ Result<S3Uri> S3Uri::parse(std::string_view uri) {
 
   std::string_view rest = uri.substr(sep + 3);
   if (size_t hash = rest.find('#'); hash != std::string_view::npos)
-    return bad("unexpected fragment " + quoted(rest.substr(hash)) + " ('#' must be percent-encoded as %23)");
+    // What follows '#' is not shown: it is often the rest of a secret with an unencoded '#' (issue 21 item 9).
+    return bad("unexpected '#' (a fragment, not shown); a '#' in a key or secret must be percent-encoded as %23");
   size_t qmark = rest.find('?');
   std::string_view before_query = rest.substr(0, qmark);
   std::string_view query = qmark == std::string_view::npos ? std::string_view() : rest.substr(qmark + 1);

@@ -420,7 +420,7 @@ def test_bad_requests_get_their_status_and_message(tmp_path, local_rooms, apps_f
         assert set(spec["paths"]) == {"/api/convert/job", "/api/convert/job/{job_id}", "/healthz", "/metrics",
                                       "/api/spec"}
         assert set(spec["paths"]["/api/convert/job"]["post"]["responses"]) == {
-            "200", "400", "401", "403", "413", "500", "503"}
+            "200", "400", "401", "403", "413", "429", "500", "503"}
         m = w.metrics()
         assert m['roomrec_worker_http_requests_total{code="401"}'] == 5
         assert m['roomrec_worker_http_requests_total{code="413"}'] == 1

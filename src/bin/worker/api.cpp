@@ -199,6 +199,10 @@ void Api::post_job(const HttpRequest& req, HttpResponse& res) {
   const std::string id = job.id;
   if (Status s = scheduler_.submit(std::move(job)); !s) {
     if (s.code() == ErrorCode::unavailable) return error(res, 503, s.message());
+    if (s.code() == ErrorCode::resource_exhausted) {
+      res.headers.emplace_back("Retry-After", "10");
+      return error(res, 429, s.message());
+    }
     log_message(LogLevel::error, kComponent, "cannot accept a job: " + s.message());
     return error(res, 500, "cannot save the job");
   }

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "s3/s3_uri.h"
+#include "util/text.h"
+#include "util/utf8.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -51,6 +53,8 @@ constexpr Option kOptions[] = {
     {"--custom-s3-allow", "CUSTOM_S3_ALLOW", true},
     {"--custom-s3-request-timeout-seconds", "CUSTOM_S3_REQUEST_TIMEOUT_SECONDS", true},
     {"--job-timeout-seconds", "JOB_TIMEOUT_SECONDS", true},
+    {"--max-queued-jobs", "MAX_QUEUED_JOBS", true},
+    {"--max-queued-jobs-per-app", "MAX_QUEUED_JOBS_PER_APP", true},
 };
 
 const Option* find_option(std::string_view flag) {
@@ -109,7 +113,7 @@ Status check_root(std::string_view flag, const std::string& root, bool must_exis
 std::optional<LogLevel> log_level_from_name(std::string_view name) {
   for (int l = 0; l <= static_cast<int>(LogLevel::off); ++l) {
     auto level = static_cast<LogLevel>(l);
-    if (name == log_level_name(level)) return level;
+    if (util::iequals(name, log_level_name(level))) return level;  // "debug" as the help writes it
   }
   return std::nullopt;
 }
@@ -174,6 +178,10 @@ Options:
                                            [env: CUSTOM_S3_REQUEST_TIMEOUT_SECONDS=] [default: 600]
       --job-timeout-seconds <S>            A conversion still running after this fails (0: no limit)
                                            [env: JOB_TIMEOUT_SECONDS=] [default: 0]
+      --max-queued-jobs <N>                Jobs waiting to run, all apps; more are answered 429 (0: no bound)
+                                           [env: MAX_QUEUED_JOBS=] [default: 1000]
+      --max-queued-jobs-per-app <N>        Jobs of one app waiting to run; more are answered 429 (0: no bound)
+                                           [env: MAX_QUEUED_JOBS_PER_APP=] [default: 100]
   -h, --help                               Print help
   -V, --version                            Print version
 
@@ -233,7 +241,8 @@ Result<ParsedArgs> parse_args(int argc, char** argv) {
       inline_value = true;
     }
     const Option* opt = find_option(flag);
-    if (!opt) return bad("unknown argument '" + arg + "' (see --help)");
+    // The name only: a mistyped flag's value ("--secrett=...") may be a secret (issue 21 item 9).
+    if (!opt) return bad("unknown argument '" + util::printable_text(flag, 64) + "'" + (inline_value ? " (value not shown)" : "") + " (see --help)");
     if (!opt->takes_value) {
       if (inline_value) return bad(flag + " takes no value");
       generate_secret = true;
@@ -333,6 +342,16 @@ Result<ParsedArgs> parse_args(int argc, char** argv) {
     auto n = parse_number("--job-timeout-seconds", *v, 0, 30ull * 86400);
     if (!n) return n.status();
     cfg.job_timeout_seconds = *n;
+  }
+  if (auto v = get("--max-queued-jobs")) {
+    auto n = parse_number("--max-queued-jobs", *v, 0, 1'000'000);
+    if (!n) return n.status();
+    cfg.max_queued_jobs = *n;
+  }
+  if (auto v = get("--max-queued-jobs-per-app")) {
+    auto n = parse_number("--max-queued-jobs-per-app", *v, 0, 1'000'000);
+    if (!n) return n.status();
+    cfg.max_queued_jobs_per_app = *n;
   }
   if (auto v = get("--node-id")) {
     auto n = parse_number("--node-id", *v, 0, UINT32_MAX);

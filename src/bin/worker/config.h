@@ -47,6 +47,8 @@ struct WorkerConfig {
   s3::AddressPolicy custom_s3_allow;            // where custom_s3 may point besides public addresses
   uint64_t custom_s3_request_timeout_seconds = 600;  // total deadline of each request to a custom_s3 output
   uint64_t job_timeout_seconds = 0;             // a conversion running longer fails; 0: no limit
+  size_t max_queued_jobs = 1000;                // queued jobs, all apps (429 past it); 0: no bound
+  size_t max_queued_jobs_per_app = 100;         // queued jobs of one app (429 past it); 0: no bound
   LogLevel log_level = LogLevel::info;
   std::string generated_secret;     // set when --generate-secret made the secret
 

@@ -239,6 +239,7 @@ json job_to_api_json(const Job& job) {
 
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   ConvertJob cj;
+  if (Status s = check_no_links(roots.input, job.spec.record_path); !s) return s;
   cj.input = join_location(roots.input, job.spec.record_path);
   const std::string day = utc_date_path(job.accepted_ms);
   if (job.spec.transmux) {

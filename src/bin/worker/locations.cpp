@@ -1,5 +1,7 @@
 #include "worker/locations.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <ctime>
 #include <vector>
@@ -70,6 +72,25 @@ std::string utc_date_path(uint64_t unix_ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
+}
+
+Status check_no_links(std::string_view root, std::string_view relative) {
+  if (is_remote(root)) return Status::ok();
+  std::string path = local_path_of(root);
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t start = 0;
+  while (start < relative.size()) {
+    size_t slash = relative.find('/', start);
+    if (slash == std::string_view::npos) slash = relative.size();
+    path += '/';
+    path.append(relative.substr(start, slash - start));
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+      return Status::error(ErrorCode::invalid_argument,
+                           "record_path goes through a symbolic link, which is not followed");
+    start = slash + 1;
+  }
+  return Status::ok();
 }
 
 }  // namespace roomrec::worker

@@ -32,6 +32,10 @@ std::string app_of(std::string_view record_path);
 // joined with '/'.
 std::string join_location(std::string_view root, std::string_view relative);
 
+// For a local root: fails when a component of `relative` under it is a
+// symbolic link (a recording is read without following links). Ok for S3.
+Status check_no_links(std::string_view root, std::string_view relative);
+
 // "yyyy/mm/dd" of a unix time in milliseconds, in UTC.
 std::string utc_date_path(uint64_t unix_ms);
 

@@ -95,6 +95,7 @@ const std::string& openapi_document() {
       "Forbidden": {"description": "record_path outside the token's app", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "No such job, another app's, or one finished longer ago than --job-retention-seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "Request body over the limit (64 KiB)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooManyQueued": {"description": "Too many jobs queued (all apps, or this app); Retry-After says when to try again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "ShuttingDown": {"description": "The worker is shutting down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "InternalError": {"description": "The job could not be saved", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     }
@@ -111,6 +112,7 @@ const std::string& openapi_document() {
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/Forbidden"},
           "413": {"$ref": "#/components/responses/TooLarge"},
+          "429": {"$ref": "#/components/responses/TooManyQueued"},
           "500": {"$ref": "#/components/responses/InternalError"},
           "503": {"$ref": "#/components/responses/ShuttingDown"}
         }

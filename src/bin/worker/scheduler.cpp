@@ -141,17 +141,38 @@ void Scheduler::watch() {
   }
 }
 
+Status Scheduler::queue_room(const std::string& app) const {
+  if (opt_.max_queued > 0 && queue_.size() >= opt_.max_queued)
+    return Status::error(ErrorCode::resource_exhausted, "too many queued jobs (" + std::to_string(queue_.size()) +
+                                                            "): try again later");
+  if (opt_.max_queued_per_app > 0) {
+    size_t n = 0;
+    for (const auto& id : queue_) n += jobs_.at(id).app == app;
+    if (n >= opt_.max_queued_per_app)
+      return Status::error(ErrorCode::resource_exhausted,
+                           "too many queued jobs for app '" + app + "' (" + std::to_string(n) + "): try again later");
+  }
+  return Status::ok();
+}
+
 Status Scheduler::submit(Job job) {
   expire(now_ms());
   {
     std::lock_guard lock(mu_);
     if (draining_) return Status::error(ErrorCode::unavailable, "the worker is shutting down");
+    if (Status s = queue_room(job.app); !s) return s;
   }
   job.state = JobState::queued;
   if (Status s = store_.save(job); !s) return s;
   {
     std::lock_guard lock(mu_);
-    if (draining_) return Status::error(ErrorCode::unavailable, "the worker is shutting down");
+    Status refused;
+    if (draining_) refused = Status::error(ErrorCode::unavailable, "the worker is shutting down");
+    else refused = queue_room(job.app);  // others may have queued meanwhile
+    if (!refused) {
+      (void)store_.remove(job.id);
+      return refused;
+    }
     // Started is queued to the hook sender before the job can run, so it always comes first.
     hooks_.send(job.app, job.id, hooks::compose_started(opt_.node_id, now_ms(), job.app, job.id));
     log_message(LogLevel::info, kComponent, "job " + job.id + " accepted for app " + job.app + ": " + job.spec.record_path);

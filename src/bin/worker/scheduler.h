@@ -54,6 +54,8 @@ class Scheduler {
     std::chrono::milliseconds job_timeout{0};  // a conversion running longer is cancelled and failed; 0: none
     // After the grace period, how long shutdown waits for cancelled conversions to return.
     std::chrono::milliseconds cancel_wait{10'000};
+    size_t max_queued = 1000;        // queued (not running) jobs, all apps; 0: no bound
+    size_t max_queued_per_app = 100;  // queued jobs of one app; 0: no bound
   };
   Scheduler(Options options, JobStore& store, HookDispatch& hooks);
   ~Scheduler();  // shutdown(0) if still running
@@ -65,7 +67,8 @@ class Scheduler {
   void start();
 
   // A new job: saved as queued, Started hook, queued. Fails with `unavailable`
-  // when shutting down, `io` when it cannot be saved.
+  // when shutting down, `resource_exhausted` when the queue (all apps, or the
+  // job's app) is at its bound, `io` when it cannot be saved.
   Status submit(Job job);
 
   std::optional<Job> find(const std::string& id) const;
@@ -101,6 +104,7 @@ class Scheduler {
   void fail_after_exception(const std::string& id, std::exception_ptr ep) noexcept;
   void save(const Job& snapshot);
   void send_failed_hook(const Job& job);
+  Status queue_room(const std::string& app) const;  // under mu_
   size_t expire(uint64_t now);
 
   const Options opt_;
