@@ -52,9 +52,19 @@ def built():
         if not p.is_file():
             pytest.fail(f"{p} was not built", pytrace=False)
     # Janus dlopens the plugin through a symlink: its $ORIGIN rpath does not
-    # reach the build tree's libroomrec.so.
-    os.environ["LD_LIBRARY_PATH"] = str(b)
-    return {"plugin": plugin, "cli": cli, "inspect": inspect}
+    # reach the build tree's libroomrec.so. Under scripts/test --sanitize the
+    # plugin is instrumented, so Janus (only Janus) starts with the ASan runtime.
+    env = {"LD_LIBRARY_PATH": str(b)}
+    if os.environ.get("ROOMREC_JANUS_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["ROOMREC_JANUS_PRELOAD"]
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    return {"plugin": plugin, "cli": cli, "inspect": inspect, "env": env}
+
+
+@pytest.fixture
+def roomrec_janus(janus_factory, built):
+    """roomrec_janus(plugin_config(...), **JanusServer kwargs) -> a started Janus with the plugin."""
+    return lambda cfg, **kw: janus_factory([built["plugin"]], cfg, env=built["env"], **kw)
 
 
 def token(room, peer, record=True, exp_in=600, secret=SECRET, app=APP):
@@ -199,13 +209,13 @@ MESSAGES_B = ["hello from chromium", "zwei", "última"]
 
 # ---- the tests -------------------------------------------------------------------
 
-def test_aiortc_and_chromium_in_one_room_to_s3_with_hooks(built, janus_factory, aiortc_factory, chromium_factory,
+def test_aiortc_and_chromium_in_one_room_to_s3_with_hooks(built, roomrec_janus, aiortc_factory, chromium_factory,
                                                          tmp_path):
     hooks = HookReceiver()
     try:
         with S3Server(buckets=("rec",)) as s3:
             uri = f"http://S3RVER:S3RVER@127.0.0.1:{s3.port}/rec/prefix?path_style=true"
-            janus = janus_factory([built["plugin"]], plugin_config(f"""
+            janus = roomrec_janus(plugin_config(f"""
                 max_chunk_ms = 3000
                 store: {{ spill_dir = "{tmp_path / 'spill'}" }}
                 upload: {{ uri = "{uri}" }}
@@ -266,9 +276,9 @@ def test_aiortc_and_chromium_in_one_room_to_s3_with_hooks(built, janus_factory, 
         assert band_energy(mix, hz) > 0.02, (peer, hz, band_energy(mix, hz))
 
 
-def test_chromium_h264_is_recorded_and_transmuxed(built, janus_factory, chromium_factory, tmp_path):
+def test_chromium_h264_is_recorded_and_transmuxed(built, roomrec_janus, chromium_factory, tmp_path):
     rec = tmp_path / "recordings"
-    janus = janus_factory([built["plugin"]], plugin_config(f'upload: {{ uri = "{rec}" }}'))
+    janus = roomrec_janus(plugin_config(f'upload: {{ uri = "{rec}" }}'))
     r = chromium_factory(janus.base_url, PLUGIN_NAME, join("h264room", "carol"), seconds=5, codec="H264",
                          label="chat", messages=["h264 here"]).result()
     assert r["error"] is None and r["codecs"]["video"] == "H264/90000", r
@@ -291,10 +301,10 @@ def chunk_rows(inspect, session_dir):
     return kinds
 
 
-def test_late_joiner_and_a_killed_client(built, janus_factory, aiortc_factory, tmp_path):
+def test_late_joiner_and_a_killed_client(built, roomrec_janus, aiortc_factory, tmp_path):
     rec = tmp_path / "recordings"
     # A short Janus session timeout so the killed client is noticed soon.
-    janus = janus_factory([built["plugin"]], plugin_config(f"""
+    janus = roomrec_janus(plugin_config(f"""
         max_chunk_ms = 2000
         upload: {{ uri = "{rec}" }}"""), session_timeout=4)
     early = aiortc_factory(janus.base_url, PLUGIN_NAME, join("room2", "early"), seconds=9, label="chat",
@@ -333,9 +343,9 @@ def test_late_joiner_and_a_killed_client(built, janus_factory, aiortc_factory, t
     assert data == {"early": ["first"], "late": ["late hello"]}, data
 
 
-def test_refused_joins_record_nothing(built, janus_factory, aiortc_factory, tmp_path):
+def test_refused_joins_record_nothing(built, roomrec_janus, aiortc_factory, tmp_path):
     rec = tmp_path / "recordings"
-    janus = janus_factory([built["plugin"]], plugin_config(f'upload: {{ uri = "{rec}" }}'))
+    janus = roomrec_janus(plugin_config(f'upload: {{ uri = "{rec}" }}'))
     cases = [
         ({"request": "join", "token": token("r", "forger", secret="not-the-secret")}, 445, "signature not valid"),
         ({"request": "join", "token": token("r", "late", exp_in=-30)}, 445, "expired"),
@@ -367,7 +377,7 @@ def test_refused_joins_record_nothing(built, janus_factory, aiortc_factory, tmp_
     assert not rec.exists() or not any(p.is_file() for p in rec.rglob("*")), list(rec.rglob("*"))
 
 
-def test_janus_killed_mid_recording_uploads_each_closed_chunk_once_after_restart(built, janus_factory,
+def test_janus_killed_mid_recording_uploads_each_closed_chunk_once_after_restart(built, roomrec_janus,
                                                                                aiortc_factory, tmp_path):
     spill = tmp_path / "spill"
     dead = janus_env.free_port()  # nothing listens: uploads fail while Janus runs
@@ -378,7 +388,7 @@ def test_janus_killed_mid_recording_uploads_each_closed_chunk_once_after_restart
                 store: {{ spill_dir = "{spill}" durable = true durable_background = true }}
                 upload: {{ uri = "http://S3RVER:S3RVER@127.0.0.1:{port}/rec/k?path_style=true"
                            retry_initial_ms = 200 retry_max_ms = 1000 }}""")
-        janus = janus_factory([built["plugin"]], config(dead))
+        janus = roomrec_janus(config(dead))
         pub = aiortc_factory(janus.base_url, PLUGIN_NAME, join("room3", "dave"), seconds=30)
         pub.wait_publishing()
         time.sleep(5)
