@@ -33,6 +33,7 @@
 #include <roomrec/export.h>
 #include <roomrec/status.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,8 +99,12 @@ class ROOMREC_API ChunkStore {
   Result<size_t> recover();
 
   // Upload side. Takes the oldest chunk that is due (not in back-off),
-  // waiting up to wait_ms; nullopt when none, or when the store is shutting down.
-  std::optional<PendingChunk> take(uint64_t wait_ms);
+  // waiting up to wait_ms; nullopt when none, when the store is shutting
+  // down, or once *cancel (if given) is true.
+  std::optional<PendingChunk> take(uint64_t wait_ms, const std::atomic<bool>* cancel = nullptr);
+  // Wakes every waiting take() to check its cancel flag again (call it after
+  // setting the flag: an uploader that is stopping).
+  void wake_takers();
   // The bytes of a taken chunk (memory chunks are shared, disk chunks read).
   Result<std::unique_ptr<ByteSource>> open_chunk(uint64_t id);
   // The upload is confirmed: the chunk leaves the store.

@@ -551,12 +551,14 @@ Result<size_t> ChunkStore::recover() {
   return added;
 }
 
-std::optional<PendingChunk> ChunkStore::take(uint64_t wait_ms) {
+std::optional<PendingChunk> ChunkStore::take(uint64_t wait_ms, const std::atomic<bool>* cancel) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
   const uint64_t deadline = steady_now_ms() + wait_ms;
   for (;;) {
-    if (m.stopping) return std::nullopt;
+    // Checked under the lock: wake_takers() takes it too, so a flag set
+    // before that call is seen before this thread waits again.
+    if (m.stopping || (cancel && cancel->load())) return std::nullopt;
     const uint64_t now = steady_now_ms();
     while (!m.delayed.empty() && m.delayed.begin()->first <= now) {
       m.ready.insert(m.delayed.begin()->second);
@@ -576,6 +578,14 @@ std::optional<PendingChunk> ChunkStore::take(uint64_t wait_ms) {
     uint64_t until = std::min(deadline, next_due);
     m.cv_take.wait_for(lock, std::chrono::milliseconds(until - now));
   }
+}
+
+void ChunkStore::wake_takers() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mu);
+  }
+  m.cv_take.notify_all();
 }
 
 Result<std::unique_ptr<ByteSource>> ChunkStore::open_chunk(uint64_t id) {

@@ -94,6 +94,7 @@ void UploadQueue::start() {
 
 void UploadQueue::stop() {
   stop_ = true;
+  store_.wake_takers();  // idle workers wait in take() for seconds
   for (auto& t : workers_)
     if (t.joinable()) t.join();
   workers_.clear();
@@ -128,7 +129,9 @@ uint64_t UploadQueue::backoff_ms(const UploadQueueConfig& c, uint32_t attempts, 
 void UploadQueue::run(size_t worker) {
   (void)worker;
   while (!stop_.load()) {
-    auto chunk = store_.take(200);
+    // Woken by a new chunk, a due retry or stop(): a long wait costs nothing
+    // (an idle recorder's workers wake once every few seconds).
+    auto chunk = store_.take(5000, &stop_);
     if (!chunk) {
       if (store_.is_shutdown()) break;
       continue;

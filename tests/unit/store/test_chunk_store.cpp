@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace roomrec;
 namespace fs = std::filesystem;
@@ -509,6 +510,26 @@ TEST_CASE("recover() rebuilds a key from the chunk when its metadata is gone, an
   CHECK(c->key == key_n(3));
   CHECK(errors.size() == 1);
   CHECK(fs::exists(dir.path / "quarantine" / "garbage.rec"));
+}
+
+TEST_CASE("a waiting take() returns as soon as its cancel flag is set and takers are woken") {
+  auto store = ChunkStore::open(ChunkStoreConfig{}).value();
+  std::atomic<bool> cancel{false};
+  std::optional<PendingChunk> got = PendingChunk{};
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread taker([&] { got = store->take(60'000, &cancel); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  cancel = true;
+  store->wake_takers();
+  taker.join();
+  CHECK_FALSE(got.has_value());
+  // Without the wake it would wait out its 60 s.
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+  // A flag already set: no wait at all, and a chunk put meanwhile stays queued.
+  REQUIRE(store->put(key_n(1), chunk_n(1, 500)).is_ok());
+  CHECK_FALSE(store->take(60'000, &cancel).has_value());
+  cancel = false;
+  CHECK(store->take(0).has_value());
 }
 
 TEST_CASE("back-off grows, is capped, and is jittered") {
