@@ -252,7 +252,10 @@ ROOMREC_C_API int roomrec_session_open(roomrec_recorder* rec, const char* params
 
 /* track_json: {"kind": "audio" | "video", "name": "video_main", "codec": "vp8",
  *              "clock_rate": 90000, "channels": 0, "fmtp": "", "ssrc": 0, "rid": "",
- *              "cvo_extension_id": 0} */
+ *              "cvo_extension_id": 0,
+ *              "extensions": [{"id": 3, "uri": "urn:ietf:params:rtp-hdrext:ssrc-audio-level"}]}
+ * "extensions": every RTP header extension negotiated for the track (RFC 8285
+ * a=extmap id 1..255 and URI, at most 16), kept in the chunks for converters. */
 ROOMREC_C_API int roomrec_session_track_started(roomrec_session* s, uint32_t track_id, const char* track_json,
                                                 uint64_t now_ms);
 /* The hot path: no allocation, no I/O, no lock shared with other sessions. */

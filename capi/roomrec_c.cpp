@@ -816,7 +816,8 @@ int roomrec_session_track_started(roomrec_session* s, uint32_t track_id, const c
   return guarded([&] {
     if (!s) return invalid("session is NULL");
     json j = parse_json(track_json, "track_json");
-    Obj o(j, "track", {"kind", "name", "codec", "clock_rate", "channels", "fmtp", "ssrc", "rid", "cvo_extension_id"});
+    Obj o(j, "track",
+          {"kind", "name", "codec", "clock_rate", "channels", "fmtp", "ssrc", "rid", "cvo_extension_id", "extensions"});
     TrackInfo t;
     std::string kind = o.required_str("kind");
     if (kind == "audio") t.kind = TrackKind::audio;
@@ -830,6 +831,23 @@ int roomrec_session_track_started(roomrec_session* s, uint32_t track_id, const c
     t.ssrc = o.u32("ssrc", 0);
     t.rid = o.str("rid");
     t.cvo_extension_id = static_cast<uint8_t>(o.u64("cvo_extension_id", 0, 255));
+    if (o.has("extensions")) {
+      const json& xs = o.at("extensions");
+      if (!xs.is_array() || xs.size() > TrackInfo::kMaxExtensions)
+        return invalid("track.extensions must be an array of at most " + std::to_string(TrackInfo::kMaxExtensions) +
+                       " {\"id\", \"uri\"} objects");
+      for (size_t i = 0; i < xs.size(); ++i) {
+        Obj x(xs[i], "track.extensions[" + std::to_string(i) + "]", {"id", "uri"});
+        uint64_t id = x.u64("id", 0, 255);
+        std::string uri = x.required_str("uri");
+        if (id == 0) return invalid(x.name("id") + " must be 1..255");
+        if (uri.size() > TrackInfo::kMaxExtensionUriBytes)
+          return invalid(x.name("uri") + " is longer than " + std::to_string(TrackInfo::kMaxExtensionUriBytes) + " bytes");
+        for (const auto& e : t.extensions)
+          if (e.id == id) return invalid(x.name("id") + " " + std::to_string(id) + " is used twice");
+        t.extensions.push_back({static_cast<uint8_t>(id), std::move(uri)});
+      }
+    }
     CurrentSession current(s);
     return record_code(s, s->s->track_started(track_id, t, now_ms));
   });

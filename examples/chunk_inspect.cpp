@@ -9,6 +9,16 @@
 
 using namespace roomrec;
 
+// "vp8/90000 cvo=13 ext=4:urn:...,13:urn:3gpp:video-orientation"
+std::string track_text(const TrackInfo& t) {
+  std::string out = t.codec + "/" + std::to_string(t.clock_rate);
+  if (!t.fmtp.empty()) out += " fmtp=" + t.fmtp;
+  if (t.cvo_extension_id) out += " cvo=" + std::to_string(t.cvo_extension_id);
+  for (size_t i = 0; i < t.extensions.size(); ++i)
+    out += (i ? "," : " ext=") + std::to_string(t.extensions[i].id) + ":" + t.extensions[i].uri;
+  return out;
+}
+
 int main(int argc, char** argv) {
   bool show_rows = false;
   int bad = 0, files = 0;
@@ -36,8 +46,7 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(h->session), h->index,
                   static_cast<unsigned long long>(h->first_ts), h->ip.c_str());
       for (const auto& t : h->tracks)
-        std::printf("  open track %u: %s %s/%u\n", t.track_id, t.info.name.c_str(), t.info.codec.c_str(),
-                    t.info.clock_rate);
+        std::printf("  open track %u: %s %s\n", t.track_id, t.info.name.c_str(), track_text(t.info).c_str());
     } else {
       std::printf("  (no intact header)\n");
     }
@@ -48,7 +57,7 @@ int main(int argc, char** argv) {
       if (show_rows)
         std::printf("  %llu %-13s track=%u bytes=%zu%s%s\n", static_cast<unsigned long long>(row.ts),
                     row_kind_name(row.kind), row.track_id, row.payload.size(),
-                    row.kind == RowKind::track_started ? (" " + row.track.codec).c_str() : "",
+                    row.kind == RowKind::track_started ? (" " + track_text(row.track)).c_str() : "",
                     row.kind == RowKind::data ? (" label=" + row.label).c_str() : "");
     }
     for (auto& [k, n] : counts) std::printf("  %-13s %llu\n", k.c_str(), static_cast<unsigned long long>(n));

@@ -11,6 +11,13 @@ namespace roomrec {
 
 enum class TrackKind : uint8_t { audio = 0, video = 1 };
 
+// An RTP header extension negotiated for a track (RFC 8285: the SDP's a=extmap id and URI).
+struct HeaderExtension {
+  uint8_t id = 0;
+  std::string uri;
+  bool operator==(const HeaderExtension&) const = default;
+};
+
 struct TrackInfo {
   TrackKind kind = TrackKind::audio;
   std::string name;        // the host's track name ("audio_main", "video_main"...)
@@ -21,6 +28,9 @@ struct TrackInfo {
   uint32_t ssrc = 0;
   std::string rid;
   uint8_t cvo_extension_id = 0;  // header extension id of urn:3gpp:video-orientation (SDP extmap); 0: none
+  std::vector<HeaderExtension> extensions{};  // all negotiated (at most kMaxExtensions, ids 1..255)
+  static constexpr size_t kMaxExtensions = 16;
+  static constexpr size_t kMaxExtensionUriBytes = 256;
   bool operator==(const TrackInfo&) const = default;
 };
 

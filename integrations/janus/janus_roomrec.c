@@ -45,6 +45,7 @@
 #define RR_PACKAGE "janus.plugin.roomrec"
 
 #define RR_MAX_MLINES 16
+#define RR_MAX_EXTENSIONS 16
 
 /* Error codes of error events ({"roomrec":"event","error_code":N,"error":"..."}). */
 #define RR_ERROR_NO_MESSAGE 440
@@ -119,6 +120,8 @@ typedef struct rr_track {
 	char fmtp[256];
 	uint32_t ssrc;
 	int cvo_id;
+	int nexts;             /* the answer's a=extmap lines: id and URI */
+	struct { int id; char uri[128]; } exts[RR_MAX_EXTENSIONS];
 	gint64 last_pli_us;    /* monotonic, for the PLI rate limit */
 } rr_track;
 
@@ -673,6 +676,10 @@ static void rr_setup_media(janus_plugin_session *handle) {
 				json_object_set_new(tj, "fmtp", json_string(t->fmtp));
 				json_object_set_new(tj, "ssrc", json_integer(t->ssrc));
 				json_object_set_new(tj, "cvo_extension_id", json_integer(t->cvo_id > 0 ? t->cvo_id : 0));
+				json_t *exts = json_array();
+				for(int e = 0; e < t->nexts; e++)
+					json_array_append_new(exts, json_pack("{siss}", "id", t->exts[e].id, "uri", t->exts[e].uri));
+				json_object_set_new(tj, "extensions", exts);
 				char *tjs = json_dumps(tj, JSON_COMPACT);
 				json_decref(tj);
 				if(roomrec_session_track_started(rec, t->track_id, tjs, now) != ROOMREC_OK)
@@ -850,11 +857,26 @@ static char *rr_answer(rr_session *s, const char *offer_sdp, char *err, size_t e
 				if(fmtp)
 					g_strlcpy(t->fmtp, fmtp, sizeof(t->fmtp));
 			}
+			/* "a=extmap:ID[/direction] URI [attributes]" of the answer: what the
+			 * sender may put in its packets. */
 			for(GList *a = am ? am->attributes : NULL; a; a = a->next) {
 				janus_sdp_attribute *attr = a->data;
-				if(attr->name && attr->value && strcmp(attr->name, "extmap") == 0 &&
-						strstr(attr->value, JANUS_RTP_EXTMAP_VIDEO_ORIENTATION))
-					t->cvo_id = atoi(attr->value);
+				if(attr->name == NULL || attr->value == NULL || strcmp(attr->name, "extmap") != 0)
+					continue;
+				int id = atoi(attr->value);
+				const char *uri = strchr(attr->value, ' ');
+				if(id < 1 || id > 255 || uri == NULL || t->nexts == RR_MAX_EXTENSIONS)
+					continue;
+				uri++;
+				size_t len = strcspn(uri, " ");
+				if(len == 0 || len >= sizeof(t->exts[0].uri))
+					continue;
+				t->exts[t->nexts].id = id;
+				memcpy(t->exts[t->nexts].uri, uri, len);
+				t->exts[t->nexts].uri[len] = '\0';
+				t->nexts++;
+				if(strcmp(t->exts[t->nexts - 1].uri, JANUS_RTP_EXTMAP_VIDEO_ORIENTATION) == 0)
+					t->cvo_id = id;
 			}
 			for(GList *a = m->attributes; a && t->ssrc == 0; a = a->next) {
 				janus_sdp_attribute *attr = a->data;

@@ -180,6 +180,11 @@ void to_proto(const TrackInfo& in, record::TrackStarted& out) {
   out.set_ssrc(in.ssrc);
   out.set_rid(in.rid);
   out.set_cvo_extension_id(in.cvo_extension_id);
+  for (const auto& e : in.extensions) {
+    auto* x = out.add_extensions();
+    x->set_id(e.id);
+    x->set_uri(e.uri);
+  }
 }
 
 void from_proto(const record::TrackStarted& in, TrackInfo& out) {
@@ -193,6 +198,13 @@ void from_proto(const record::TrackStarted& in, TrackInfo& out) {
   out.ssrc = in.ssrc();
   out.rid = util::utf8_replace_invalid(in.rid());
   out.cvo_extension_id = static_cast<uint8_t>(in.cvo_extension_id() <= 255 ? in.cvo_extension_id() : 0);
+  out.extensions.clear();
+  for (const auto& e : in.extensions()) {
+    // Bounded as the writing side bounds them; anything else from a chunk is dropped.
+    if (out.extensions.size() == TrackInfo::kMaxExtensions) break;
+    if (e.id() < 1 || e.id() > 255 || e.uri().empty() || e.uri().size() > TrackInfo::kMaxExtensionUriBytes) continue;
+    out.extensions.push_back({static_cast<uint8_t>(e.id()), util::utf8_replace_invalid(e.uri())});
+  }
 }
 
 void to_proto(const ChunkHeader& in, record::ChunkHeader& out) {

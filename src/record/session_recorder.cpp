@@ -199,7 +199,9 @@ RecordResult SessionRecorder::track_started(uint32_t track_id, const TrackInfo& 
   Impl& m = *impl_;
   if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
   if (m.find_track(track_id)) return RecordResult::invalid;
-  m.rotate_if_needed(now, 256 + info.name.size() + info.codec.size() + info.fmtp.size() + info.rid.size());
+  size_t ext_bytes = 0;
+  for (const auto& e : info.extensions) ext_bytes += 8 + e.uri.size();
+  m.rotate_if_needed(now, 256 + info.name.size() + info.codec.size() + info.fmtp.size() + info.rid.size() + ext_bytes);
   m.chunk(now).add_track_started(now, track_id, info);
   TrackState t;
   t.id = track_id;

@@ -286,6 +286,16 @@ def test_chromium_h264_is_recorded_and_transmuxed(built, roomrec_janus, chromium
     result = convert(built["cli"], one_recording(rec), tmp_path / "out", compose=False)
     files = check_tracks(result, "carol", r["published_seconds"], video="h264")
     assert any(f["uri"].endswith(".mkv") and f["codec"] == "h264" for f in files), files
+    # The negotiated RFC 8285 extensions are in the chunks with their ids.
+    first = sorted(one_recording(rec).glob("carol/*/*.rec"))[0]
+    p = subprocess.run([str(built["inspect"]), "--rows", str(first)], capture_output=True, text=True, timeout=60)
+    started = [l for l in p.stdout.splitlines() if " track_started " in l]
+    video = next(l for l in started if " h264/90000" in l)
+    audio = next(l for l in started if " opus/48000" in l)
+    cvo = video.split(" cvo=")[1].split()[0]
+    assert f"{cvo}:urn:3gpp:video-orientation" in video, video
+    assert "urn:ietf:params:rtp-hdrext:sdes:mid" in video, video
+    assert "urn:ietf:params:rtp-hdrext:ssrc-audio-level" in audio, audio
 
 
 def chunk_rows(inspect, session_dir):

@@ -57,7 +57,12 @@ def test_session_errors_and_dropped_packets():
                 rec.open_session("app", "room", "p", 1, now=T0)
             with pytest.raises(roomrec.InvalidArgumentError, match="kind"):
                 s.track_started(1, "smell", "opus", now=T0)
-            assert s.track_started(1, "audio", "opus", now=T0) == roomrec.RecordResult.OK
+            for exts, needle in [({0: "urn:x"}, "1..255"), ({300: "urn:x"}, "at most 255"), ({3: ""}, "empty"),
+                                 ({3: "u" * 300}, "longer than 256"), ({i: "urn:x" for i in range(1, 18)}, "at most 16")]:
+                with pytest.raises(roomrec.InvalidArgumentError, match=needle):
+                    s.track_started(9, "audio", "opus", extensions=exts, now=T0)
+            assert s.track_started(1, "audio", "opus", now=T0,
+                                   extensions={1: "urn:ietf:params:rtp-hdrext:ssrc-audio-level"}) == roomrec.RecordResult.OK
             assert s.track_started(1, "audio", "opus", now=T0) == roomrec.RecordResult.INVALID
             assert s.rtp(1, b"\x80", T0) == roomrec.RecordResult.MALFORMED
             rtp = bytes([0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]) + b"\x01" * 20

@@ -64,6 +64,7 @@ class Session(Handle):
     def track_started(self, track_id: int, kind: str, codec: str, *, name: Optional[str] = None,
                       clock_rate: Optional[int] = None, channels: Optional[int] = None, fmtp: str = "",
                       ssrc: int = 0, rid: str = "", cvo_extension_id: int = 0,
+                      extensions: "dict[int, str] | None" = None,
                       now: Optional[int] = None) -> RecordResult:
         track: Json = {"kind": kind, "codec": codec, "fmtp": fmtp, "ssrc": ssrc, "rid": rid,
                        "cvo_extension_id": cvo_extension_id}
@@ -73,6 +74,8 @@ class Session(Handle):
             track["clock_rate"] = clock_rate
         if channels is not None:
             track["channels"] = channels
+        if extensions:  # {a=extmap id: URI}
+            track["extensions"] = [{"id": i, "uri": u} for i, u in sorted(extensions.items())]
         return self._result(lib.roomrec_session_track_started(
             self.handle, track_id, json.dumps(track).encode(), now_ms() if now is None else now))
 

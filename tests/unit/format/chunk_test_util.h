@@ -33,6 +33,8 @@ inline ChunkHeader sample_header() {
   t.track_id = 1;
   t.started_ts = 1731132576000;
   t.info = {TrackKind::video, "video_main", "vp8", 90000, 0, "", 1234, ""};
+  t.info.cvo_extension_id = 13;
+  t.info.extensions = {{4, "urn:ietf:params:rtp-hdrext:sdes:mid"}, {13, "urn:3gpp:video-orientation"}};
   h.tracks.push_back(t);
   return h;
 }
@@ -66,6 +68,7 @@ inline BuiltChunk build_chunk(uint32_t seed, int rtp_rows, size_t max_rtp = 1200
   {
     Row r; r.ts = ts; r.kind = RowKind::track_started; r.track_id = 2;
     r.track = {TrackKind::audio, "audio_main", "opus", 48000, 2, "minptime=10;useinbandfec=1", 5678, ""};
+    r.track.extensions = {{1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"}};
     w.add_track_started(ts, 2, r.track); record(r);
   }
   for (int i = 0; i < rtp_rows; ++i) {
