@@ -163,10 +163,11 @@ typedef struct roomrec_url_request roomrec_url_request;
  */
 ROOMREC_C_API int roomrec_recorder_new(const char* config_json, roomrec_recorder** out);
 
-/* Keyframe request: runs on the thread calling the session, inside
- * roomrec_session_track_started() or roomrec_session_rtp(), when a video
- * track starts recording and when a sequence gap shows loss (at most once a
- * second per track). It must not call any roomrec_session_* function on that
+/* Keyframe request: runs on the thread calling the session, inside the
+ * session call that causes it (track_started, rtp, or any call that opens a
+ * new chunk), when a video track starts recording, when a new chunk starts
+ * (so every chunk decodes on its own) and when a sequence gap shows loss (at
+ * most once a second per track). It must not call any roomrec_session_* function on that
  * session; it typically asks the sender for a PLI/FIR and returns. */
 typedef void (*roomrec_keyframe_cb)(roomrec_session* session, uint32_t track_id, void* user);
 

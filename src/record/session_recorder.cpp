@@ -131,6 +131,10 @@ struct SessionRecorder::Impl {
       // became a fresh mapping, faulted in page by page).
       size_t reserve = static_cast<size_t>(std::min<uint64_t>(rec->cfg.max_chunk_bytes, 64 * 1024));
       writer.emplace(h, reserve);
+      // Each later chunk starts with a keyframe request per video track, so
+      // it decodes on its own even if an earlier chunk is lost or damaged.
+      if (h.index > 0)
+        for (auto& t : tracks) maybe_request_keyframe(t, now);
     }
     return *writer;
   }

@@ -277,6 +277,30 @@ TEST_CASE("SRTP: protected packets are decrypted before they are stored; tampere
   CHECK(stored == plain);
 }
 
+TEST_CASE("keyframe requests: each new chunk asks for a keyframe per video track") {
+  auto cfg = small_config();
+  cfg.max_chunk_ms = 1000;
+  std::vector<uint32_t> requests;
+  cfg.request_keyframe = [&](SessionRecorder&, uint32_t track) { requests.push_back(track); };
+  auto rec = Recorder::create(cfg).value();
+  uint64_t now = T0;
+  auto s = rec->open("app", "room", "erin", 6, "", "", now).value();
+  s->track_started(1, TrackKind::audio, "a", "opus", 48000, 2, "", 1, "", now);
+  s->track_started(2, TrackKind::video, "v", "vp8", 90000, 0, "", 2, "", now);
+  REQUIRE(requests == std::vector<uint32_t>{2});
+  uint16_t seq = 1;
+  for (int i = 0; i < 35; ++i, now += 100) {  // 3.5 s without loss: chunks at 0, 1, 2 and 3 s
+    auto a = make_rtp(seq, 0, 1, 100);
+    auto v = make_rtp(seq++, 0, 2, 100);
+    REQUIRE(s->rtp(1, a.data(), a.size(), now) == RecordResult::ok);
+    REQUIRE(s->rtp(2, v.data(), v.size(), now) == RecordResult::ok);
+  }
+  CHECK(s->stats().chunks_closed == 3);
+  CHECK(requests == std::vector<uint32_t>{2, 2, 2, 2});  // video only, once per chunk
+  CHECK(s->stats().lost_packets == 0);
+  s->close(now);
+}
+
 TEST_CASE("keyframe requests: on video start and on loss, at most once per second per track") {
   auto cfg = small_config();
   std::vector<std::pair<uint32_t, uint64_t>> requests;
