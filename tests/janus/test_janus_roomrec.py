@@ -45,7 +45,9 @@ def build_dir():
 @pytest.fixture(scope="module")
 def built():
     b = build_dir()
-    plugin = b / "integrations" / "janus" / "libjanus_roomrec.so"
+    # ROOMREC_JANUS_PLUGIN: another build of the plugin (an installed one, an
+    # instrumented one) to test instead of the build tree's.
+    plugin = Path(os.environ.get("ROOMREC_JANUS_PLUGIN") or b / "integrations" / "janus" / "libjanus_roomrec.so")
     cli = b / "src" / "bin" / "convert_record_cli"
     inspect = b / "examples" / "chunk_inspect"
     for p in (plugin, cli, inspect):
