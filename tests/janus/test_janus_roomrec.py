@@ -123,7 +123,10 @@ def convert(cli, source, out, compose=True):
 
 
 def decodes_cleanly(path):
-    p = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+    # Decoded frame by frame with the file's own timestamps (passthrough): a
+    # live camera's frames may come closer together than ffmpeg's guessed
+    # output rate, which is no decoding error.
+    p = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-fps_mode", "passthrough", "-f", "null", "-"],
                        capture_output=True, text=True, timeout=120)
     return p.returncode == 0 and p.stderr.strip() == "", p.stderr[-1000:]
 
@@ -266,10 +269,14 @@ def test_aiortc_and_chromium_in_one_room_to_s3_with_hooks(built, roomrec_janus, 
     dur, streams = probe(composed)
     assert streams == {"video": "vp8", "audio": "opus"}, streams
     assert dur >= max(ra["published_seconds"], rb["published_seconds"]) * 0.9
-    frame = gray_frame(composed, dur / 2).astype(float)
-    left, right = frame[:, :32], frame[:, 32:]
-    # Two tiles side by side, each showing a moving picture, not the black canvas.
-    assert left.std() > 8 and right.std() > 8 and left.mean() > 20 and right.mean() > 20, (left.mean(), right.mean())
+    # Two tiles side by side, each showing a picture (not the flat canvas) that
+    # moves: aiortc's bar over black, Chromium's fake camera (content-neutral
+    # checks: tile order and brightness differ between the two).
+    f1 = gray_frame(composed, dur / 2).astype(float)
+    f2 = gray_frame(composed, dur / 2 + 1).astype(float)
+    for half in (slice(0, 32), slice(32, 64)):
+        assert f1[:, half].std() > 8, f1[:, half].std()
+        assert np.abs(f1[:, half] - f2[:, half]).mean() > 0.5, np.abs(f1[:, half] - f2[:, half]).mean()
     tracks = {(f["peer"], f["codec"]): f["uri"] for f in result["transmux"]["files"]}
     mix = pcm(composed)
     for peer in ("alice", "bob"):
