@@ -52,9 +52,9 @@ class ROOMREC_API ChunkReader {
 
  private:
   enum class Frame { none, header, row };
-  bool fill(size_t need);
-  Frame next_frame(Row* row);
-  void skip_damaged(size_t n);
+  ROOMREC_HIDDEN bool fill(size_t need);
+  ROOMREC_HIDDEN Frame next_frame(Row* row);
+  ROOMREC_HIDDEN void skip_damaged(size_t n);
 
   std::unique_ptr<ByteSource> source_;
   std::vector<uint8_t> buf_;

@@ -126,7 +126,7 @@ class ROOMREC_API ChunkStore {
 
  private:
   struct Impl;
-  explicit ChunkStore(std::unique_ptr<Impl> impl);
+  ROOMREC_HIDDEN explicit ChunkStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

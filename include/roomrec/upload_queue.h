@@ -83,7 +83,7 @@ class ROOMREC_API UploadQueue {
   static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
 
  private:
-  void run(size_t worker);
+  ROOMREC_HIDDEN void run(size_t worker);
 
   ChunkStore& store_;
   std::shared_ptr<ChunkSink> sink_;

@@ -136,7 +136,7 @@ std::string one_line(std::string_view s) {
 
 }  // namespace
 
-struct Replayer::Impl {
+struct ROOMREC_HIDDEN Replayer::Impl {
   std::unique_ptr<RecordingSource> owned;
   RecordingSource* src = nullptr;
   ReplayOptions opt;

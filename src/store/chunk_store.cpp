@@ -109,7 +109,7 @@ class SharedBufferSource final : public ByteSource {
 
 }  // namespace
 
-struct ChunkStore::Impl {
+struct ROOMREC_HIDDEN ChunkStore::Impl {
   enum class State { memory, spilling, disk, uploading };
   struct Entry {
     ChunkKey key;

@@ -8,7 +8,7 @@ from conftest import T0
 
 
 def test_version_and_abi():
-    assert roomrec.abi_version() == roomrec.ABI_VERSION == 1
+    assert roomrec.abi_version() == roomrec.ABI_VERSION == 2
     assert roomrec.version().count(".") == 2
     assert roomrec.strerror(roomrec.ErrorCode.PERMISSION_DENIED) == "permission_denied"
     assert roomrec.strerror(roomrec.RecordResult.DECRYPT_FAILED) == "decrypt_failed"
@@ -41,7 +41,10 @@ def test_bad_json_is_refused_by_the_c_abi():
     assert h.value is None
     assert "not valid JSON" in lib.roomrec_last_error().decode()
     assert lib.roomrec_recorder_new(None, byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
-    assert lib.roomrec_convert(b"[1, 2", byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
+    from roomrec._lib import convert_lib
+    assert convert_lib().roomrec_convert(b"[1, 2", byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
+    # the convert library's message reaches the shared per-thread last error
+    assert "JSON" in lib.roomrec_last_error().decode()
 
 
 def test_session_errors_and_dropped_packets():
@@ -119,7 +122,7 @@ def test_mutated_json_never_crashes(tmp_path):
     """Truncated and byte-flipped configs through every JSON entry point: OK or a pinned error code."""
     import random
     from ctypes import byref, c_void_p
-    from roomrec._lib import lib
+    from roomrec._lib import convert_lib, lib
 
     codes = {int(c) for c in roomrec.ErrorCode}
     rng = random.Random(8)
@@ -159,7 +162,7 @@ def test_mutated_json_never_crashes(tmp_path):
             assert rc in codes or rc in {int(r) for r in roomrec.RecordResult}
             lib.roomrec_session_free(s)
         out = c_void_p()
-        rc = lib.roomrec_convert(mutate(job), byref(out))
+        rc = convert_lib().roomrec_convert(mutate(job), byref(out))
         assert rc in codes and rc != 0
         assert out.value is None
     lib.roomrec_recorder_free(good)
