@@ -80,7 +80,8 @@ class ROOMREC_API UploadQueue {
   UploadQueueStats stats() const;
 
   // The back-off before attempt number `attempts` + 1 (jittered by ±20%).
-  static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
+  // Internal (tests): not exported from the shared library.
+  ROOMREC_HIDDEN static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
 
  private:
   ROOMREC_HIDDEN void run(size_t worker);
