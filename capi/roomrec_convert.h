@@ -28,10 +28,16 @@ extern "C" {
  *              "video_bitrate_kbps": 1500, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": ""} | null}
  * At least one of transmux and compose.
- * Result: {"input", "app", "room", "room_record_id",
- *          "transmux": {"duration_ms", "files": [{"path", "uri", "peer", "session", "track",
- *                       "codec", "start", "end", "width", "height", "frames"}], "summary": {...}} | null,
- *          "compose": {"media_uri", "duration_ms"} | null, "problems": [...]}
+ * Result (every field; tests/python checks the list against what is returned):
+ *   {"input", "app", "room", "room_record_id",
+ *    "transmux": {"duration_ms",
+ *                 "files": [{"path", "uri", "peer", "session", "track", "codec", "start", "end",
+ *                            "width", "height", "frames", "bytes"}],
+ *                 "data_files": [{"path", "uri", "peer", "session", "label", "start", "end",
+ *                                 "messages", "bytes"}],
+ *                 "summary": {...summary.json...}} | null,
+ *    "compose": {"media_uri", "duration_ms", "bytes"} | null,
+ *    "problems": [...]}
  */
 
 /* Runs a job on the calling thread. */

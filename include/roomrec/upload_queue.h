@@ -28,7 +28,8 @@ class ROOMREC_API ChunkSink {
 };
 
 // "Uploads" into a local folder with the same key layout as S3:
-// {root}/{key}. Each file is written atomically (temp file, fsync, rename).
+// {root}/{key}. Each file is written atomically (temp file, fsync, rename,
+// fsync of its directory), so a confirmed upload survives a crash.
 class ROOMREC_API LocalDirectorySink final : public ChunkSink {
  public:
   explicit LocalDirectorySink(std::string root);
@@ -64,7 +65,8 @@ class ROOMREC_API UploadQueue {
   UploadQueue(const UploadQueue&) = delete;
   UploadQueue& operator=(const UploadQueue&) = delete;
 
-  // Called on a worker thread after each confirmed upload / failed attempt.
+  // Called on a worker thread after each confirmed upload (before the chunk
+  // leaves the store, so flush() returns after it) / failed attempt.
   // Set them before start().
   void on_uploaded(UploadedCallback cb) { on_uploaded_ = std::move(cb); }
   void on_failure(FailureCallback cb) { on_failure_ = std::move(cb); }

@@ -1,6 +1,7 @@
 #include <roomrec/log.h>
 #include <roomrec/upload_queue.h>
 
+#include "util/atomic_file.h"
 #include "util/thread_name.h"
 
 #include <fcntl.h>
@@ -38,42 +39,22 @@ Status LocalDirectorySink::upload(const PendingChunk& chunk, ByteSource& bytes) 
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Status::error(ErrorCode::io, "create " + dest.parent_path().string() + ": " + ec.message());
-  std::string tmp = dest.string() + ".part";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::error(ErrorCode::io, "create " + tmp + ": " + std::strerror(errno));
+  // One atomic-write routine (util/atomic_file): temp file, fsync, rename, fsync of the directory.
+  auto file = util::AtomicFile::create(dest.string(), ".part");
+  if (!file) return file.status();
   std::vector<uint8_t> buf(256 * 1024);
   uint64_t total = 0;
-  Status result;
   for (;;) {
     auto got = bytes.read(buf.data(), buf.size());
-    if (!got) {
-      result = got.status();
-      break;
-    }
+    if (!got) return got.status();
     if (*got == 0) break;
-    size_t off = 0;
-    while (off < *got) {
-      ssize_t w = ::write(fd, buf.data() + off, *got - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        result = Status::error(errno == ENOSPC ? ErrorCode::resource_exhausted : ErrorCode::io,
-                               "write " + tmp + ": " + std::strerror(errno));
-        break;
-      }
-      off += static_cast<size_t>(w);
-    }
-    if (!result) break;
+    if (Status s = file->write(buf.data(), *got); !s) return s;
     total += *got;
   }
-  if (result && total != chunk.size)
-    result = Status::error(ErrorCode::corrupt, "chunk " + key + " read " + std::to_string(total) + " of " +
-                                                   std::to_string(chunk.size) + " bytes");
-  if (result && ::fsync(fd) != 0) result = Status::error(ErrorCode::io, "fsync " + tmp + ": " + std::strerror(errno));
-  ::close(fd);
-  if (result && ::rename(tmp.c_str(), dest.c_str()) != 0)
-    result = Status::error(ErrorCode::io, "rename " + tmp + ": " + std::strerror(errno));
-  if (!result) ::unlink(tmp.c_str());
-  return result;
+  if (total != chunk.size)
+    return Status::error(ErrorCode::corrupt, "chunk " + key + " read " + std::to_string(total) + " of " +
+                                                 std::to_string(chunk.size) + " bytes");
+  return file->commit(/*sync_dir=*/true);
 }
 
 UploadQueue::UploadQueue(ChunkStore& store, std::shared_ptr<ChunkSink> sink, UploadQueueConfig config)
@@ -140,7 +121,8 @@ void UploadQueue::run(size_t worker) {
     else
       s = sink_->upload(*chunk, *src.value());
     if (s) {
-      store_.complete(chunk->id);
+      // Counted and reported before the chunk leaves the store, so that a
+      // flush (the store drained) sees every upload's stats and callback done.
       uploaded_++;
       bytes_ += chunk->size;
       if (on_uploaded_) {
@@ -149,6 +131,7 @@ void UploadQueue::run(size_t worker) {
         } catch (...) {
         }
       }
+      store_.complete(chunk->id);
     } else {
       failures_++;
       uint64_t wait = backoff_ms(cfg_, chunk->attempts + 1, chunk->id + chunk->attempts);
