@@ -8,12 +8,10 @@
 #include <roomrec/export.h>
 #include <roomrec/status.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace roomrec {
@@ -68,8 +66,8 @@ class ROOMREC_API UploadQueue {
   // Called on a worker thread after each confirmed upload (before the chunk
   // leaves the store, so flush() returns after it) / failed attempt.
   // Set them before start().
-  void on_uploaded(UploadedCallback cb) { on_uploaded_ = std::move(cb); }
-  void on_failure(FailureCallback cb) { on_failure_ = std::move(cb); }
+  void on_uploaded(UploadedCallback cb);
+  void on_failure(FailureCallback cb);
 
   void start();
   void stop();
@@ -86,16 +84,8 @@ class ROOMREC_API UploadQueue {
   ROOMREC_HIDDEN static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
 
  private:
-  ROOMREC_HIDDEN void run(size_t worker);
-
-  ChunkStore& store_;
-  std::shared_ptr<ChunkSink> sink_;
-  UploadQueueConfig cfg_;
-  UploadedCallback on_uploaded_;
-  FailureCallback on_failure_;
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> workers_;
-  std::atomic<uint64_t> uploaded_{0}, bytes_{0}, failures_{0};
+  struct Impl;  // the store, sink, worker threads and counters
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace roomrec
