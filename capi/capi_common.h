@@ -183,9 +183,7 @@ class Obj {
   std::string where_;
 };
 
-inline bool is_http(std::string_view s) {
-  return util::starts_with_nocase(s, "http://") || util::starts_with_nocase(s, "https://");
-}
+inline bool is_http(std::string_view s) { return util::is_http_uri(s); }
 
 // An SRTP key from {"sdes"} | {"profile", "inline"} | {"profile", "key_hex"}; bad JSON throws JsonError.
 inline Result<SrtpKey> srtp_key_from_json(const json& j, const std::string& where) {

@@ -14,9 +14,7 @@ namespace roomrec {
 
 namespace {
 
-bool is_http(std::string_view s) {
-  return util::starts_with_nocase(s, "http://") || util::starts_with_nocase(s, "https://");
-}
+bool is_http(std::string_view s) { return util::is_http_uri(s); }
 
 Status invalid(std::string message) { return Status::error(ErrorCode::invalid_argument, std::move(message)); }
 
