@@ -1,5 +1,8 @@
 /*
- * roomrec C ABI: record WebRTC rooms into chunks, upload them, convert recordings.
+ * roomrec C ABI, recording half (libroomrec): record WebRTC rooms into chunks,
+ * upload them, send hook events. Links no codec. Converting and replaying
+ * recordings is in roomrec_convert.h (libroomrec-convert, which includes this
+ * header and links libroomrec).
  *
  * C11, no dependency beyond <stdint.h> and <stddef.h>. Everything is reached
  * through opaque handles created with roomrec_<object>_new (or _open/_start)
@@ -54,9 +57,17 @@ extern "C" {
 #define ROOMREC_C_VERSION_MINOR 1
 #define ROOMREC_C_VERSION_PATCH 0
 
-/* Raised whenever a function or a callback signature of this header changes
- * incompatibly. Bindings compare it with roomrec_abi_version() at load time. */
-#define ROOMREC_ABI_VERSION 1
+/* One comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define ROOMREC_C_VERSION_NUMBER \
+  (ROOMREC_C_VERSION_MAJOR * 10000 + ROOMREC_C_VERSION_MINOR * 100 + ROOMREC_C_VERSION_PATCH)
+
+/* Raised whenever a function or a callback signature of this header (or of
+ * roomrec_convert.h) changes incompatibly; it is also the shared libraries'
+ * soversion (libroomrec.so.2, libroomrec-convert.so.2). Bindings compare it
+ * with roomrec_abi_version() at load time.
+ *   2: conversion and replay moved to libroomrec-convert (roomrec_convert.h);
+ *      per-session user data (roomrec_session_set_user_data). */
+#define ROOMREC_ABI_VERSION 2
 
 /* "0.1.0": a static string. */
 ROOMREC_C_API const char* roomrec_version(void);
@@ -167,8 +178,12 @@ ROOMREC_C_API int roomrec_recorder_new(const char* config_json, roomrec_recorder
  * session call that causes it (track_started, rtp, or any call that opens a
  * new chunk), when a video track starts recording, when a new chunk starts
  * (so every chunk decodes on its own) and when a sequence gap shows loss (at
- * most once a second per track). It must not call any roomrec_session_* function on that
- * session; it typically asks the sender for a PLI/FIR and returns. */
+ * most once a second per track). `session` is the handle the call was made
+ * on: the host finds its own per-session data with
+ * roomrec_session_user_data(session) (`user` is the recorder-wide pointer
+ * given with the callback). It must not call any roomrec_session_* function
+ * on that session except roomrec_session_user_data; it typically asks the
+ * sender for a PLI/FIR and returns. */
 typedef void (*roomrec_keyframe_cb)(roomrec_session* session, uint32_t track_id, void* user);
 
 /* Errors while recording and uploading: a chunk refused by a full store, a
@@ -283,135 +298,17 @@ ROOMREC_C_API int roomrec_session_stats(roomrec_session* s, char** stats_json);
 /* "{prefix}/{app}/{room}/{room_record_id}": what the converter takes, below the sink's root. */
 ROOMREC_C_API int roomrec_session_room_path(roomrec_session* s, char** path);
 
+/* Attaches the host's pointer to the session (NULL by default): the keyframe
+ * callback gets the session handle, and roomrec_session_user_data() gives the
+ * pointer back. Set it before the session is used from other threads. */
+ROOMREC_C_API int roomrec_session_set_user_data(roomrec_session* s, void* user_data);
+/* The pointer set with roomrec_session_set_user_data (NULL for a NULL session).
+ * Any thread, also inside the keyframe callback. */
+ROOMREC_C_API void* roomrec_session_user_data(roomrec_session* s);
+
 /* Ends the session if still open (as roomrec_session_close with its last
  * time) and releases the handle. */
 ROOMREC_C_API void roomrec_session_free(roomrec_session* s);
-
-/* ---- conversion ------------------------------------------------------------ */
-
-/*
- * job_json:
- * {"input": "<S3 URI of the room's recording path | local folder | file:// | .mjr folder>",
- *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0} | null,
- *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
- *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
- *              "video_bitrate_kbps": 1500, "audio_bitrate": 64000, "threads": 2,
- *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": ""} | null}
- * At least one of transmux and compose.
- * Result: {"input", "app", "room", "room_record_id",
- *          "transmux": {"duration_ms", "files": [{"path", "uri", "peer", "session", "track",
- *                       "codec", "start", "end", "width", "height", "frames"}], "summary": {...}} | null,
- *          "compose": {"media_uri", "duration_ms"} | null, "problems": [...]}
- */
-
-/* Runs a job on the calling thread. */
-ROOMREC_C_API int roomrec_convert(const char* job_json, char** result_json);
-
-typedef struct roomrec_convert_job roomrec_convert_job;
-
-/* Progress of an asynchronous job: runs on one of the job's threads, one call
- * at a time. `phase` is "transmux" or "compose" (valid during the call);
- * done_ms / total_ms are media times within the phase; fraction is of the
- * whole job, 0..1. It may call roomrec_convert_job_cancel() on its job, but
- * not _wait, _result or _free of that job. */
-typedef void (*roomrec_progress_cb)(const char* phase, uint64_t done_ms, uint64_t total_ms, double fraction,
-                                    void* user);
-
-/* Validates the job and starts it on a thread of its own. progress may be NULL. */
-ROOMREC_C_API int roomrec_convert_job_start(const char* job_json, roomrec_progress_cb progress, void* user,
-                                            roomrec_convert_job** out);
-/* Asks the job to stop; it then ends with ROOMREC_ERR_CANCELLED (unless it had already finished). */
-ROOMREC_C_API int roomrec_convert_job_cancel(roomrec_convert_job* job);
-/* Waits for the job: 1 when finished, 0 if still running after timeout_ms
- * (a negative timeout waits for ever), a negative code for a bad handle. */
-ROOMREC_C_API int roomrec_convert_job_wait(roomrec_convert_job* job, int64_t timeout_ms);
-/* Waits until the job finishes, then gives its code; on ROOMREC_OK
- * *result_json (may be NULL) gets the result, on failure roomrec_last_error()
- * the job's message. May be called several times. */
-ROOMREC_C_API int roomrec_convert_job_result(roomrec_convert_job* job, char** result_json);
-/* Cancels the job if running, waits for its thread and releases it. */
-ROOMREC_C_API void roomrec_convert_job_free(roomrec_convert_job* job);
-
-/* ---- replay ------------------------------------------------------------------- */
-
-/* Plays one recorded peer session back as live RTP without transcoding (see
- * include/roomrec/replayer.h): each stored RTP packet with its due time,
- * sequence numbers and timestamps rewritten to be continuous, SSRC and
- * payload type mapped, RTCP sender reports regenerated, data-channel messages
- * with their due times. The replayer has no thread of its own: pull items
- * with roomrec_replayer_next() and send each at its due time, or let
- * roomrec_replayer_run() pace them on the calling thread. One thread at a
- * time uses a replayer (roomrec_replayer_stop() excepted).
- *
- * config_json:
- * {"input": "<S3 URI of the room's recording path | local folder | file:// | .mjr folder>",  (required)
- *  "peer": "alice",                    (required)
- *  "session": 1,                       default: the peer's first session
- *  "tracks": ["audio_main", "2"],      names or track ids; default: every track
- *  "data": true,                       yield data-channel messages
- *  "seek_ms": 0,                       from the session's first row; video starts at the
- *                                      nearest earlier keyframe
- *  "speed": 1.0,                       0: as fast as possible (every due time 0)
- *  "rtcp": true, "rtcp_interval_ms": 1000, "cname": "", "ntp_origin_ms": 0 (0: now),
- *  "map": {"<track name or id>": {"ssrc": 1234, "payload_type": 96,
- *                                  "first_seq": 0, "first_timestamp": 0}},
- *  "srtp": {"sdes": "1 AES_CM_128_HMAC_SHA1_80 inline:BASE64"}
- *        | {"profile": "AES_CM_128_HMAC_SHA1_80", "inline": "BASE64"}
- *        | {"profile": "AEAD_AES_128_GCM", "key_hex": "00ff..."}}   protect the output
- * Opening reads the session once (tracks, keyframes). */
-typedef struct roomrec_replayer roomrec_replayer;
-
-ROOMREC_C_API int roomrec_replayer_open(const char* config_json, roomrec_replayer** out);
-
-/* {"peer", "session", "cname", "duration_ms", "start_ms",
- *  "tracks": [{"id", "name", "kind": "audio" | "video", "codec", "clock_rate", "channels", "fmtp",
- *              "ssrc", "payload_type", "packets", "keyframes"}]} */
-ROOMREC_C_API int roomrec_replayer_info(roomrec_replayer* r, char** info_json);
-
-/* An SDP describing the output for a receiver at `address`: track i on port
- * first_port + 2*i, its RTCP on the next port; RTP/SAVP and a=crypto with SRTP. */
-ROOMREC_C_API int roomrec_replayer_sdp(roomrec_replayer* r, const char* address, uint16_t first_port, char** sdp);
-
-#define ROOMREC_REPLAY_RTP 0
-#define ROOMREC_REPLAY_RTCP 1
-#define ROOMREC_REPLAY_DATA 2
-
-/* One item. Pointers are valid until the next call on the replayer. */
-typedef struct roomrec_replay_item {
-  int kind;               /* ROOMREC_REPLAY_* */
-  uint32_t track_id;      /* rtp, rtcp */
-  uint64_t due_ms;        /* from the replay's start instant */
-  uint64_t media_ms;      /* position in the recording from the start point */
-  uint64_t recorded_ms;   /* unix ms the row was recorded */
-  int keyframe;           /* rtp: first packet of a video keyframe */
-  int binary;             /* data: binary message */
-  const char* label;      /* data: channel label (NUL-terminated); "" otherwise */
-  const uint8_t* bytes;   /* rtp/rtcp packet as it goes on the wire; data payload */
-  size_t size;
-} roomrec_replay_item;
-
-/* 1 with *item filled, 0 at the end, or a negative code when the replay failed. */
-ROOMREC_C_API int roomrec_replayer_next(roomrec_replayer* r, roomrec_replay_item* item);
-
-/* Runs on the thread calling roomrec_replayer_run(), once per item at its due
- * time. Return 0 to go on, anything else to stop. It may call
- * roomrec_replayer_stop() and _stats on its replayer, nothing else of it. */
-typedef int (*roomrec_replay_cb)(const roomrec_replay_item* item, void* user);
-
-/* Paces the replay on this thread, sleeping between items: ROOMREC_OK at the
- * end, ROOMREC_ERR_CANCELLED when the callback or roomrec_replayer_stop()
- * stopped it, another code on failure. */
-ROOMREC_C_API int roomrec_replayer_run(roomrec_replayer* r, roomrec_replay_cb cb, void* user);
-
-/* Makes a running roomrec_replayer_run() return within 50 ms. Any thread. */
-ROOMREC_C_API int roomrec_replayer_stop(roomrec_replayer* r);
-
-/* {"rtp_packets", "rtp_bytes", "rtcp_packets", "data_messages", "duplicates_dropped",
- *  "skipped_before_start", "segments", "malformed", "protect_failures", "problems": [...]} */
-ROOMREC_C_API int roomrec_replayer_stats(roomrec_replayer* r, char** stats_json);
-
-/* Releases the replayer (not while roomrec_replayer_run is running on it). NULL is ignored. */
-ROOMREC_C_API void roomrec_replayer_free(roomrec_replayer* r);
 
 /* ---- S3 presigning ------------------------------------------------------------ */
 

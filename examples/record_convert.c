@@ -25,7 +25,7 @@
  * milliseconds (now_ms), so a few seconds of room record as fast as they can
  * be encoded.
  */
-#include <roomrec.h>
+#include <roomrec_convert.h> /* includes roomrec.h */
 
 #include <stdio.h>
 #include <stdlib.h>

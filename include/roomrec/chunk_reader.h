@@ -43,36 +43,16 @@ class ROOMREC_API ChunkReader {
   // Reads up to the header frame. Returns the header, or nullptr when the
   // chunk has none intact (its rows may still be read with next()).
   const ChunkHeader* read_header();
-  const ChunkHeader* header() const { return stats_.header_ok ? &header_ : nullptr; }
+  const ChunkHeader* header() const;
 
   // The next intact row; false at the end of the chunk.
   bool next(Row& row);
 
-  const ChunkReadStats& stats() const { return stats_; }
+  const ChunkReadStats& stats() const;
 
  private:
-  enum class Frame { none, header, row };
-  bool fill(size_t need);
-  Frame next_frame(Row* row);
-  void skip_damaged(size_t n);
-
-  std::unique_ptr<ByteSource> source_;
-  std::vector<uint8_t> buf_;
-  size_t pos_ = 0, end_ = 0;
-  bool eof_ = false;
-  bool preamble_done_ = false;
-  bool in_damage_ = false;
-  // Bytes the CRC may still be computed over for candidate frames that turn
-  // out damaged: 16 MiB, plus 16 for each byte read past (see chunk_reader.cpp),
-  // so resynchronisation costs at most a fixed multiple of the chunk's size
-  // (issue 21 item 7).
-  uint64_t crc_budget_ = 16u << 20;
-  bool have_pending_ = false;
-  Row pending_;
-  ChunkHeader header_;
-  ChunkReadStats stats_;
-  struct Parsed;
-  std::unique_ptr<Parsed> parsed_;
+  struct Impl;  // the source, its sliding buffer and the frame scanner (chunk_reader.cpp)
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace roomrec

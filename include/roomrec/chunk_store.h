@@ -119,8 +119,9 @@ class ROOMREC_API ChunkStore {
 
   // Blocks until every accepted chunk is uploaded or timeout; true if drained.
   bool wait_drained(uint64_t timeout_ms);
-  // Blocks until no chunk is being spilled (test and shutdown helper).
-  void flush_spills();
+  // Blocks until no chunk is being spilled. Internal (RecordingService's
+  // shutdown, tests): not exported from the shared library.
+  ROOMREC_HIDDEN void flush_spills();
   // Wakes every take() and makes them return nullopt from now on.
   void shutdown();
   bool is_shutdown() const;
@@ -131,7 +132,7 @@ class ROOMREC_API ChunkStore {
 
  private:
   struct Impl;
-  explicit ChunkStore(std::unique_ptr<Impl> impl);
+  ROOMREC_HIDDEN explicit ChunkStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -56,9 +56,9 @@ struct ConvertResult {
   //  "transmux": {"output", "files", "data_files", "duration_ms", "summary": {...summary.json...}} | null,
   //  "compose": {"media_uri", "duration_ms", "bytes"} | null, "problems": [...]}
   // Each entry of files and data_files has its "bytes" too.
-  std::string to_json(int indent = 2) const;
+  ROOMREC_API std::string to_json(int indent = 2) const;
   // The bytes written: every media and data file, and the composed WebM.
-  uint64_t output_bytes() const;
+  ROOMREC_API uint64_t output_bytes() const;
   std::string input_description;
   std::vector<std::string> problems;  // from both phases, without repeats
 };

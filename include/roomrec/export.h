@@ -11,3 +11,11 @@
 #else
 #  define ROOMREC_API __attribute__((visibility("default")))
 #endif
+
+// Private members of exported classes: never exported (the version script
+// would export them otherwise, being in namespace roomrec).
+#if defined(_WIN32)
+#  define ROOMREC_HIDDEN
+#else
+#  define ROOMREC_HIDDEN __attribute__((visibility("hidden")))
+#endif

@@ -60,6 +60,9 @@ struct SessionParams {
   std::string ip, user_agent;
   std::string room_record_id;  // empty: the recorder assigns one per room recording
   std::optional<SrtpKey> srtp; // set when the host passes SRTP-protected packets
+  // The host's pointer for this session, handed back by SessionRecorder::user_data()
+  // (e.g. in the keyframe callback); roomrec never dereferences it.
+  void* user_data = nullptr;
 };
 
 struct SessionStats {
@@ -103,12 +106,13 @@ class ROOMREC_API SessionRecorder {
   // "{prefix}/{app}/{room}/{room_record_id}": what the converter takes.
   std::string room_path() const;
   bool is_closed() const;
+  void* user_data() const;     // SessionParams::user_data
   SessionStats stats() const;  // any thread
 
  private:
   friend class Recorder;
   struct Impl;
-  explicit SessionRecorder(std::unique_ptr<Impl> impl);
+  ROOMREC_HIDDEN explicit SessionRecorder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -135,7 +139,7 @@ class ROOMREC_API Recorder {
 
  private:
   struct Impl;
-  explicit Recorder(std::unique_ptr<Impl> impl);
+  ROOMREC_HIDDEN explicit Recorder(std::unique_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
   friend class SessionRecorder;
 };

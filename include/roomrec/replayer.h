@@ -149,7 +149,7 @@ class ROOMREC_API Replayer {
   struct Impl;
 
  private:
-  explicit Replayer(std::unique_ptr<Impl> impl);
+  ROOMREC_HIDDEN explicit Replayer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -131,7 +131,7 @@ class ROOMREC_API SrtpSession {
  private:
   SrtpSession(srtp_ctx_t_* ctx, SrtpProfile profile, Direction direction)
       : ctx_(ctx), profile_(profile), direction_(direction) {}
-  Status finish_(int err, bool rtcp);
+  ROOMREC_HIDDEN Status finish_(int err, bool rtcp);
 
   srtp_ctx_t_* ctx_ = nullptr;
   SrtpProfile profile_;

@@ -8,12 +8,10 @@
 #include <roomrec/export.h>
 #include <roomrec/status.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace roomrec {
@@ -28,7 +26,8 @@ class ROOMREC_API ChunkSink {
 };
 
 // "Uploads" into a local folder with the same key layout as S3:
-// {root}/{key}. Each file is written atomically (temp file, fsync, rename).
+// {root}/{key}. Each file is written atomically (temp file, fsync, rename,
+// fsync of its directory), so a confirmed upload survives a crash.
 class ROOMREC_API LocalDirectorySink final : public ChunkSink {
  public:
   explicit LocalDirectorySink(std::string root);
@@ -64,10 +63,11 @@ class ROOMREC_API UploadQueue {
   UploadQueue(const UploadQueue&) = delete;
   UploadQueue& operator=(const UploadQueue&) = delete;
 
-  // Called on a worker thread after each confirmed upload / failed attempt.
+  // Called on a worker thread after each confirmed upload (before the chunk
+  // leaves the store, so flush() returns after it) / failed attempt.
   // Set them before start().
-  void on_uploaded(UploadedCallback cb) { on_uploaded_ = std::move(cb); }
-  void on_failure(FailureCallback cb) { on_failure_ = std::move(cb); }
+  void on_uploaded(UploadedCallback cb);
+  void on_failure(FailureCallback cb);
 
   void start();
   void stop();
@@ -80,19 +80,12 @@ class ROOMREC_API UploadQueue {
   UploadQueueStats stats() const;
 
   // The back-off before attempt number `attempts` + 1 (jittered by ±20%).
-  static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
+  // Internal (tests): not exported from the shared library.
+  ROOMREC_HIDDEN static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
 
  private:
-  void run(size_t worker);
-
-  ChunkStore& store_;
-  std::shared_ptr<ChunkSink> sink_;
-  UploadQueueConfig cfg_;
-  UploadedCallback on_uploaded_;
-  FailureCallback on_failure_;
-  std::atomic<bool> stop_{false};
-  std::vector<std::thread> workers_;
-  std::atomic<uint64_t> uploaded_{0}, bytes_{0}, failures_{0};
+  struct Impl;  // the store, sink, worker threads and counters
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace roomrec

@@ -174,10 +174,6 @@ static gboolean notify_events = TRUE;
 static GMutex housekeeping_mutex;
 static GCond housekeeping_cond;
 
-/* The session whose roomrec call is running on this thread: roomrec's
- * keyframe callback runs inside that call and finds its session here. */
-static __thread rr_session *current_session = NULL;
-
 static guint64 now_ms(void) {
 	return (guint64)(janus_get_real_time() / 1000);
 }
@@ -225,6 +221,8 @@ static gboolean rr_end_recording(rr_session *s, gboolean leave) {
 	janus_mutex_lock(&s->mutex);
 	roomrec_session *rec = s->rec;
 	s->rec = NULL;
+	if(rec != NULL)
+		roomrec_session_set_user_data(rec, NULL); /* detached: it may outlive s */
 	uint32_t tracks = 0;
 	for(int i = 0; i < RR_MAX_MLINES; i++)
 		if(s->tracks[i].used)
@@ -256,10 +254,11 @@ static void rr_notify(rr_session *s, const char *event) {
 
 /* ---- roomrec callbacks ----------------------------------------------------------- */
 
+/* Runs inside the roomrec session call made on this thread (under the
+ * session's mutex); the handle carries its rr_session as user data. */
 static void rr_keyframe_cb(roomrec_session *rec, uint32_t track_id, void *user) {
-	(void)rec;
 	(void)user;
-	rr_session *s = current_session;
+	rr_session *s = (rr_session *)roomrec_session_user_data(rec);
 	if(s == NULL || track_id == 0 || track_id > RR_MAX_MLINES || gateway == NULL)
 		return;
 	rr_track *t = &s->tracks[track_id - 1];
@@ -661,8 +660,8 @@ static void rr_setup_media(janus_plugin_session *handle) {
 			JANUS_LOG(LOG_ERR, "[%s-%p] cannot record %s/%s/%s: %s\n", RR_PACKAGE, handle, s->app, s->room,
 				s->peer, roomrec_last_error());
 		} else {
+			roomrec_session_set_user_data(rec, s);
 			s->rec = rec;
-			current_session = s;
 			for(int i = 0; i < RR_MAX_MLINES; i++) {
 				rr_track *t = &s->tracks[i];
 				if(!t->used)
@@ -687,7 +686,6 @@ static void rr_setup_media(janus_plugin_session *handle) {
 						roomrec_last_error());
 				free(tjs);
 			}
-			current_session = NULL;
 			s->last_media_us = janus_get_monotonic_time();
 			JANUS_LOG(LOG_INFO, "[%s-%p] recording %s/%s/%s session %" PRIu64 "\n", RR_PACKAGE, handle,
 				s->app, s->room, s->peer, s->session_id);
@@ -719,10 +717,8 @@ static void rr_incoming_rtp(janus_plugin_session *handle, janus_plugin_rtp *pack
 	gint64 started = janus_get_monotonic_time();
 	janus_mutex_lock(&s->mutex);
 	if(s->rec && packet->mindex >= 0 && packet->mindex < RR_MAX_MLINES && s->tracks[packet->mindex].used) {
-		current_session = s;
 		int r = roomrec_session_rtp(s->rec, s->tracks[packet->mindex].track_id, (const uint8_t *)packet->buffer,
 			packet->length, now_ms());
-		current_session = NULL;
 		if(r == ROOMREC_OK)
 			s->rtp_packets++;
 		else
@@ -741,9 +737,7 @@ static void rr_incoming_rtcp(janus_plugin_session *handle, janus_plugin_rtcp *pa
 	gint64 started = janus_get_monotonic_time();
 	janus_mutex_lock(&s->mutex);
 	if(s->rec) {
-		current_session = s;
 		int r = roomrec_session_rtcp(s->rec, (const uint8_t *)packet->buffer, packet->length, now_ms());
-		current_session = NULL;
 		if(r == ROOMREC_OK)
 			s->rtcp_packets++;
 		else

@@ -73,8 +73,7 @@ struct UsageError {
 [[noreturn]] void usage_error(const std::string& msg) { throw UsageError{msg}; }
 
 std::optional<bool> parse_bool(std::string_view v) {
-  std::string s;
-  for (char c : v) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  std::string s = roomrec::util::ascii_lowercase(v);
   if (s == "1" || s == "true" || s == "yes" || s == "on" || s == "y") return true;
   if (s.empty() || s == "0" || s == "false" || s == "no" || s == "off" || s == "n") return false;
   return std::nullopt;

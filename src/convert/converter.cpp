@@ -62,6 +62,18 @@ Status validate(const ConvertJob& job) {
     if (c.fps < 1 || c.fps > 120) return Status::error(ErrorCode::invalid_argument, "compose fps must be 1..120");
     if (c.video_codec != "vp8" && c.video_codec != "vp9")
       return Status::error(ErrorCode::invalid_argument, "compose codec must be vp8 or vp9");
+    // The same ranges (and words) whoever built the options: C ABI, Python,
+    // CLI and worker all end here.
+    if (c.video_bitrate_kbps < 50 || c.video_bitrate_kbps > 50'000)
+      return Status::error(ErrorCode::invalid_argument, "compose video bitrate must be 50..50000 kbit/s");
+    if (c.audio_bitrate < 6'000 || c.audio_bitrate > 510'000)
+      return Status::error(ErrorCode::invalid_argument, "compose audio bitrate must be 6000..510000 bit/s");
+    if (c.threads < 1 || c.threads > 64)
+      return Status::error(ErrorCode::invalid_argument, "compose threads must be 1..64");
+    if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
+      return Status::error(ErrorCode::invalid_argument, "compose keyframe interval must be 1..3600 s");
+    if (c.cpu_used < -16 || c.cpu_used > 16)
+      return Status::error(ErrorCode::invalid_argument, "compose cpu_used must be -16..16");
   }
   return Status::ok();
 }

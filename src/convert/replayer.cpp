@@ -16,6 +16,7 @@
 
 #include "read/session_reader.h"
 #include "rtp/depacketizer.h"
+#include "rtp/rtcp_writer.h"
 #include "rtp/rtp_packet.h"
 #include "util/text.h"
 
@@ -136,7 +137,7 @@ std::string one_line(std::string_view s) {
 
 }  // namespace
 
-struct Replayer::Impl {
+struct ROOMREC_HIDDEN Replayer::Impl {
   std::unique_ptr<RecordingSource> owned;
   RecordingSource* src = nullptr;
   ReplayOptions opt;
@@ -420,33 +421,18 @@ struct Replayer::Impl {
     // RTP time of this media instant on the track's clock, from its least-delayed packet.
     int64_t media_ticks = static_cast<int64_t>(media * static_cast<uint64_t>(s.clock) / 1000);
     uint32_t rtp_now = static_cast<uint32_t>(static_cast<uint64_t>(media_ticks - s.min_offset));
-    uint64_t ntp_ms = opt.ntp_origin_ms + media;
-    uint32_t ntp_sec = static_cast<uint32_t>(ntp_ms / 1000 + 2208988800ULL);
-    uint32_t ntp_frac = static_cast<uint32_t>(((ntp_ms % 1000) << 32) / 1000);
-    size_t sdes_len = 4 + 4 + 2 + cname.size() + 1;  // header, ssrc, item, end
-    size_t sdes_padded = (sdes_len + 3) / 4 * 4;
-    size_t n = 28 + sdes_padded;
+    // SR + SDES(CNAME), written by the rtp layer beside its parser.
+    rtp::SenderInfo info;
+    info.ssrc = t.ssrc;
+    info.ntp_unix_ms = opt.ntp_origin_ms + media;
+    info.rtp_ts = rtp_now;
+    info.packets = static_cast<uint32_t>(s.packets);
+    info.octets = static_cast<uint32_t>(s.octets);
+    size_t n = rtp::sr_sdes_size(cname.size());
     size_t overhead = srtp ? srtp->rtcp_overhead() : 0;
     it.bytes.assign(n + overhead, 0);
     uint8_t* p = it.bytes.data();
-    p[0] = 0x80;
-    p[1] = 200;
-    put16(p + 2, 6);
-    put32(p + 4, t.ssrc);
-    put32(p + 8, ntp_sec);
-    put32(p + 12, ntp_frac);
-    put32(p + 16, rtp_now);
-    put32(p + 20, static_cast<uint32_t>(s.packets));
-    put32(p + 24, static_cast<uint32_t>(s.octets));
-    uint8_t* q = p + 28;
-    q[0] = 0x81;
-    q[1] = 202;
-    put16(q + 2, static_cast<uint16_t>(sdes_padded / 4 - 1));
-    put32(q + 4, t.ssrc);
-    q[8] = 1;  // CNAME
-    q[9] = static_cast<uint8_t>(cname.size());
-    std::memcpy(q + 10, cname.data(), cname.size());
-    // the rest is zero: the end item and padding
+    if (n == 0 || rtp::write_sr_sdes(info, cname, p, it.bytes.size()) != n) return;
     if (srtp) {
       Status st = srtp->protect_rtcp(p, n, it.bytes.size());
       if (!st) {

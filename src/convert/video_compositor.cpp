@@ -1,3 +1,4 @@
+#include "util/text.h"
 #include "convert/video_compositor.h"
 
 #include <libyuv.h>
@@ -149,8 +150,7 @@ Status VideoCompositor::init() {
     enc_.reset();
     return init_status_;
   };
-  std::string codec = opt_.codec;
-  for (auto& c : codec) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string codec = util::ascii_lowercase(opt_.codec);
   if (codec != "vp8" && codec != "vp9")
     return fail(ErrorCode::unsupported, "output codec must be vp8 or vp9, not \"" + opt_.codec + "\"");
   if (opt_.width < 2 || opt_.height < 2 || opt_.width > kMaxDimension || opt_.height > kMaxDimension)

@@ -5,19 +5,13 @@
 #include <tuple>
 #include <vector>
 
+#include "util/text.h"
 #include "util/percent.h"
 
 namespace roomrec {
 namespace {
 
-template <class T>
-bool parse_uint(std::string_view s, T& out) {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
+using util::parse_uint;  // util/text.h
 
 }  // namespace
 

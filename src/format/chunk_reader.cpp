@@ -9,10 +9,6 @@
 
 namespace roomrec {
 
-struct ChunkReader::Parsed {
-  record::Row row;
-  record::ChunkHeader header;
-};
 
 namespace {
 
@@ -77,12 +73,52 @@ void assign(std::vector<uint8_t>& out, const std::string& s) {
 
 }  // namespace
 
-ChunkReader::ChunkReader(std::unique_ptr<ByteSource> source)
+struct ROOMREC_HIDDEN ChunkReader::Impl {
+  explicit Impl(std::unique_ptr<ByteSource> source);
+  enum class Frame { none, header, row };
+  struct Parsed;
+  bool fill(size_t need);
+  Frame next_frame(Row* row);
+  void skip_damaged(size_t n);
+  const ChunkHeader* read_header();
+  const ChunkHeader* header() const { return stats_.header_ok ? &header_ : nullptr; }
+  bool next(Row& row);
+
+  std::unique_ptr<ByteSource> source_;
+  std::vector<uint8_t> buf_;
+  size_t pos_ = 0, end_ = 0;
+  bool eof_ = false;
+  bool preamble_done_ = false;
+  bool in_damage_ = false;
+  // Bytes the CRC may still be computed over for candidate frames that turn
+  // out damaged: 16 MiB, plus 16 for each byte read past, so resynchronisation
+  // costs at most a fixed multiple of the chunk's size (issue 21 item 7).
+  uint64_t crc_budget_ = 16u << 20;
+  bool have_pending_ = false;
+  Row pending_;
+  ChunkHeader header_;
+  ChunkReadStats stats_;
+  std::unique_ptr<Parsed> parsed_;
+};
+
+struct ChunkReader::Impl::Parsed {
+  record::Row row;
+  record::ChunkHeader header;
+};
+
+ChunkReader::Impl::Impl(std::unique_ptr<ByteSource> source)
     : source_(std::move(source)), parsed_(std::make_unique<Parsed>()) {}
+
+ChunkReader::ChunkReader(std::unique_ptr<ByteSource> source) : impl_(std::make_unique<Impl>(std::move(source))) {}
 
 ChunkReader::~ChunkReader() = default;
 
-bool ChunkReader::fill(size_t need) {
+const ChunkHeader* ChunkReader::read_header() { return impl_->read_header(); }
+const ChunkHeader* ChunkReader::header() const { return impl_->header(); }
+bool ChunkReader::next(Row& row) { return impl_->next(row); }
+const ChunkReadStats& ChunkReader::stats() const { return impl_->stats_; }
+
+bool ChunkReader::Impl::fill(size_t need) {
   while (end_ - pos_ < need) {
     if (eof_) return false;
     if (pos_ > 0 && (buf_.size() - end_ < kReadBlock || pos_ >= buf_.size() / 2)) {
@@ -116,7 +152,7 @@ bool ChunkReader::fill(size_t need) {
 // are never refused while the budget holds their length.
 constexpr uint64_t kCrcBudgetPerByte = 16;
 
-void ChunkReader::skip_damaged(size_t n) {
+void ChunkReader::Impl::skip_damaged(size_t n) {
   if (!in_damage_) {
     ++stats_.bad_regions;
     in_damage_ = true;
@@ -126,7 +162,7 @@ void ChunkReader::skip_damaged(size_t n) {
   pos_ += n;
 }
 
-ChunkReader::Frame ChunkReader::next_frame(Row* row) {
+ChunkReader::Impl::Frame ChunkReader::Impl::next_frame(Row* row) {
   if (!preamble_done_) {
     preamble_done_ = true;
     if (fill(format::kPreambleBytes) && std::memcmp(buf_.data() + pos_, format::kMagic, sizeof format::kMagic) == 0) {
@@ -234,7 +270,7 @@ ChunkReader::Frame ChunkReader::next_frame(Row* row) {
   }
 }
 
-const ChunkHeader* ChunkReader::read_header() {
+const ChunkHeader* ChunkReader::Impl::read_header() {
   if (stats_.header_ok) return &header_;
   if (have_pending_ || preamble_done_) return nullptr;  // rows already read: the header was not first
   Frame f = next_frame(&pending_);
@@ -242,7 +278,7 @@ const ChunkHeader* ChunkReader::read_header() {
   return header();
 }
 
-bool ChunkReader::next(Row& row) {
+bool ChunkReader::Impl::next(Row& row) {
   if (have_pending_) {
     have_pending_ = false;
     row = std::move(pending_);

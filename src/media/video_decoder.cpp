@@ -1,3 +1,4 @@
+#include "util/text.h"
 #include "media/video_decoder.h"
 
 #include <libyuv.h>
@@ -18,11 +19,7 @@ namespace {
 // the compositor allocate absurd buffers.
 constexpr uint32_t kMaxDimension = 16384;
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
+std::string lower(std::string_view s) { return util::ascii_lowercase(s); }
 
 // Plane copy with strides.
 void copy_plane(const uint8_t* src, int src_stride, uint8_t* dst, uint32_t w, uint32_t h) {

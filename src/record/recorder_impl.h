@@ -10,7 +10,7 @@
 
 namespace roomrec {
 
-struct Recorder::Impl {
+struct ROOMREC_HIDDEN Recorder::Impl {
   RecorderConfig cfg;
   std::unique_ptr<ChunkStore> store;
   LogRateLimiter malformed_log{1000};

@@ -50,10 +50,11 @@ const char* record_result_name(RecordResult r) noexcept {
   return "?";
 }
 
-struct SessionRecorder::Impl {
+struct ROOMREC_HIDDEN SessionRecorder::Impl {
   std::shared_ptr<Recorder::Impl> rec;
   SessionRecorder* self = nullptr;
   std::string app, room, peer, ip, user_agent, record_id;
+  void* user_data = nullptr;  // the host's, never touched here
   uint64_t session_id = 0;
   std::vector<TrackState> tracks;
   size_t last_track = 0;  // index of the last track hit (packets come in runs)
@@ -348,6 +349,7 @@ const std::string& SessionRecorder::peer() const { return impl_->peer; }
 uint64_t SessionRecorder::session_id() const { return impl_->session_id; }
 const std::string& SessionRecorder::room_record_id() const { return impl_->record_id; }
 bool SessionRecorder::is_closed() const { return impl_->closed.load(); }
+void* SessionRecorder::user_data() const { return impl_->user_data; }
 
 std::string SessionRecorder::room_path() const {
   ChunkKey k;
@@ -437,6 +439,7 @@ Result<std::shared_ptr<SessionRecorder>> Recorder::open(const SessionParams& par
   impl->session_id = params.session_id;
   impl->ip = params.ip;
   impl->user_agent = params.user_agent;
+  impl->user_data = params.user_data;
   std::shared_ptr<SessionRecorder> session;
   {
     std::lock_guard lock(impl_->mu);

@@ -35,18 +35,10 @@ std::vector<std::string_view> split_ws(std::string_view s) {
   return out;
 }
 
-// A decimal number of at most max_digits digits, no sign, no spaces.
+// A decimal number of at most max_digits digits (10 unless said), no sign, no spaces.
 template <class T>
 bool parse_uint(std::string_view s, T& out, uint64_t max_value, size_t max_digits = 10) noexcept {
-  if (s.empty() || s.size() > max_digits) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > max_value) return false;
-  out = static_cast<T>(v);
-  return true;
+  return util::parse_uint(s, out, max_value, max_digits);
 }
 
 bool is_token(std::string_view s) noexcept {

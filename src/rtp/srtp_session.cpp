@@ -71,11 +71,18 @@ const char* srtp_err_name(srtp_err_status_t e) noexcept {
   return "unknown";
 }
 
-// libsrtp's global init, once per process. Its result is kept for every caller.
+// libsrtp's global init, once per copy of this code. Its result is kept for
+// every caller. libsrtp is process-wide: when someone else initialised it
+// first (the host, e.g. Janus, or the other roomrec library, which carries its
+// own copy of this file), srtp_init() fails to register its debug module a
+// second time with bad_param while the crypto kernel is up; that is success.
 srtp_err_status_t ensure_srtp_init() {
   static std::once_flag once;
   static srtp_err_status_t result = srtp_err_status_ok;
-  std::call_once(once, [] { result = srtp_init(); });
+  std::call_once(once, [] {
+    result = srtp_init();
+    if (result == srtp_err_status_bad_param) result = srtp_err_status_ok;
+  });
   return result;
 }
 

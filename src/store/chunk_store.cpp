@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "util/thread_name.h"
+#include "util/atomic_file.h"
 #include "util/crc32c.h"
 
 namespace roomrec {
@@ -43,54 +44,13 @@ std::string errno_text(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-// Writes all bytes to fd.
-bool write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-// temp file + fsync + rename; the directory is fsynced by the caller.
+// temp file + fsync + rename (util/atomic_file); the directory is fsynced by
+// the caller once for the .rec and its .meta.
 Status write_file_atomic(const std::string& path, const uint8_t* p, size_t n) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::error(ErrorCode::io, errno_text("create", tmp));
-  if (!write_all(fd, p, n)) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    errno = e;
-    return Status::error(e == ENOSPC ? ErrorCode::resource_exhausted : ErrorCode::io, errno_text("write", tmp));
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    errno = e;
-    return Status::error(ErrorCode::io, errno_text("fsync", tmp));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::error(ErrorCode::io, errno_text("rename", tmp));
-  }
-  return Status::ok();
+  return util::write_file_atomic(path, p, n, /*sync_dir=*/false, ".tmp");
 }
 
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+void fsync_dir(const std::string& dir) { (void)util::fsync_dir(dir); }
 
 class SharedBufferSource final : public ByteSource {
  public:
@@ -109,7 +69,7 @@ class SharedBufferSource final : public ByteSource {
 
 }  // namespace
 
-struct ChunkStore::Impl {
+struct ROOMREC_HIDDEN ChunkStore::Impl {
   enum class State { memory, spilling, disk, uploading };
   struct Entry {
     ChunkKey key;

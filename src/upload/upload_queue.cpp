@@ -1,12 +1,15 @@
 #include <roomrec/log.h>
 #include <roomrec/upload_queue.h>
 
+#include "util/atomic_file.h"
 #include "util/thread_name.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 
@@ -38,79 +41,76 @@ Status LocalDirectorySink::upload(const PendingChunk& chunk, ByteSource& bytes) 
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
   if (ec) return Status::error(ErrorCode::io, "create " + dest.parent_path().string() + ": " + ec.message());
-  std::string tmp = dest.string() + ".part";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::error(ErrorCode::io, "create " + tmp + ": " + std::strerror(errno));
+  // One atomic-write routine (util/atomic_file): temp file, fsync, rename, fsync of the directory.
+  auto file = util::AtomicFile::create(dest.string(), ".part");
+  if (!file) return file.status();
   std::vector<uint8_t> buf(256 * 1024);
   uint64_t total = 0;
-  Status result;
   for (;;) {
     auto got = bytes.read(buf.data(), buf.size());
-    if (!got) {
-      result = got.status();
-      break;
-    }
+    if (!got) return got.status();
     if (*got == 0) break;
-    size_t off = 0;
-    while (off < *got) {
-      ssize_t w = ::write(fd, buf.data() + off, *got - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        result = Status::error(errno == ENOSPC ? ErrorCode::resource_exhausted : ErrorCode::io,
-                               "write " + tmp + ": " + std::strerror(errno));
-        break;
-      }
-      off += static_cast<size_t>(w);
-    }
-    if (!result) break;
+    if (Status s = file->write(buf.data(), *got); !s) return s;
     total += *got;
   }
-  if (result && total != chunk.size)
-    result = Status::error(ErrorCode::corrupt, "chunk " + key + " read " + std::to_string(total) + " of " +
-                                                   std::to_string(chunk.size) + " bytes");
-  if (result && ::fsync(fd) != 0) result = Status::error(ErrorCode::io, "fsync " + tmp + ": " + std::strerror(errno));
-  ::close(fd);
-  if (result && ::rename(tmp.c_str(), dest.c_str()) != 0)
-    result = Status::error(ErrorCode::io, "rename " + tmp + ": " + std::strerror(errno));
-  if (!result) ::unlink(tmp.c_str());
-  return result;
+  if (total != chunk.size)
+    return Status::error(ErrorCode::corrupt, "chunk " + key + " read " + std::to_string(total) + " of " +
+                                                 std::to_string(chunk.size) + " bytes");
+  return file->commit(/*sync_dir=*/true);
 }
 
+struct ROOMREC_HIDDEN UploadQueue::Impl {
+  Impl(ChunkStore& s, std::shared_ptr<ChunkSink> k, UploadQueueConfig c) : store_(s), sink_(std::move(k)), cfg_(c) {}
+  void run(size_t worker);
+
+  ChunkStore& store_;
+  std::shared_ptr<ChunkSink> sink_;
+  UploadQueueConfig cfg_;
+  UploadedCallback on_uploaded_;
+  FailureCallback on_failure_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> uploaded_{0}, bytes_{0}, failures_{0};
+};
+
 UploadQueue::UploadQueue(ChunkStore& store, std::shared_ptr<ChunkSink> sink, UploadQueueConfig config)
-    : store_(store), sink_(std::move(sink)), cfg_(config) {
-  if (cfg_.workers == 0) cfg_.workers = 1;
+    : impl_(std::make_unique<Impl>(store, std::move(sink), config)) {
+  if (impl_->cfg_.workers == 0) impl_->cfg_.workers = 1;
 }
+
+void UploadQueue::on_uploaded(UploadedCallback cb) { impl_->on_uploaded_ = std::move(cb); }
+void UploadQueue::on_failure(FailureCallback cb) { impl_->on_failure_ = std::move(cb); }
 
 UploadQueue::~UploadQueue() { stop(); }
 
 void UploadQueue::start() {
-  if (!workers_.empty()) return;
-  stop_ = false;
-  for (size_t i = 0; i < cfg_.workers; ++i) workers_.emplace_back([this, i] {
+  if (!impl_->workers_.empty()) return;
+  impl_->stop_ = false;
+  for (size_t i = 0; i < impl_->cfg_.workers; ++i) impl_->workers_.emplace_back([this, i] {
     util::set_thread_name("rr-upload");
-    run(i);
+    impl_->run(i);
   });
 }
 
 void UploadQueue::stop() {
-  stop_ = true;
-  store_.wake_takers();  // idle workers wait in take() for seconds
-  for (auto& t : workers_)
+  impl_->stop_ = true;
+  impl_->store_.wake_takers();  // idle workers wait in take() for seconds
+  for (auto& t : impl_->workers_)
     if (t.joinable()) t.join();
-  workers_.clear();
+  impl_->workers_.clear();
 }
 
-bool UploadQueue::flush(uint64_t timeout_ms) { return store_.wait_drained(timeout_ms); }
+bool UploadQueue::flush(uint64_t timeout_ms) { return impl_->store_.wait_drained(timeout_ms); }
 
 size_t UploadQueue::shutdown(uint64_t timeout_ms) {
   flush(timeout_ms);
   stop();
-  if (!store_.config().spill_dir.empty()) {
-    auto n = store_.persist_pending();
+  if (!impl_->store_.config().spill_dir.empty()) {
+    auto n = impl_->store_.persist_pending();
     if (n && *n > 0)
       log_message(LogLevel::info, kComponent, "kept " + std::to_string(*n) + " unsent chunks on disk for recover()");
   }
-  auto st = store_.stats();
+  auto st = impl_->store_.stats();
   return st.chunks_pending + st.chunks_uploading;
 }
 
@@ -126,7 +126,7 @@ uint64_t UploadQueue::backoff_ms(const UploadQueueConfig& c, uint32_t attempts, 
   return static_cast<uint64_t>(static_cast<int64_t>(d) + off);
 }
 
-void UploadQueue::run(size_t worker) {
+void UploadQueue::Impl::run(size_t worker) {
   (void)worker;
   while (!stop_.load()) {
     // Woken by a new chunk, a due retry or stop(): a long wait costs nothing
@@ -143,7 +143,8 @@ void UploadQueue::run(size_t worker) {
     else
       s = sink_->upload(*chunk, *src.value());
     if (s) {
-      store_.complete(chunk->id);
+      // Counted and reported before the chunk leaves the store, so that a
+      // flush (the store drained) sees every upload's stats and callback done.
       uploaded_++;
       bytes_ += chunk->size;
       if (on_uploaded_) {
@@ -152,9 +153,10 @@ void UploadQueue::run(size_t worker) {
         } catch (...) {
         }
       }
+      store_.complete(chunk->id);
     } else {
       failures_++;
-      uint64_t wait = backoff_ms(cfg_, chunk->attempts + 1, chunk->id + chunk->attempts);
+      uint64_t wait = UploadQueue::backoff_ms(cfg_, chunk->attempts + 1, chunk->id + chunk->attempts);
       log_message(LogLevel::warn, kComponent,
                   "upload of " + chunk->key.to_string() + " to " + sink_->describe() + " failed (attempt " +
                       std::to_string(chunk->attempts + 1) + "), retrying in " + std::to_string(wait) +
@@ -170,7 +172,7 @@ void UploadQueue::run(size_t worker) {
   }
 }
 
-UploadQueueStats UploadQueue::stats() const { return {uploaded_.load(), bytes_.load(), failures_.load()}; }
+UploadQueueStats UploadQueue::stats() const { return {impl_->uploaded_.load(), impl_->bytes_.load(), impl_->failures_.load()}; }
 
 }  // namespace roomrec
 

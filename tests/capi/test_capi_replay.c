@@ -5,7 +5,7 @@
  *
  *   test_capi_replay WORK_DIR
  */
-#include <roomrec.h>
+#include <roomrec_convert.h> /* includes roomrec.h */
 
 #include <stdio.h>
 #include <stdlib.h>

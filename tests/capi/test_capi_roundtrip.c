@@ -6,7 +6,7 @@
  *
  *   test_capi_roundtrip WORK_DIR
  */
-#include <roomrec.h>
+#include <roomrec_convert.h> /* includes roomrec.h */
 
 #include <dirent.h>
 #include <sched.h>

@@ -2,6 +2,7 @@
  * -Wextra): it needs nothing but <stdint.h>/<stddef.h>, and its constants and
  * the loaded library agree. */
 #include <roomrec.h>
+#include <roomrec_convert.h>
 
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,7 @@ from conftest import T0
 
 
 def test_version_and_abi():
-    assert roomrec.abi_version() == roomrec.ABI_VERSION == 1
+    assert roomrec.abi_version() == roomrec.ABI_VERSION == 2
     assert roomrec.version().count(".") == 2
     assert roomrec.strerror(roomrec.ErrorCode.PERMISSION_DENIED) == "permission_denied"
     assert roomrec.strerror(roomrec.RecordResult.DECRYPT_FAILED) == "decrypt_failed"
@@ -41,7 +41,10 @@ def test_bad_json_is_refused_by_the_c_abi():
     assert h.value is None
     assert "not valid JSON" in lib.roomrec_last_error().decode()
     assert lib.roomrec_recorder_new(None, byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
-    assert lib.roomrec_convert(b"[1, 2", byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
+    from roomrec._lib import convert_lib
+    assert convert_lib().roomrec_convert(b"[1, 2", byref(h)) == roomrec.ErrorCode.INVALID_ARGUMENT
+    # the convert library's message reaches the shared per-thread last error
+    assert "JSON" in lib.roomrec_last_error().decode()
 
 
 def test_session_errors_and_dropped_packets():
@@ -124,7 +127,7 @@ def test_mutated_json_never_crashes(tmp_path):
     """Truncated and byte-flipped configs through every JSON entry point: OK or a pinned error code."""
     import random
     from ctypes import byref, c_void_p
-    from roomrec._lib import lib
+    from roomrec._lib import convert_lib, lib
 
     codes = {int(c) for c in roomrec.ErrorCode}
     rng = random.Random(8)
@@ -164,8 +167,27 @@ def test_mutated_json_never_crashes(tmp_path):
             assert rc in codes or rc in {int(r) for r in roomrec.RecordResult}
             lib.roomrec_session_free(s)
         out = c_void_p()
-        rc = lib.roomrec_convert(mutate(job), byref(out))
+        rc = convert_lib().roomrec_convert(mutate(job), byref(out))
         assert rc in codes and rc != 0
         assert out.value is None
     lib.roomrec_recorder_free(good)
     assert seen_ok > 0  # some mutations stay valid: both paths were taken
+
+
+@pytest.mark.parametrize("compose, message", [
+    ({"video_bitrate_kbps": 10}, "compose video bitrate must be 50..50000 kbit/s"),
+    ({"video_bitrate_kbps": 60000}, "compose video bitrate must be 50..50000 kbit/s"),
+    ({"audio_bitrate": 1000}, "compose audio bitrate must be 6000..510000 bit/s"),
+    ({"keyframe_interval_s": 0}, "compose keyframe interval must be 1..3600 s"),
+    ({"fps": 0}, "compose fps must be 1..120"),
+    ({"video_codec": "h264"}, "compose codec must be vp8 or vp9"),
+])
+def test_compose_options_validated_once_in_the_core(tmp_path, compose, message):
+    """Issue 16: compose options are checked by the core's validate(), the same words through the C ABI."""
+    job = {"input": str(tmp_path), "compose": {"output": str(tmp_path / "c.webm"), **compose}}
+    with pytest.raises(roomrec.InvalidArgumentError) as e:
+        roomrec.convert(job)
+    assert message in e.value.message
+    with pytest.raises(roomrec.InvalidArgumentError) as e:
+        roomrec.ConvertJob(job)
+    assert message in e.value.message

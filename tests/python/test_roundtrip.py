@@ -27,6 +27,41 @@ def record_two_peers(rec: roomrec.Recorder, synth_dir: Path, room: str) -> str:
     return room_path
 
 
+def header_result_fields() -> dict:
+    """The result fields capi/roomrec_convert.h lists for roomrec_convert()."""
+    src = os.environ.get("ROOMREC_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+    text = open(os.path.join(src, "capi", "roomrec_convert.h"), encoding="utf-8").read()
+    block = text[text.index(" * Result (every field"):text.index("*/", text.index(" * Result (every field"))]
+    block = " ".join(line.lstrip(" *") for line in block.splitlines()[1:])
+    import re
+
+    def names(s):
+        return set(re.findall(r'"([a-z_]+)"', s))
+
+    def inner(key):
+        i = block.index(f'"{key}": [{{') + len(f'"{key}": [{{')
+        return names(block[i:block.index("}", i)])
+
+    return {"top": {"input", "app", "room", "room_record_id", "transmux", "compose", "problems"},
+            "transmux": {"duration_ms", "files", "data_files", "summary"},
+            "files": inner("files"), "data_files": inner("data_files"),
+            "compose": names(block[block.index('"compose": {'):block.index("| null", block.index('"compose": {'))]),
+            "all": names(block)}
+
+
+def check_result_fields(result: dict) -> None:
+    """What roomrec_convert() returns matches, field for field, what its header says."""
+    h = header_result_fields()
+    assert set(result) == h["top"]
+    assert set(result["transmux"]) == h["transmux"]
+    for f in result["transmux"]["files"]:
+        assert set(f) == h["files"], set(f) ^ h["files"]
+    for f in result["transmux"]["data_files"]:
+        assert set(f) == h["data_files"], set(f) ^ h["data_files"]
+    assert result["transmux"]["data_files"], "the round trip records a data-channel message"
+    assert set(result["compose"]) == h["compose"] - {"compose"}
+
+
 def check_transmux(result: dict, folder: str) -> None:
     files = result["transmux"]["files"]
     assert sorted((f["peer"], f["codec"]) for f in files) == [("alice", "opus"), ("alice", "vp8"), ("bob", "opus"),
@@ -70,6 +105,7 @@ def test_record_to_local_folder_then_transmux_and_compose(tmp_path, synth_dir):
     result = roomrec.convert(input=str(out / room_path), transmux={"output": str(tmp_path / "t")},
                              compose={"output": str(tmp_path / "room.webm"), "width": 320, "height": 240, "fps": 10})
     assert result["room"] == "local-room" and result["app"] == "py"
+    check_result_fields(result)
     check_transmux(result, str(tmp_path / "t"))
     composed = str(tmp_path / "room.webm")
     assert result["compose"]["media_uri"] == composed

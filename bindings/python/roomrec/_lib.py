@@ -1,4 +1,10 @@
-"""Loading libroomrec and declaring every C function (capi/roomrec.h)."""
+"""Loading the libraries and declaring every C function.
+
+libroomrec (capi/roomrec.h: recording, uploads, hooks, presigning) is loaded on
+import; libroomrec-convert (capi/roomrec_convert.h: convert, replay) only when a
+conversion or a replay is first used, so a recording-only process never maps a
+codec. Both are found the same way: ROOMREC_LIBRARY / ROOMREC_CONVERT_LIBRARY,
+then the build folders, then the system."""
 from __future__ import annotations
 
 import ctypes
@@ -10,33 +16,36 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_
 from pathlib import Path
 from typing import List, Optional
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # Opaque handles are plain void pointers on the Python side.
 handle_p = c_void_p
 
 
-def _candidates() -> List[str]:
+def _candidates(name: str, env_var: str) -> List[str]:
     out: List[str] = []
-    env = os.environ.get("ROOMREC_LIBRARY")
+    env = os.environ.get(env_var)
     if env:
         return [env]  # explicit: nothing else is tried
+    if env_var != "ROOMREC_LIBRARY" and os.environ.get("ROOMREC_LIBRARY"):
+        # beside an explicitly chosen libroomrec
+        out.append(os.path.join(os.path.dirname(os.environ["ROOMREC_LIBRARY"]), f"lib{name}.so"))
     build = os.environ.get("ROOMREC_BUILD_DIR")
     if build:
-        out.append(os.path.join(build, "libroomrec.so"))
+        out.append(os.path.join(build, f"lib{name}.so"))
     # bindings/python/roomrec/_lib.py -> the source tree's build folders.
     root = Path(__file__).resolve().parents[3]
-    out.append(str(root / "build" / "libroomrec.so"))
-    out += sorted(glob.glob(str(root / "build*" / "libroomrec.so")))
-    found = ctypes.util.find_library("roomrec")
+    out.append(str(root / "build" / f"lib{name}.so"))
+    out += sorted(glob.glob(str(root / "build*" / f"lib{name}.so")))
+    found = ctypes.util.find_library(name)
     if found:
         out.append(found)
     return out
 
 
-def _load() -> ctypes.CDLL:
+def _load(name: str = "roomrec", env_var: str = "ROOMREC_LIBRARY") -> ctypes.CDLL:
     tried = []
-    for path in _candidates():
+    for path in _candidates(name, env_var):
         if os.path.sep in path and not os.path.exists(path):
             tried.append(f"{path} (missing)")
             continue
@@ -44,7 +53,7 @@ def _load() -> ctypes.CDLL:
             return ctypes.CDLL(path)
         except OSError as exc:
             tried.append(f"{path} ({exc})")
-    raise ImportError("libroomrec not found; set ROOMREC_LIBRARY to the path of libroomrec.so. Tried: " +
+    raise ImportError(f"lib{name} not found; set {env_var} to the path of lib{name}.so. Tried: " +
                       "; ".join(tried or ["nothing"]))
 
 
@@ -105,7 +114,22 @@ _SIGNATURES = {
     "roomrec_session_tick": (c_int, [handle_p, c_uint64]),
     "roomrec_session_stats": (c_int, [handle_p, char_pp]),
     "roomrec_session_room_path": (c_int, [handle_p, char_pp]),
+    "roomrec_session_set_user_data": (c_int, [handle_p, c_void_p]),
+    "roomrec_session_user_data": (c_void_p, [handle_p]),
     "roomrec_session_free": (None, [handle_p]),
+    # S3
+    "roomrec_s3_presign": (c_int, [c_char_p, c_char_p, c_char_p, c_uint32, c_int64, char_pp]),
+    # hooks
+    "roomrec_hook_sender_new": (c_int, [c_char_p, handle_pp]),
+    "roomrec_hook_sender_send_json": (c_int, [handle_p, c_char_p]),
+    "roomrec_hook_sender_record_event": (c_int, [handle_p, c_int, c_char_p, c_char_p, c_char_p, c_char_p, c_uint64]),
+    "roomrec_hook_sender_room_event": (c_int, [handle_p, c_int, c_char_p, c_char_p, c_char_p, c_uint64]),
+    "roomrec_hook_sender_flush": (c_int, [handle_p, c_uint64]),
+    "roomrec_hook_sender_stats": (c_int, [handle_p, char_pp]),
+    "roomrec_hook_sender_free": (None, [handle_p]),
+}
+
+_CONVERT_SIGNATURES = {
     # conversion
     "roomrec_convert": (c_int, [c_char_p, char_pp]),
     "roomrec_convert_job_start": (c_int, [c_char_p, PROGRESS_CB, c_void_p, handle_pp]),
@@ -122,27 +146,35 @@ _SIGNATURES = {
     "roomrec_replayer_stop": (c_int, [handle_p]),
     "roomrec_replayer_stats": (c_int, [handle_p, char_pp]),
     "roomrec_replayer_free": (None, [handle_p]),
-    # S3
-    "roomrec_s3_presign": (c_int, [c_char_p, c_char_p, c_char_p, c_uint32, c_int64, char_pp]),
-    # hooks
-    "roomrec_hook_sender_new": (c_int, [c_char_p, handle_pp]),
-    "roomrec_hook_sender_send_json": (c_int, [handle_p, c_char_p]),
-    "roomrec_hook_sender_record_event": (c_int, [handle_p, c_int, c_char_p, c_char_p, c_char_p, c_char_p, c_uint64]),
-    "roomrec_hook_sender_room_event": (c_int, [handle_p, c_int, c_char_p, c_char_p, c_char_p, c_uint64]),
-    "roomrec_hook_sender_flush": (c_int, [handle_p, c_uint64]),
-    "roomrec_hook_sender_stats": (c_int, [handle_p, char_pp]),
-    "roomrec_hook_sender_free": (None, [handle_p]),
 }
 
-for _name, (_restype, _argtypes) in _SIGNATURES.items():
-    _fn = getattr(lib, _name)  # AttributeError here: the library lacks a function of this ABI
-    _fn.restype = _restype
-    _fn.argtypes = _argtypes
+
+def _declare(dll: ctypes.CDLL, signatures) -> None:
+    for name, (restype, argtypes) in signatures.items():
+        fn = getattr(dll, name)  # AttributeError here: the library lacks a function of this ABI
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+_declare(lib, _SIGNATURES)
 
 _loaded_abi = lib.roomrec_abi_version()
 if _loaded_abi != ABI_VERSION:
     raise ImportError(f"libroomrec at {lib._name} has C ABI version {_loaded_abi}; "
                       f"these bindings need {ABI_VERSION}")
+
+_convert_lib: Optional[ctypes.CDLL] = None
+
+
+def convert_lib() -> ctypes.CDLL:
+    """libroomrec-convert, loaded (after libroomrec, which it links) on first use."""
+    global _convert_lib
+    if _convert_lib is None:
+        dll = _load("roomrec-convert", "ROOMREC_CONVERT_LIBRARY")
+        _declare(dll, _CONVERT_SIGNATURES)
+        _convert_lib = dll
+    return _convert_lib
+
 
 NULL_LOG_CB = LOG_CB()
 NULL_PROGRESS_CB = PROGRESS_CB()

@@ -5,7 +5,7 @@ import json
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, lib
+from ._lib import NULL_PROGRESS_CB, PROGRESS_CB, convert_lib
 from ._handle import Handle
 from .errors import check, out_json
 
@@ -32,7 +32,7 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
     convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
             compose={"output": "/out/room.webm"})
     """
-    return out_json(lib.roomrec_convert, _job(job, input, transmux, compose))
+    return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose))
 
 
 class ConvertJob(Handle):
@@ -56,18 +56,18 @@ class ConvertJob(Handle):
         else:
             self._cb = NULL_PROGRESS_CB
         h = c_void_p()
-        check(lib.roomrec_convert_job_start(_job(job, input, transmux, compose), self._cb, None, byref(h)))
+        check(convert_lib().roomrec_convert_job_start(_job(job, input, transmux, compose), self._cb, None, byref(h)))
         self._h: Optional[int] = h.value
 
     _what = "job"
 
     def cancel(self) -> None:
-        check(lib.roomrec_convert_job_cancel(self.handle))
+        check(convert_lib().roomrec_convert_job_cancel(self.handle))
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """True once the job has finished; False if still running after `timeout` seconds."""
         ms = -1 if timeout is None else max(0, int(timeout * 1000))
-        return check(lib.roomrec_convert_job_wait(self.handle, ms)) == 1
+        return check(convert_lib().roomrec_convert_job_wait(self.handle, ms)) == 1
 
     @property
     def done(self) -> bool:
@@ -75,8 +75,8 @@ class ConvertJob(Handle):
 
     def result(self) -> Json:
         """Waits for the job; its result dict, or the job's error raised (CancelledError...)."""
-        return out_json(lib.roomrec_convert_job_result, self.handle)
+        return out_json(convert_lib().roomrec_convert_job_result, self.handle)
 
     def _release(self, h: int) -> None:
         # Cancels the job if it runs, waits for it and releases it.
-        lib.roomrec_convert_job_free(h)
+        convert_lib().roomrec_convert_job_free(h)

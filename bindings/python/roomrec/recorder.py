@@ -1,6 +1,7 @@
 """Recorder and Session: record peer sessions into chunks and upload them."""
 from __future__ import annotations
 
+import ctypes
 import json
 import threading
 import time
@@ -47,6 +48,15 @@ class UrlRequest:
     @property
     def answered(self) -> bool:
         return self._handle is None
+
+
+def _session_of(session_h: Optional[int]) -> "Optional[Session]":
+    """The Session whose handle is session_h, from the handle's user data (see Recorder.open_session)."""
+    addr = lib.roomrec_session_user_data(session_h) if session_h else None
+    if not addr:
+        return None
+    ref = ctypes.cast(c_void_p(addr), ctypes.py_object).value
+    return ref()
 
 
 class Session(Handle):
@@ -120,9 +130,7 @@ class Session(Handle):
 
     def _release(self, h: int) -> None:
         # Ends the session if open (no leave row) and releases it.
-        with self._recorder._lock:
-            if self._recorder._by_handle.get(h) is self:
-                del self._recorder._by_handle[h]
+        lib.roomrec_session_set_user_data(h, None)
         lib.roomrec_session_free(h)
 
     def __exit__(self, *exc: Any) -> None:
@@ -157,8 +165,6 @@ class Recorder(Handle):
         if url_provider is not None and "upload" not in cfg:
             cfg["upload"] = {"callback": True}
         self.callback_errors: List[BaseException] = []
-        # Session handles to their Python objects, for the keyframe callback.
-        self._by_handle: "weakref.WeakValueDictionary[int, Session]" = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
         h = c_void_p()
         check(lib.roomrec_recorder_new(json.dumps(cfg).encode(), byref(h)))
@@ -170,8 +176,7 @@ class Recorder(Handle):
             if on_keyframe is not None:
                 def keyframe(session_h: Optional[int], track_id: int, _user: Any) -> None:
                     try:
-                        with self._lock:
-                            s = self._by_handle.get(session_h or 0)
+                        s = _session_of(session_h)
                         if s is not None:
                             on_keyframe(s, track_id)
                     except BaseException as e:  # noqa: BLE001 - reported, never raised into C
@@ -234,8 +239,10 @@ class Recorder(Handle):
         check(lib.roomrec_session_open(self.handle, json.dumps(params).encode(),
                                        now_ms() if now is None else now, byref(h)))
         s = Session(self, h.value)
-        with self._lock:
-            self._by_handle[h.value] = s
+        # Per-session user data: the address of a weak reference the Session owns,
+        # so the keyframe callback gets its Session back without any lookup table.
+        s._self_ref = weakref.ref(s)
+        check(lib.roomrec_session_set_user_data(h.value, id(s._self_ref)))
         return s
 
     def flush(self, timeout: float = 60.0) -> None:

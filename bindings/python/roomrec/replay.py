@@ -6,7 +6,7 @@ import json
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
 
-from ._lib import REPLAY_CB, ReplayItemStruct, lib
+from ._lib import REPLAY_CB, ReplayItemStruct, convert_lib
 from ._handle import Handle
 from .errors import ErrorCode, InvalidArgumentError, check, out_json, out_string
 
@@ -59,13 +59,13 @@ class Replayer(Handle):
         self.callback_errors: List[BaseException] = []
         self._item = ReplayItemStruct()
         h = c_void_p()
-        check(lib.roomrec_replayer_open(json.dumps(cfg).encode(), byref(h)))
+        check(convert_lib().roomrec_replayer_open(json.dumps(cfg).encode(), byref(h)))
         self._h: Optional[int] = h.value
 
     @property
     def info(self) -> Json:
         """{"peer", "session", "cname", "duration_ms", "start_ms", "tracks": [...]}"""
-        return out_json(lib.roomrec_replayer_info, self.handle)
+        return out_json(convert_lib().roomrec_replayer_info, self.handle)
 
     @property
     def tracks(self) -> List[Json]:
@@ -75,11 +75,11 @@ class Replayer(Handle):
         """An SDP for a receiver at address: track i on first_port + 2i, RTCP on the next port."""
         if not 0 < first_port < 65536:
             raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, "first_port must be 1..65535")
-        return out_string(lib.roomrec_replayer_sdp, self.handle, address.encode(), first_port)
+        return out_string(convert_lib().roomrec_replayer_sdp, self.handle, address.encode(), first_port)
 
     def next(self) -> Optional[ReplayItem]:
         """The next item, or None at the end (raises when the replay failed)."""
-        if check(lib.roomrec_replayer_next(self.handle, byref(self._item))) == 0:
+        if check(convert_lib().roomrec_replayer_next(self.handle, byref(self._item))) == 0:
             return None
         return _item(self._item)
 
@@ -102,15 +102,15 @@ class Replayer(Handle):
                 return 1
 
         cb = REPLAY_CB(on_item)  # alive for the whole call
-        check(lib.roomrec_replayer_run(self.handle, cb, None))
+        check(convert_lib().roomrec_replayer_run(self.handle, cb, None))
 
     def stop(self) -> None:
         """Makes a running run() return (CancelledError) within 50 ms. Any thread."""
-        check(lib.roomrec_replayer_stop(self.handle))
+        check(convert_lib().roomrec_replayer_stop(self.handle))
 
     @property
     def stats(self) -> Json:
-        return out_json(lib.roomrec_replayer_stats, self.handle)
+        return out_json(convert_lib().roomrec_replayer_stats, self.handle)
 
     def _release(self, h: int) -> None:
-        lib.roomrec_replayer_free(h)
+        convert_lib().roomrec_replayer_free(h)

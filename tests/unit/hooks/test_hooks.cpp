@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "util/manual_clock.h"
 #include "hooks/hook_event.h"
 #include "hooks/hook_sender.h"
 
