@@ -475,7 +475,8 @@ void RedisScheduler::run(const Taken& taken) {
   const Guard g = guarded_until_done(taken.entry, snapshot, outcome == Outcome::requeued ? "requeue" : "finish");
   if (g == Guard::lost) {
     log_message(LogLevel::warn, kComponent,
-                "job " + snapshot.id + ": another worker took it over meanwhile; this run's end is dropped");
+                "job " + snapshot.id + ": its lease is gone (another worker took it over, or Redis lost its data); "
+                "this run's end is dropped");
     std::lock_guard lock(mu_);
     m_.lost_leases++;
     return;
