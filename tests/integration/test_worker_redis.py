@@ -125,14 +125,14 @@ def hooks():
     receiver.close()
 
 
-def start_workers(tmp_path, s3, rooms, redis, hooks, n=3, max_jobs=2):
+def start_workers(tmp_path, s3, rooms, redis, hooks, n=3, max_jobs=2, extra=()):
     input_root = rooms[0]
     out_root = f"http://S3RVER:S3RVER@127.0.0.1:{s3.port}/{BUCKET}/out?path_style=true"
     workers = []
     for i in range(n):
         w = Worker(tmp_path, "--input-s3-uri", input_root, "--transmux-s3-uri", out_root, "--compose-s3-uri",
                    out_root, "--hook-uri", hooks.url, "--max-jobs", str(max_jobs), "--queue-lease-seconds", LEASE,
-                   "--job-retention-seconds", "3600", "--node-id", str(i + 1),
+                   "--job-retention-seconds", "3600", "--node-id", str(i + 1), *extra,
                    env={"SECRET": SECRET, "QUEUE": redis.url})
         workers.append(w.start())
     return workers
@@ -273,6 +273,64 @@ def test_a_killed_worker_job_is_taken_over(tmp_path, s3, rooms, redis, hooks):
         assert s3_keys(c, f"out/app/compose/{day_path(job['accepted_ms'])}/{job_id}.webm")
         assert survivors[0].request("GET", f"/api/convert/job/{job_id}") == \
             survivors[1].request("GET", f"/api/convert/job/{job_id}")
+    finally:
+        stop_all(workers)
+
+
+def kill_the_runner(workers, job_id, runs):
+    """SIGKILLs the worker that logs its `runs`-th start of job_id; returns it."""
+    def runner():
+        for w in workers:
+            if w.proc.poll() is None and w.log_text().count(f"job {job_id}: converting") >= 1:
+                total = sum(x.log_text().count(f"job {job_id}: converting") for x in workers)
+                if total >= runs:
+                    return w
+    victim = wait_until(f"run {runs} of {job_id}", runner, interval=0.01)
+    victim.proc.kill()
+    victim.proc.wait()
+    return victim
+
+
+def test_a_job_whose_worker_dies_three_times_fails_once(tmp_path, s3, rooms, redis, hooks):
+    """Killed at each of its three runs: the next worker fails it with one Failed hook instead of a fourth run."""
+    workers = start_workers(tmp_path, s3, rooms, redis, hooks, max_jobs=1)
+    try:
+        body = {"record_path": rooms[2], "compose": {"audio": True, "video": True, "width": 640, "height": 480}}
+        job_id = workers[0].submit(body)
+        for run in (1, 2, 3):
+            kill_the_runner(workers, job_id, run)
+        workers += start_workers(tmp_path, s3, rooms, redis, hooks, n=1, max_jobs=1)  # the one left to notice
+        job = workers[-1].wait_state(job_id, "failed", "completed")
+        assert job["state"] == "failed" and "stopped 3 times" in job["error"], job
+        assert job["attempts"] == 3
+        wait_until("the Failed hook", lambda: len(hooks.raw_for(job_id)) >= 2)
+        time.sleep(1)
+        assert sorted(compose_events(hooks, job_id)) == ["Failed", "Started"]
+    finally:
+        stop_all(workers)
+
+
+def test_sigterm_puts_a_running_job_back_for_another_worker(tmp_path, s3, rooms, redis, hooks):
+    """--grace-seconds 0: the stopping worker cancels its conversion and puts the job back at once (no lease
+    to wait for, no Failed hook); the other worker runs it."""
+    workers = start_workers(tmp_path, s3, rooms, redis, hooks, n=2, max_jobs=1, extra=("--grace-seconds", "0"))
+    try:
+        body = {"record_path": rooms[2], "compose": {"audio": True, "video": True, "width": 640, "height": 480}}
+        job_id = workers[0].submit(body)
+
+        def runner():
+            return next((w for w in workers if f"job {job_id}: converting" in w.log_text()), None)
+        victim = wait_until("the worker converting the job", runner, interval=0.01)
+        other = next(w for w in workers if w is not victim)
+        victim.proc.send_signal(signal.SIGTERM)
+        assert victim.proc.wait(timeout=120) == 0
+        job = other.wait_state(job_id, "completed", "failed")
+        assert job["state"] == "completed", job
+        wait_until("the Completed hook", lambda: len(hooks.raw_for(job_id)) >= 2)
+        assert sorted(compose_events(hooks, job_id)) == ["Completed", "Started"]
+        assert f"job {job_id}: cancelled by shutdown, back in the queue" in victim.log_text()
+        assert job["attempts"] == 2
+        assert other.metrics()["roomrec_worker_jobs_taken_over_total"] == 0  # put back, not taken over
     finally:
         stop_all(workers)
 
