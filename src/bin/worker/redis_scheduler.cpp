@@ -157,8 +157,31 @@ Result<RedisValue> RedisScheduler::call(const std::vector<std::string>& args) {
   return r;
 }
 
+void RedisScheduler::forget_gone_consumers() {
+  // Each worker process is a consumer of its own; those of stopped workers
+  // stay listed. Best effort: drop the ones holding nothing, idle over a day.
+  auto r = call({"XINFO", "CONSUMERS", stream_key(), kGroup});
+  if (!r) return;
+  size_t dropped = 0;
+  for (const auto& c : r->elements) {
+    std::string name;
+    long long pending = -1, idle = 0;
+    for (size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      const std::string& key = c.elements[i].str;
+      if (key == "name") name = c.elements[i + 1].str;
+      if (key == "pending") pending = c.elements[i + 1].integer;
+      if (key == "idle") idle = c.elements[i + 1].integer;
+    }
+    if (name.empty() || name == opt_.consumer || pending != 0 || idle < 24LL * 3600 * 1000) continue;
+    if (call({"XGROUP", "DELCONSUMER", stream_key(), kGroup, name})) dropped++;
+  }
+  if (dropped > 0)
+    log_message(LogLevel::info, kComponent, "forgot " + std::to_string(dropped) + " consumers idle for over a day");
+}
+
 void RedisScheduler::start() {
   ensure_group();
+  forget_gone_consumers();
   log_message(LogLevel::info, kComponent,
               "shared job queue " + redis_.url().redacted() + " as " + opt_.consumer + ", lease " +
                   std::to_string(opt_.lease.count()) + " ms");

@@ -89,6 +89,7 @@ class RedisScheduler : public JobQueue {
   Guard guarded_until_done(const std::string& entry, const Job& job, const char* mode);
   Result<RedisValue> call(const std::vector<std::string>& args);
   void ensure_group();
+  void forget_gone_consumers();
   std::string job_key(const std::string& id) const;
   Status unreachable(const Status& s) const;
 
