@@ -23,6 +23,8 @@
 #include "worker/hook_dispatch.h"
 #include "worker/job_store.h"
 #include "worker/locations.h"
+#include "worker/redis_client.h"
+#include "worker/redis_scheduler.h"
 #include "worker/scheduler.h"
 
 using namespace roomrec;
@@ -53,23 +55,42 @@ int run(const WorkerConfig& cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  JobStore store(cfg.state_dir);
-  std::vector<Job> jobs;
-  std::vector<std::string> problems;
-  if (Status s = store.open(jobs, problems); !s) {
-    std::fprintf(stderr, "convert_record_worker: %s\n", s.message().c_str());
-    return 1;
-  }
-  for (const auto& p : problems) log_message(LogLevel::warn, kComponent, "state dir: " + p);
-  if (!store.persistent())
-    log_message(LogLevel::warn, kComponent, "no --state-dir: jobs are kept in memory only and lost on exit");
-
   HookDispatch hooks(cfg.hook_body_type, cfg.hook_workers, [&cfg](const std::string& app) { return cfg.hook_uri_for(app); });
-  Scheduler scheduler({cfg.max_jobs, cfg.node_id, cfg.roots(),
-                       std::chrono::seconds(cfg.job_retention_seconds), std::chrono::seconds(cfg.job_timeout_seconds),
-                       std::chrono::milliseconds(10'000), cfg.max_queued_jobs, cfg.max_queued_jobs_per_app},
-                      store, hooks);
-  scheduler.restore(std::move(jobs));
+  JobStore store(cfg.state_dir);
+  std::unique_ptr<RedisClient> redis;
+  std::unique_ptr<JobQueue> queue;
+  if (cfg.queue) {
+    // The shared queue: jobs live in Redis (see worker/redis_scheduler.h).
+    redis = std::make_unique<RedisClient>(*cfg.queue, std::chrono::milliseconds(2000));
+    RedisScheduler::Options o;
+    o.max_jobs = cfg.max_jobs;
+    o.node_id = cfg.node_id;
+    o.roots = cfg.roots();
+    o.retention = std::chrono::seconds(cfg.job_retention_seconds);
+    o.job_timeout = std::chrono::seconds(cfg.job_timeout_seconds);
+    o.max_queued = cfg.max_queued_jobs;
+    o.max_queued_per_app = cfg.max_queued_jobs_per_app;
+    o.lease = std::chrono::seconds(cfg.queue_lease_seconds);
+    queue = std::make_unique<RedisScheduler>(std::move(o), *redis, hooks);
+  } else {
+    std::vector<Job> jobs;
+    std::vector<std::string> problems;
+    if (Status s = store.open(jobs, problems); !s) {
+      std::fprintf(stderr, "convert_record_worker: %s\n", s.message().c_str());
+      return 1;
+    }
+    for (const auto& p : problems) log_message(LogLevel::warn, kComponent, "state dir: " + p);
+    if (!store.persistent())
+      log_message(LogLevel::warn, kComponent, "no --state-dir: jobs are kept in memory only and lost on exit");
+    auto scheduler = std::make_unique<Scheduler>(
+        Scheduler::Options{cfg.max_jobs, cfg.node_id, cfg.roots(), std::chrono::seconds(cfg.job_retention_seconds),
+                           std::chrono::seconds(cfg.job_timeout_seconds), std::chrono::milliseconds(10'000),
+                           cfg.max_queued_jobs, cfg.max_queued_jobs_per_app},
+        store, hooks);
+    scheduler->restore(std::move(jobs));
+    queue = std::move(scheduler);
+  }
+  JobQueue& scheduler = *queue;
 
   Api api(cfg, scheduler, hooks);
   std::unique_ptr<HttpServer> server = api.make_server();

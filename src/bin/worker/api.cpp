@@ -53,8 +53,8 @@ void metric(std::ostringstream& out, const char* name, const char* type, const c
 
 }  // namespace
 
-Api::Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks)
-    : cfg_(config), scheduler_(scheduler), hooks_(hooks) {
+Api::Api(const WorkerConfig& config, JobQueue& queue, HookDispatch& hooks)
+    : cfg_(config), scheduler_(queue), hooks_(hooks) {
   for (const auto& c : cfg_.credentials) token_digests_.push_back(sha256(c.token));
 }
 
@@ -140,7 +140,9 @@ void Api::route(const HttpRequest& req, HttpResponse& res) {
   }
   if (path == "/healthz" && get) {
     if (draining_) return answer(res, 503, {{"status", false}, {"error", "the worker is shutting down"}});
-    return ok(res, {{"state", "ok"}});
+    json data = {{"state", "ok"}};
+    if (std::string queue = scheduler_.health(); !queue.empty()) data["queue"] = queue;
+    return ok(res, data);
   }
   if (path == "/metrics" && get) {
     res.status = 200;
@@ -214,7 +216,15 @@ void Api::get_job(const HttpRequest& req, HttpResponse& res, const std::string& 
   if (!who) return;
   std::optional<Job> job;
   scheduler_.expire();
-  if (is_job_id(id)) job = scheduler_.find(id);
+  if (is_job_id(id)) {
+    auto found = scheduler_.lookup(id);
+    if (!found) {
+      if (found.status().code() == ErrorCode::unavailable) return error(res, 503, found.status().message());
+      log_message(LogLevel::error, kComponent, "GET job: " + found.status().message());
+      return error(res, 500, "cannot read the job");
+    }
+    job = std::move(*found);
+  }
   // Another app's job is answered like a missing one.
   if (!job || (!who->app.empty() && job->app != who->app)) return error(res, 404, "no such job");
   ok(res, job_to_api_json(*job));
@@ -222,11 +232,33 @@ void Api::get_job(const HttpRequest& req, HttpResponse& res, const std::string& 
 
 std::string Api::metrics_text() const {
   scheduler_.expire();
-  const Scheduler::Metrics m = scheduler_.metrics();
+  const QueueMetrics m = scheduler_.metrics();
   const HookDispatch::Stats h = hooks_.stats();
   std::ostringstream out;
-  metric(out, "roomrec_worker_jobs", "gauge", "Jobs known to the worker, by state.");
-  for (const auto& [state, n] : m.jobs) out << "roomrec_worker_jobs{state=\"" << job_state_name(state) << "\"} " << n << '\n';
+  if (!m.shared) {
+    metric(out, "roomrec_worker_jobs", "gauge", "Jobs known to the worker, by state.");
+    for (const auto& [state, n] : m.jobs)
+      out << "roomrec_worker_jobs{state=\"" << job_state_name(state) << "\"} " << n << '\n';
+  } else {
+    metric(out, "roomrec_worker_queue_up", "gauge", "1 when the last command reached the shared queue's Redis.");
+    out << "roomrec_worker_queue_up " << (m.queue_up ? 1 : 0) << '\n';
+    if (m.queue_waiting && m.queue_running) {
+      metric(out, "roomrec_worker_queue_jobs", "gauge",
+             "Jobs of the shared queue (all workers): waiting to be taken, or taken and not finished.");
+      out << "roomrec_worker_queue_jobs{state=\"waiting\"} " << *m.queue_waiting << '\n';
+      out << "roomrec_worker_queue_jobs{state=\"running\"} " << *m.queue_running << '\n';
+    }
+    metric(out, "roomrec_worker_running_jobs", "gauge", "Conversions running on this worker.");
+    out << "roomrec_worker_running_jobs " << m.running_here << '\n';
+    metric(out, "roomrec_worker_jobs_taken_over_total", "counter",
+           "Jobs this worker took over from a worker that stopped renewing its lease.");
+    out << "roomrec_worker_jobs_taken_over_total " << m.taken_over << '\n';
+    metric(out, "roomrec_worker_jobs_lost_lease_total", "counter",
+           "Runs this worker dropped because another worker had taken their job over.");
+    out << "roomrec_worker_jobs_lost_lease_total " << m.lost_leases << '\n';
+    metric(out, "roomrec_worker_queue_errors_total", "counter", "Redis commands that failed.");
+    out << "roomrec_worker_queue_errors_total " << m.queue_errors << '\n';
+  }
   metric(out, "roomrec_worker_jobs_accepted_total", "counter", "Jobs accepted by POST /api/convert/job.");
   out << "roomrec_worker_jobs_accepted_total " << m.accepted << '\n';
   metric(out, "roomrec_worker_jobs_finished_total", "counter", "Jobs that ended, by result.");

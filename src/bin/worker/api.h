@@ -20,13 +20,13 @@
 #include "worker/config.h"
 #include "worker/hook_dispatch.h"
 #include "worker/http_server.h"
-#include "worker/scheduler.h"
+#include "worker/job_queue.h"
 
 namespace roomrec::worker {
 
 class Api {
  public:
-  Api(const WorkerConfig& config, Scheduler& scheduler, HookDispatch& hooks);
+  Api(const WorkerConfig& config, JobQueue& queue, HookDispatch& hooks);
 
   // The HTTP server for this API (limits from the config), not started.
   std::unique_ptr<HttpServer> make_server();
@@ -56,7 +56,7 @@ class Api {
   void get_job(const HttpRequest& req, HttpResponse& res, const std::string& id);
 
   const WorkerConfig& cfg_;
-  Scheduler& scheduler_;
+  JobQueue& scheduler_;
   HookDispatch& hooks_;
   std::vector<Digest> token_digests_;  // SHA-256 of cfg_.credentials[i].token
   std::atomic<bool> draining_{false};

@@ -55,6 +55,8 @@ constexpr Option kOptions[] = {
     {"--job-timeout-seconds", "JOB_TIMEOUT_SECONDS", true},
     {"--max-queued-jobs", "MAX_QUEUED_JOBS", true},
     {"--max-queued-jobs-per-app", "MAX_QUEUED_JOBS_PER_APP", true},
+    {"--queue", "QUEUE", true},
+    {"--queue-lease-seconds", "QUEUE_LEASE_SECONDS", true},
 };
 
 const Option* find_option(std::string_view flag) {
@@ -182,6 +184,12 @@ Options:
                                            [env: MAX_QUEUED_JOBS=] [default: 1000]
       --max-queued-jobs-per-app <N>        Jobs of one app waiting to run; more are answered 429 (0: no bound)
                                            [env: MAX_QUEUED_JOBS_PER_APP=] [default: 100]
+      --queue <redis://[user:password@]host:port/db>  One job queue shared by every worker given the same
+                                           Redis (Redis Streams): any worker accepts a job and answers its GET, a
+                                           job whose worker died is taken over; replaces --state-dir [env: QUEUE=]
+                                           [default: none: this worker's own queue]
+      --queue-lease-seconds <S>            With --queue: a job whose worker stops renewing its lease this long is
+                                           taken over by another worker [env: QUEUE_LEASE_SECONDS=] [default: 30]
   -h, --help                               Print help
   -V, --version                            Print version
 
@@ -352,6 +360,18 @@ Result<ParsedArgs> parse_args(int argc, char** argv) {
     auto n = parse_number("--max-queued-jobs-per-app", *v, 0, 1'000'000);
     if (!n) return n.status();
     cfg.max_queued_jobs_per_app = *n;
+  }
+  if (auto v = get("--queue")) {
+    auto url = RedisUrl::parse(*v);  // its message never quotes the URL (a password)
+    if (!url) return url.status();
+    cfg.queue = std::move(*url);
+    if (!cfg.state_dir.empty())
+      return bad("give --queue or --state-dir, not both: with --queue the jobs are kept in Redis");
+  }
+  if (auto v = get("--queue-lease-seconds")) {
+    auto n = parse_number("--queue-lease-seconds", *v, 1, 3600);
+    if (!n) return n.status();
+    cfg.queue_lease_seconds = *n;
   }
   if (auto v = get("--node-id")) {
     auto n = parse_number("--node-id", *v, 0, UINT32_MAX);

@@ -7,12 +7,14 @@
 #include <roomrec/status.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hooks/hook_event.h"
 #include "s3/address_policy.h"
 #include "worker/job.h"
+#include "worker/redis_client.h"
 
 namespace roomrec::worker {
 
@@ -49,6 +51,8 @@ struct WorkerConfig {
   uint64_t job_timeout_seconds = 0;             // a conversion running longer fails; 0: no limit
   size_t max_queued_jobs = 1000;                // queued jobs, all apps (429 past it); 0: no bound
   size_t max_queued_jobs_per_app = 100;         // queued jobs of one app (429 past it); 0: no bound
+  std::optional<RedisUrl> queue;                // --queue: the shared job queue (Redis); absent: this worker's own
+  uint64_t queue_lease_seconds = 30;            // a job whose worker stops renewing this long is taken over
   LogLevel log_level = LogLevel::info;
   std::string generated_secret;     // set when --generate-secret made the secret
 

@@ -69,7 +69,7 @@ const std::string& openapi_document() {
           "compose": {"type": "boolean", "description": "the job composes"},
           "state": {"type": "string", "enum": ["queued", "running", "completed", "failed"]},
           "progress": {"type": "number", "minimum": 0, "maximum": 1},
-          "attempts": {"type": "integer", "description": "conversions started (more than 1 after a restart)"},
+          "attempts": {"type": "integer", "description": "conversions started (more than 1 after a restart or a takeover)"},
           "accepted_ms": {"type": "integer", "description": "unix ms"},
           "started_ms": {"type": "integer", "nullable": true},
           "finished_ms": {"type": "integer", "nullable": true},
@@ -96,7 +96,7 @@ const std::string& openapi_document() {
       "NotFound": {"description": "No such job, another app's, or one finished longer ago than --job-retention-seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "Request body over the limit (64 KiB)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooManyQueued": {"description": "Too many jobs queued (all apps, or this app); Retry-After says when to try again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "ShuttingDown": {"description": "The worker is shutting down", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "ShuttingDown": {"description": "The worker is shutting down, or (with --queue) the shared job queue's Redis is unreachable: try again later", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "InternalError": {"description": "The job could not be saved", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     }
   },
@@ -128,7 +128,8 @@ const std::string& openapi_document() {
             "type": "object", "required": ["status", "data"],
             "properties": {"status": {"type": "boolean", "enum": [true]}, "data": {"$ref": "#/components/schemas/Job"}}}}}},
           "401": {"$ref": "#/components/responses/Unauthorized"},
-          "404": {"$ref": "#/components/responses/NotFound"}
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "503": {"$ref": "#/components/responses/ShuttingDown"}
         }
       }
     },
@@ -136,7 +137,7 @@ const std::string& openapi_document() {
       "get": {
         "summary": "Liveness: 200 while serving, 503 once shutting down",
         "responses": {
-          "200": {"description": "Serving", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "boolean"}, "data": {"type": "object", "properties": {"state": {"type": "string", "enum": ["ok"]}}}}}}}},
+          "200": {"description": "Serving", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "boolean"}, "data": {"type": "object", "properties": {"state": {"type": "string", "enum": ["ok"]}, "queue": {"type": "string", "description": "with --queue: redis: up | redis: unreachable"}}}}}}}},
           "503": {"$ref": "#/components/responses/ShuttingDown"}
         }
       }

@@ -38,13 +38,14 @@
 
 #include "worker/hook_dispatch.h"
 #include "worker/job.h"
+#include "worker/job_queue.h"
 #include "worker/job_store.h"
 
 namespace roomrec::worker {
 
 constexpr uint32_t kMaxCrashes = 3;
 
-class Scheduler {
+class Scheduler : public JobQueue {
  public:
   struct Options {
     unsigned max_jobs = 1;
@@ -58,44 +59,33 @@ class Scheduler {
     size_t max_queued_per_app = 100;  // queued jobs of one app; 0: no bound
   };
   Scheduler(Options options, JobStore& store, HookDispatch& hooks);
-  ~Scheduler();  // shutdown(0) if still running
+  ~Scheduler() override;  // shutdown(0) if still running
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Before start(): the jobs read from the state dir.
   void restore(std::vector<Job> jobs);
-  void start();
+  void start() override;
 
   // A new job: saved as queued, Started hook, queued. Fails with `unavailable`
   // when shutting down, `resource_exhausted` when the queue (all apps, or the
   // job's app) is at its bound, `io` when it cannot be saved.
-  Status submit(Job job);
+  Status submit(Job job) override;
 
   std::optional<Job> find(const std::string& id) const;
+  Result<std::optional<Job>> lookup(const std::string& id) override { return find(id); }
 
   // Forgets the finished jobs older than the retention (see the header comment).
   // Cheap when nothing is due. Returns how many were forgotten.
-  size_t expire();
+  size_t expire() override;
 
   // See the header comment. Returns true when no conversion thread is left;
   // false when cancelled conversions still ran after cancel_wait (their
   // threads are detached: the caller should end the process).
-  bool shutdown(std::chrono::milliseconds grace);
+  bool shutdown(std::chrono::milliseconds grace) override;
 
-  struct Metrics {
-    std::map<JobState, uint64_t> jobs;  // every state present, 0 included
-    uint64_t accepted = 0, completed = 0, failed = 0;
-    uint64_t resumed = 0;               // jobs found running at start and queued again
-    uint64_t requeued_on_shutdown = 0;  // running jobs cancelled by shutdown, kept queued
-    double conversion_seconds = 0;      // wall time of finished conversion runs
-    uint64_t media_ms = 0;              // media converted by completed jobs (longest output of each)
-    uint64_t output_bytes = 0;          // files written by completed jobs
-    unsigned running_peak = 0;
-    unsigned max_jobs = 0;
-    uint64_t state_save_errors = 0;
-    uint64_t expired = 0;               // finished jobs forgotten after the retention
-  };
-  Metrics metrics() const;
+  using Metrics = QueueMetrics;
+  Metrics metrics() const override;
 
  private:
   void worker_loop();
