@@ -708,62 +708,56 @@ static inline void rr_account(rr_session *s, gint64 started) {
 	s->last_media_us = now;
 }
 
-static void rr_incoming_rtp(janus_plugin_session *handle, janus_plugin_rtp *packet) {
-	if(handle == NULL || g_atomic_int_get(&handle->stopped) || g_atomic_int_get(&stopping))
-		return;
+/* The session of a media callback, or NULL when the input is to be ignored. */
+static inline rr_session *rr_media_session(janus_plugin_session *handle, const void *packet) {
+	if(handle == NULL || packet == NULL || g_atomic_int_get(&handle->stopped) || g_atomic_int_get(&stopping))
+		return NULL;
 	rr_session *s = (rr_session *)handle->plugin_handle;
-	if(s == NULL || g_atomic_int_get(&s->destroyed) || packet == NULL)
+	return s != NULL && !g_atomic_int_get(&s->destroyed) ? s : NULL;
+}
+
+/* Counts one input roomrec recorded (or refused) and the time spent on it. */
+static inline void rr_count(rr_session *s, int result, guint64 *recorded, gint64 started) {
+	if(result == ROOMREC_OK)
+		(*recorded)++;
+	else
+		s->refused++;
+	rr_account(s, started);
+}
+
+static void rr_incoming_rtp(janus_plugin_session *handle, janus_plugin_rtp *packet) {
+	rr_session *s = rr_media_session(handle, packet);
+	if(s == NULL)
 		return;
 	gint64 started = janus_get_monotonic_time();
 	janus_mutex_lock(&s->mutex);
-	if(s->rec && packet->mindex >= 0 && packet->mindex < RR_MAX_MLINES && s->tracks[packet->mindex].used) {
-		int r = roomrec_session_rtp(s->rec, s->tracks[packet->mindex].track_id, (const uint8_t *)packet->buffer,
-			packet->length, now_ms());
-		if(r == ROOMREC_OK)
-			s->rtp_packets++;
-		else
-			s->refused++;
-		rr_account(s, started);
-	}
+	if(s->rec && packet->mindex >= 0 && packet->mindex < RR_MAX_MLINES && s->tracks[packet->mindex].used)
+		rr_count(s, roomrec_session_rtp(s->rec, s->tracks[packet->mindex].track_id, (const uint8_t *)packet->buffer,
+			packet->length, now_ms()), &s->rtp_packets, started);
 	janus_mutex_unlock(&s->mutex);
 }
 
 static void rr_incoming_rtcp(janus_plugin_session *handle, janus_plugin_rtcp *packet) {
-	if(handle == NULL || g_atomic_int_get(&handle->stopped) || g_atomic_int_get(&stopping))
-		return;
-	rr_session *s = (rr_session *)handle->plugin_handle;
-	if(s == NULL || g_atomic_int_get(&s->destroyed) || packet == NULL)
+	rr_session *s = rr_media_session(handle, packet);
+	if(s == NULL)
 		return;
 	gint64 started = janus_get_monotonic_time();
 	janus_mutex_lock(&s->mutex);
-	if(s->rec) {
-		int r = roomrec_session_rtcp(s->rec, (const uint8_t *)packet->buffer, packet->length, now_ms());
-		if(r == ROOMREC_OK)
-			s->rtcp_packets++;
-		else
-			s->refused++;
-		rr_account(s, started);
-	}
+	if(s->rec)
+		rr_count(s, roomrec_session_rtcp(s->rec, (const uint8_t *)packet->buffer, packet->length, now_ms()),
+			&s->rtcp_packets, started);
 	janus_mutex_unlock(&s->mutex);
 }
 
 static void rr_incoming_data(janus_plugin_session *handle, janus_plugin_data *packet) {
-	if(handle == NULL || g_atomic_int_get(&handle->stopped) || g_atomic_int_get(&stopping))
-		return;
-	rr_session *s = (rr_session *)handle->plugin_handle;
-	if(s == NULL || g_atomic_int_get(&s->destroyed) || packet == NULL)
+	rr_session *s = rr_media_session(handle, packet);
+	if(s == NULL)
 		return;
 	gint64 started = janus_get_monotonic_time();
 	janus_mutex_lock(&s->mutex);
-	if(s->rec) {
-		int r = roomrec_session_data(s->rec, packet->label ? packet->label : "", packet->binary ? 1 : 0,
-			(const uint8_t *)packet->buffer, packet->length, now_ms());
-		if(r == ROOMREC_OK)
-			s->data_messages++;
-		else
-			s->refused++;
-		rr_account(s, started);
-	}
+	if(s->rec)
+		rr_count(s, roomrec_session_data(s->rec, packet->label ? packet->label : "", packet->binary ? 1 : 0,
+			(const uint8_t *)packet->buffer, packet->length, now_ms()), &s->data_messages, started);
 	janus_mutex_unlock(&s->mutex);
 }
 
