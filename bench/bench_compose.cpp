@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
         o.width = 1280;
         o.height = 720;
         o.fps = 15;
-        o.video_bitrate_kbps = bitrate;
+        o.video_bitrate = bitrate * 1000;  // bitrate is in kbit/s here (ffmpeg's -b:v ...k)
         o.threads = threads;
         o.cpu_used = cpu_used;
         return compose(*src.value(), o).is_ok() ? 0 : 2;

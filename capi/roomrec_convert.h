@@ -25,9 +25,11 @@ extern "C" {
  *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
- *              "video_bitrate_kbps": 1500, "audio_bitrate": 64000, "threads": 2,
+ *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": ""} | null}
- * At least one of transmux and compose.
+ * At least one of transmux and compose. Bit rates in bit/s. Values are checked
+ * by the library's one validation (roomrec::validate), the same words as the
+ * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".
  * Result (every field; tests/python checks the list against what is returned):
  *   {"input", "app", "room", "room_record_id",
  *    "transmux": {"duration_ms",

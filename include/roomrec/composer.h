@@ -23,8 +23,8 @@ struct ComposeOptions {
   std::string temp_dir;  // staging for S3/presigned outputs; default $TMPDIR or /tmp
   uint32_t width = 1280, height = 720, fps = 15;
   std::string video_codec = "vp8";  // or "vp9"
-  uint32_t video_bitrate_kbps = 1500;
-  uint32_t audio_bitrate = 64000;
+  uint32_t video_bitrate = 1'500'000;  // bit/s, 50k..50M
+  uint32_t audio_bitrate = 64'000;     // bit/s, 6k..510k (Opus)
   // Threads kept busy. 1: reading, decoding, mixing, layout and encoding
   // take turns on the calling thread. 2 or more: the video encoder runs on a
   // thread of its own, given threads - 1 libvpx threads, while the calling
@@ -49,6 +49,11 @@ struct ComposeResult {
   uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
   std::vector<std::string> problems;
 };
+
+// Every setting, and the output only when one is set (the worker picks
+// outputs after checking a request). compose() calls it; so do the C ABI,
+// Python, the CLI and the worker, for one message per mistake.
+ROOMREC_API Status validate(const ComposeOptions& options);
 
 ROOMREC_API Result<ComposeResult> compose(RecordingSource& source, const ComposeOptions& options);
 

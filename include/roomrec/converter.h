@@ -63,8 +63,13 @@ struct ConvertResult {
   std::vector<std::string> problems;  // from both phases, without repeats
 };
 
-// Checks a job without running it: at least one of transmux/compose, outputs
-// given, compose has audio or video, input and outputs parse.
+// The one place options are checked (with validate(TransmuxOptions) and
+// validate(ComposeOptions) in transmuxer.h / composer.h). The C ABI, Python,
+// convert_record_cli and the worker all call these, so the same mistake gets
+// the same words whoever made it; messages name the field as the JSON forms
+// spell it ("compose.fps must be 1..120").
+// A whole job: an input, at least one of transmux/compose, each with an
+// output, and each one's options.
 ROOMREC_API Status validate(const ConvertJob& job);
 
 ROOMREC_API Result<ConvertResult> convert(const ConvertJob& job);

@@ -78,6 +78,10 @@ struct TransmuxResult {
   uint64_t duration_ms = 0;  // from the first to the last media time of the room
 };
 
+// Every setting, and the output only when one is set. transmux() calls it,
+// and so does every front end (see validate(ConvertJob) in converter.h).
+ROOMREC_API Status validate(const TransmuxOptions& options);
+
 ROOMREC_API Result<TransmuxResult> transmux(RecordingSource& source, const TransmuxOptions& options);
 
 }  // namespace roomrec

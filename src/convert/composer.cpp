@@ -95,7 +95,7 @@ class Compose {
       vo.height = opt_.height;
       vo.fps = opt_.fps;
       vo.codec = opt_.video_codec;
-      vo.bitrate_kbps = opt_.video_bitrate_kbps;
+      vo.bitrate = opt_.video_bitrate;
       // Two threads or more: the encoder runs on its own thread (with the
       // rest as libvpx threads) while this one reads, decodes and lays out.
       vo.encode_thread = opt_.threads >= 2;
@@ -205,14 +205,11 @@ class Compose {
  private:
   Status resolve_output() {
     std::string_view out = opt_.output;
-    if (out.empty()) return Status::error(ErrorCode::invalid_argument, "no compose output given");
     if (util::is_http_uri(out)) {
       auto uri = s3::S3Uri::parse(out);
-      if (!uri) return uri.status().with_context("compose output");
+      if (!uri) return uri.status().with_context("compose.output");
       uri_ = uri.value();
       target_ = uri_.presigned ? Target::presigned : Target::s3;
-      if (target_ == Target::s3 && uri_.prefix.empty())
-        return Status::error(ErrorCode::invalid_argument, "compose output S3 URI must name the object: " + uri_.to_string());
       std::string base = opt_.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : opt_.temp_dir;
       std::string tmpl = base + "/roomrec-compose-XXXXXX.webm";
       std::vector<char> buf(tmpl.begin(), tmpl.end());
@@ -428,6 +425,9 @@ class Compose {
 }  // namespace
 
 Result<ComposeResult> compose(RecordingSource& source, const ComposeOptions& options) {
+  if (options.output.empty())
+    return Status::error(ErrorCode::invalid_argument, "compose needs an output (a file path, an S3 URI or a presigned URL)");
+  if (Status s = validate(options); !s) return s;
   Compose c(source, options);
   return c.run();
 }

@@ -39,41 +39,57 @@ constexpr double kComposeWeight = 20.0;
 
 }  // namespace
 
+namespace {
+Status invalid(std::string message) { return Status::error(ErrorCode::invalid_argument, std::move(message)); }
+}  // namespace
+
+Status validate(const TransmuxOptions& t) {
+  if (!t.output.empty()) {
+    if (Status s = check_remote("transmux.output", t.output); !s) return s;
+    if (util::is_http_uri(t.output) && s3::S3Uri::parse(t.output)->presigned)
+      return invalid("transmux.output must be an S3 URI with credentials or a folder, not a presigned URL");
+  }
+  if (t.threads > 256) return invalid("transmux.threads must be 0..256 (0: one per core)");
+  return Status::ok();
+}
+
+Status validate(const ComposeOptions& c) {
+  if (!c.audio && !c.video) return invalid("compose needs audio, video or both");
+  if (!c.output.empty()) {
+    if (Status s = check_remote("compose.output", c.output); !s) return s;
+    if (util::is_http_uri(c.output)) {
+      auto uri = s3::S3Uri::parse(c.output);
+      if (!uri->presigned && uri->prefix.empty())
+        return invalid("compose.output S3 URI must name the object: " + uri->to_string());
+    }
+  }
+  if (c.width < 16 || c.height < 16 || c.width > 7680 || c.height > 4320 || (c.width | c.height) & 1)
+    return invalid("compose.width and compose.height must be even, 16x16 to 7680x4320");
+  if (c.fps < 1 || c.fps > 120) return invalid("compose.fps must be 1..120");
+  if (c.video_codec != "vp8" && c.video_codec != "vp9") return invalid("compose.video_codec must be vp8 or vp9");
+  if (c.video_bitrate < 50'000 || c.video_bitrate > 50'000'000)
+    return invalid("compose.video_bitrate must be 50000..50000000 bit/s");
+  if (c.audio_bitrate < 6'000 || c.audio_bitrate > 510'000)
+    return invalid("compose.audio_bitrate must be 6000..510000 bit/s");
+  if (c.threads < 1 || c.threads > 64) return invalid("compose.threads must be 1..64");
+  if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
+    return invalid("compose.keyframe_interval_s must be 1..3600");
+  if (c.cpu_used < -16 || c.cpu_used > 16) return invalid("compose.cpu_used must be -16..16");
+  return Status::ok();
+}
+
 Status validate(const ConvertJob& job) {
-  if (job.input.empty()) return Status::error(ErrorCode::invalid_argument, "no input recording given");
-  if (!job.transmux && !job.compose)
-    return Status::error(ErrorCode::invalid_argument, "nothing to do: give a transmux, a compose or both");
+  if (job.input.empty()) return invalid("no input recording given");
+  if (!job.transmux && !job.compose) return invalid("nothing to do: give a transmux, a compose or both");
   if (Status s = check_remote("input", job.input); !s) return s;
   if (job.transmux) {
-    if (job.transmux->output.empty())
-      return Status::error(ErrorCode::invalid_argument, "transmux needs an output (a folder or an S3 URI)");
-    if (Status s = check_remote("transmux output", job.transmux->output); !s) return s;
+    if (job.transmux->output.empty()) return invalid("transmux needs an output (a folder or an S3 URI)");
+    if (Status s = validate(*job.transmux); !s) return s;
   }
   if (job.compose) {
-    const ComposeOptions& c = *job.compose;
-    if (!c.audio && !c.video)
-      return Status::error(ErrorCode::invalid_argument, "compose needs audio, video or both");
-    if (c.output.empty())
-      return Status::error(ErrorCode::invalid_argument,
-                           "compose needs an output (a file path, an S3 URI or a presigned URL)");
-    if (Status s = check_remote("compose output", c.output); !s) return s;
-    if (c.width < 16 || c.height < 16 || c.width > 7680 || c.height > 4320 || (c.width | c.height) & 1)
-      return Status::error(ErrorCode::invalid_argument, "compose size must be even, 16x16 to 7680x4320");
-    if (c.fps < 1 || c.fps > 120) return Status::error(ErrorCode::invalid_argument, "compose fps must be 1..120");
-    if (c.video_codec != "vp8" && c.video_codec != "vp9")
-      return Status::error(ErrorCode::invalid_argument, "compose codec must be vp8 or vp9");
-    // The same ranges (and words) whoever built the options: C ABI, Python,
-    // CLI and worker all end here.
-    if (c.video_bitrate_kbps < 50 || c.video_bitrate_kbps > 50'000)
-      return Status::error(ErrorCode::invalid_argument, "compose video bitrate must be 50..50000 kbit/s");
-    if (c.audio_bitrate < 6'000 || c.audio_bitrate > 510'000)
-      return Status::error(ErrorCode::invalid_argument, "compose audio bitrate must be 6000..510000 bit/s");
-    if (c.threads < 1 || c.threads > 64)
-      return Status::error(ErrorCode::invalid_argument, "compose threads must be 1..64");
-    if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
-      return Status::error(ErrorCode::invalid_argument, "compose keyframe interval must be 1..3600 s");
-    if (c.cpu_used < -16 || c.cpu_used > 16)
-      return Status::error(ErrorCode::invalid_argument, "compose cpu_used must be -16..16");
+    if (job.compose->output.empty())
+      return invalid("compose needs an output (a file path, an S3 URI or a presigned URL)");
+    if (Status s = validate(*job.compose); !s) return s;
   }
   return Status::ok();
 }

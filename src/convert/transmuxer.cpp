@@ -48,10 +48,7 @@ class Output {
     std::string_view target = o.output;
     if (util::is_http_uri(target)) {
       auto uri = s3::S3Uri::parse(target);
-      if (!uri) return uri.status().with_context("transmux output");
-      if (uri->presigned)
-        return Status::error(ErrorCode::invalid_argument,
-                             "transmux output must be an S3 URI with credentials or a folder, not a presigned URL");
+      if (!uri) return uri.status().with_context("transmux.output");
       out.s3_ = std::make_shared<s3::S3Client>(uri.value(), s3::S3ClientOptions{output_http_options(o)});
       std::string base = o.temp_dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : o.temp_dir;
       std::string tmpl = base + "/roomrec-transmux-XXXXXX";
@@ -62,8 +59,7 @@ class Output {
       out.staging_ = true;
     } else {
       if (target.rfind("file://", 0) == 0) target.remove_prefix(7);
-      if (target.empty()) return Status::error(ErrorCode::invalid_argument, "no transmux output given");
-      out.dir_ = std::string(target);
+            out.dir_ = std::string(target);
       std::error_code ec;
       fs::create_directories(out.dir_, ec);
       if (ec) return Status::error(ErrorCode::io, "cannot create " + out.dir_ + ": " + ec.message());
@@ -549,6 +545,8 @@ class Transmux {
 }  // namespace
 
 Result<TransmuxResult> transmux(RecordingSource& source, const TransmuxOptions& options) {
+  if (options.output.empty()) return Status::error(ErrorCode::invalid_argument, "transmux needs an output (a folder or an S3 URI)");
+  if (Status s = validate(options); !s) return s;
   auto out = Output::open(options);
   if (!out) return out.status();
   Transmux t(source, options, out.value());

@@ -158,7 +158,7 @@ Status VideoCompositor::init() {
                                                  std::to_string(opt_.height) + " is out of range (2..16384)");
   if (opt_.fps == 0 || opt_.fps > 240)
     return fail(ErrorCode::invalid_argument, "frame rate " + std::to_string(opt_.fps) + " is out of range (1..240)");
-  if (opt_.bitrate_kbps == 0) return fail(ErrorCode::invalid_argument, "bitrate must be positive");
+  if (opt_.bitrate < 1000) return fail(ErrorCode::invalid_argument, "bitrate must be at least 1000 bit/s");
   const bool vp9 = codec == "vp9";
   vpx_codec_iface_t* iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
 
@@ -173,7 +173,7 @@ Status VideoCompositor::init() {
   cfg.g_error_resilient = 0;
   cfg.g_pass = VPX_RC_ONE_PASS;
   cfg.rc_end_usage = VPX_CBR;
-  cfg.rc_target_bitrate = opt_.bitrate_kbps;
+  cfg.rc_target_bitrate = opt_.bitrate / 1000;  // libvpx: kbit/s
   cfg.rc_dropframe_thresh = 0;  // every output time gets a frame
   cfg.rc_resize_allowed = 0;
   cfg.rc_min_quantizer = 2;

@@ -44,7 +44,7 @@ namespace roomrec::convert {
 struct CompositorOptions {
   uint32_t width = 1280, height = 720, fps = 15;
   std::string codec = "vp8";  // or "vp9"
-  uint32_t bitrate_kbps = 1500;
+  uint32_t bitrate = 1'500'000;  // bit/s (libvpx takes kbit/s: converted where it is set)
   uint32_t threads = 2;  // libvpx encoder threads (g_threads)
   bool encode_thread = false;  // encode on a thread of its own (see above)
   uint32_t keyframe_interval_frames = 150;

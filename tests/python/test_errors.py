@@ -174,20 +174,3 @@ def test_mutated_json_never_crashes(tmp_path):
     assert seen_ok > 0  # some mutations stay valid: both paths were taken
 
 
-@pytest.mark.parametrize("compose, message", [
-    ({"video_bitrate_kbps": 10}, "compose video bitrate must be 50..50000 kbit/s"),
-    ({"video_bitrate_kbps": 60000}, "compose video bitrate must be 50..50000 kbit/s"),
-    ({"audio_bitrate": 1000}, "compose audio bitrate must be 6000..510000 bit/s"),
-    ({"keyframe_interval_s": 0}, "compose keyframe interval must be 1..3600 s"),
-    ({"fps": 0}, "compose fps must be 1..120"),
-    ({"video_codec": "h264"}, "compose codec must be vp8 or vp9"),
-])
-def test_compose_options_validated_once_in_the_core(tmp_path, compose, message):
-    """Issue 16: compose options are checked by the core's validate(), the same words through the C ABI."""
-    job = {"input": str(tmp_path), "compose": {"output": str(tmp_path / "c.webm"), **compose}}
-    with pytest.raises(roomrec.InvalidArgumentError) as e:
-        roomrec.convert(job)
-    assert message in e.value.message
-    with pytest.raises(roomrec.InvalidArgumentError) as e:
-        roomrec.ConvertJob(job)
-    assert message in e.value.message

@@ -1,6 +1,11 @@
 #include "worker/job.h"
 
+#include <algorithm>
+#include <limits>
 #include <random>
+#include <type_traits>
+
+#include <roomrec/converter.h>
 
 #include "s3/s3_uri.h"
 #include "worker/locations.h"
@@ -29,13 +34,21 @@ Status get_bool(const json& obj, const char* where, const char* key, bool& out) 
   return Status::ok();
 }
 
-Status get_uint(const json& obj, const char* where, const char* key, uint32_t min, uint32_t max, uint32_t& out) {
+// A whole number that fits; its range is the core's to check (validate()),
+// so the worker says the same words as the C ABI, Python and the CLI.
+template <class T>
+Status get_number(const json& obj, const char* where, const char* key, T& out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::ok();
-  if (!it->is_number_unsigned() || it->get<uint64_t>() < min || it->get<uint64_t>() > max)
-    return bad(std::string(where) + "." + key + " must be a whole number from " + std::to_string(min) + " to " +
-               std::to_string(max));
-  out = static_cast<uint32_t>(it->get<uint64_t>());
+  if constexpr (std::is_signed_v<T>) {
+    if (!it->is_number_integer()) return bad(std::string(where) + "." + key + " must be a whole number");
+    out = static_cast<T>(std::clamp<int64_t>(it->get<int64_t>(), -1000, 1000));  // still out of range if it was
+  } else {
+    if (!it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<T>::max())
+      return bad(std::string(where) + "." + key + " must be a whole number from 0 to " +
+                 std::to_string(std::numeric_limits<T>::max()));
+    out = static_cast<T>(it->get<uint64_t>());
+  }
   return Status::ok();
 }
 
@@ -69,6 +82,24 @@ Status restrict_custom_output(Options& o, const Roots& roots) {
   return Status::ok();
 }
 
+// Jobs saved by a worker before the option names were unified (issue 16):
+// compose.codec is now video_codec, compose.video_bitrate_kbps video_bitrate
+// in bit/s. Only for jobs read back from the state folder or the queue; a
+// new request with the old names is refused as an unknown field.
+json upgrade_stored_request(json req) {
+  auto c = req.find("compose");
+  if (c == req.end() || !c->is_object()) return req;
+  if (auto it = c->find("codec"); it != c->end()) {
+    (*c)["video_codec"] = *it;
+    c->erase(it);
+  }
+  if (auto it = c->find("video_bitrate_kbps"); it != c->end()) {
+    if (it->is_number_unsigned() && it->get<uint64_t>() <= 4'000'000) (*c)["video_bitrate"] = it->get<uint64_t>() * 1000;
+    c->erase(it);
+  }
+  return req;
+}
+
 }  // namespace
 
 Result<JobSpec> parse_job_spec(const json& body) {
@@ -90,26 +121,25 @@ Result<JobSpec> parse_job_spec(const json& body) {
   if (auto c = body.find("compose"); c != body.end() && !c->is_null()) {
     if (!c->is_object()) return bad("compose must be an object");
     if (Status s = check_fields(*c, "compose",
-                                {"audio", "video", "custom_s3", "width", "height", "fps", "codec",
-                                 "video_bitrate_kbps", "audio_bitrate"});
+                                {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
+                                 "video_bitrate", "audio_bitrate"});
         !s)
       return s;
     ComposeSpec cs;
     ComposeOptions& o = cs.options;
     for (Status s : {get_bool(*c, "compose", "audio", cs.audio), get_bool(*c, "compose", "video", cs.video),
-                     get_custom_s3(*c, "compose", true, cs.custom_s3),
-                     get_uint(*c, "compose", "width", 16, 7680, o.width),
-                     get_uint(*c, "compose", "height", 16, 4320, o.height),
-                     get_uint(*c, "compose", "fps", 1, 120, o.fps),
-                     get_uint(*c, "compose", "video_bitrate_kbps", 50, 50'000, o.video_bitrate_kbps),
-                     get_uint(*c, "compose", "audio_bitrate", 6'000, 510'000, o.audio_bitrate)})
+                     get_custom_s3(*c, "compose", true, cs.custom_s3), get_number(*c, "compose", "width", o.width),
+                     get_number(*c, "compose", "height", o.height), get_number(*c, "compose", "fps", o.fps),
+                     get_number(*c, "compose", "video_bitrate", o.video_bitrate),
+                     get_number(*c, "compose", "audio_bitrate", o.audio_bitrate)})
       if (!s) return s;
-    if ((o.width | o.height) & 1) return bad("compose.width and compose.height must be even");
-    if (auto codec = c->find("codec"); codec != c->end() && !codec->is_null()) {
-      if (!codec->is_string() || (*codec != "vp8" && *codec != "vp9")) return bad("compose.codec must be vp8 or vp9");
+    if (auto codec = c->find("video_codec"); codec != c->end() && !codec->is_null()) {
+      if (!codec->is_string()) return bad("compose.video_codec must be a string");
       o.video_codec = codec->get<std::string>();
     }
-    if (!cs.audio && !cs.video) return bad("compose needs audio, video or both");
+    o.audio = cs.audio;
+    o.video = cs.video;
+    if (Status s = validate(o); !s) return s;
     spec.compose = std::move(cs);
   }
   if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
@@ -126,8 +156,8 @@ json spec_to_json(const JobSpec& spec) {
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
     json c = {{"audio", spec.compose->audio}, {"video", spec.compose->video},   {"width", o.width},
-              {"height", o.height},           {"fps", o.fps},                   {"codec", o.video_codec},
-              {"video_bitrate_kbps", o.video_bitrate_kbps}, {"audio_bitrate", o.audio_bitrate}};
+              {"height", o.height},           {"fps", o.fps},                   {"video_codec", o.video_codec},
+              {"video_bitrate", o.video_bitrate}, {"audio_bitrate", o.audio_bitrate}};
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
     j["compose"] = std::move(c);
   }
@@ -210,7 +240,7 @@ Result<Job> job_from_state_json(const json& j) {
     return bad("bad or missing times or counters");
   auto req = j.find("request");
   if (req == j.end()) return bad("missing request");
-  auto spec = parse_job_spec(*req);
+  auto spec = parse_job_spec(upgrade_stored_request(*req));
   if (!spec) return spec.status().with_context("request");
   job.spec = std::move(*spec);
   if (auto p = j.find("progress"); p != j.end() && p->is_number()) job.progress = p->get<double>();

@@ -44,9 +44,9 @@ const std::string& openapi_document() {
               "width": {"type": "integer", "minimum": 16, "maximum": 7680, "default": 1280, "description": "even"},
               "height": {"type": "integer", "minimum": 16, "maximum": 4320, "default": 720, "description": "even"},
               "fps": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15},
-              "codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
-              "video_bitrate_kbps": {"type": "integer", "minimum": 50, "maximum": 50000, "default": 1500},
-              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000}
+              "video_codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
+              "video_bitrate": {"type": "integer", "minimum": 50000, "maximum": 50000000, "default": 1500000, "description": "bit/s"},
+              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"}
             }
           }
         }

@@ -170,7 +170,7 @@ ComposeResult compose_room(const std::string& room_dir, const std::string& out, 
   o.video = video;
   o.width = 640;
   o.height = 360;
-  o.video_bitrate_kbps = 600;
+  o.video_bitrate = 600'000;
   uint64_t last = 0;
   o.progress = [&](uint64_t done, uint64_t) {
     CHECK(done >= last);

@@ -138,7 +138,7 @@ CompositorOptions opts(uint32_t w = 1280, uint32_t h = 720) {
   o.width = w;
   o.height = h;
   o.fps = 15;
-  o.bitrate_kbps = 2000;
+  o.bitrate = 2'000'000;
   return o;
 }
 

@@ -1,0 +1,139 @@
+"""Issue 16: options are validated once, in the library (roomrec::validate).
+
+One table of bad values goes through every front end that can express it:
+the C ABI (build/tests/convert_job_json -> roomrec_convert), Python
+(roomrec.convert and roomrec.ConvertJob over ctypes), convert_record_cli
+(flags) and convert_record_worker (POST /api/convert/job). Each must refuse
+the value with the same message, word for word: the message comes from the
+one validation, not from each front end."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from test_worker import SECRET, Worker  # noqa: E402
+
+BUILD = os.environ.get("ROOMREC_BUILD_DIR")
+pytestmark = pytest.mark.skipif(not BUILD, reason="ROOMREC_BUILD_DIR not set (run through meson test)")
+
+EVEN = "compose.width and compose.height must be even, 16x16 to 7680x4320"
+VBR = "compose.video_bitrate must be 50000..50000000 bit/s"
+ABR = "compose.audio_bitrate must be 6000..510000 bit/s"
+
+# (compose JSON fields, transmux JSON fields, CLI flags or None, worker compose fields or None, message).
+# None: that front end has no way to say it (the worker does not expose threads, the CLI always
+# composes audio or video). Compose fields are spelled the same in C, Python and the worker.
+CASES = [
+    ({"fps": 0}, None, ["--compose-fps", "0"], {"fps": 0}, "compose.fps must be 1..120"),
+    ({"fps": 121}, None, ["--compose-fps", "121"], {"fps": 121}, "compose.fps must be 1..120"),
+    ({"width": 321}, None, ["--compose-size", "321x240"], {"width": 321}, EVEN),
+    ({"height": 5000}, None, ["--compose-size", "1280x5000"], {"height": 5000}, EVEN),
+    ({"width": 8}, None, ["--compose-size", "8x720"], {"width": 8}, EVEN),
+    ({"video_codec": "h264"}, None, ["--compose-codec", "h264"], {"video_codec": "h264"},
+     "compose.video_codec must be vp8 or vp9"),
+    ({"video_bitrate": 10_000}, None, ["--compose-video-bitrate", "10k"], {"video_bitrate": 10_000}, VBR),
+    ({"video_bitrate": 60_000_000}, None, ["--compose-video-bitrate", "60M"], {"video_bitrate": 60_000_000}, VBR),
+    ({"audio_bitrate": 1000}, None, ["--compose-audio-bitrate", "1k"], {"audio_bitrate": 1000}, ABR),
+    ({"audio_bitrate": 600_000}, None, ["--compose-audio-bitrate", "600k"], {"audio_bitrate": 600_000}, ABR),
+    ({"audio": False, "video": False}, None, None, {"audio": False, "video": False},
+     "compose needs audio, video or both"),
+    ({"threads": 0}, None, None, None, "compose.threads must be 1..64"),
+    ({"threads": 65}, None, ["--threads", "65"], None, "compose.threads must be 1..64"),
+    ({"keyframe_interval_s": 0}, None, None, None, "compose.keyframe_interval_s must be 1..3600"),
+    ({"cpu_used": 17}, None, None, None, "compose.cpu_used must be -16..16"),
+    ({"cpu_used": -(2 ** 40)}, None, None, None, "compose.cpu_used must be -16..16"),
+    (None, {"threads": 300}, ["--transmux", "--threads", "300"], None,
+     "transmux.threads must be 0..256 (0: one per core)"),
+]
+IDS = [f"{i}-{c[4].split(' ')[0]}" for i, c in enumerate(CASES)]
+
+
+def build_path(*parts):
+    return os.path.join(os.path.abspath(BUILD), *parts)
+
+
+def job_json(tmp_path, compose, transmux):
+    job = {"input": str(tmp_path / "in")}
+    if compose is not None:
+        job["compose"] = {"output": str(tmp_path / "out.webm"), **compose}
+    if transmux is not None:
+        job["transmux"] = {"output": str(tmp_path / "out"), **transmux}
+    return job
+
+
+@pytest.fixture(scope="module")
+def roomrec_module():
+    os.environ.setdefault("ROOMREC_LIBRARY", build_path("libroomrec.so.2"))
+    os.environ.setdefault("ROOMREC_CONVERT_LIBRARY", build_path("libroomrec-convert.so.2"))
+    sys.path.insert(0, str(ROOT / "bindings" / "python"))
+    import roomrec
+    return roomrec
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("option-table-worker")
+    (tmp / "rec").mkdir()
+    w = Worker(tmp, "--secret", SECRET, "--input-s3-uri", str(tmp / "rec"),
+               "--compose-s3-uri", str(tmp / "compose"), "--transmux-s3-uri", str(tmp / "transmux"),
+               "--state-dir", str(tmp / "state"))
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.mark.parametrize("compose, transmux, cli, worker_fields, message", CASES, ids=IDS)
+def test_one_bad_value_one_message_through_c(tmp_path, compose, transmux, cli, worker_fields, message):
+    r = subprocess.run([build_path("tests", "convert_job_json"), json.dumps(job_json(tmp_path, compose, transmux))],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    code, _, text = r.stdout.strip().partition(" ")
+    assert code == "-1", r.stdout  # ROOMREC_ERR_INVALID_ARGUMENT
+    assert text == message
+
+
+@pytest.mark.parametrize("compose, transmux, cli, worker_fields, message", CASES, ids=IDS)
+def test_one_bad_value_one_message_through_python(roomrec_module, tmp_path, compose, transmux, cli, worker_fields,
+                                                   message):
+    roomrec = roomrec_module
+    job = job_json(tmp_path, compose, transmux)
+    for run in (lambda: roomrec.convert(job), lambda: roomrec.ConvertJob(job)):
+        with pytest.raises(roomrec.InvalidArgumentError) as e:
+            run()
+        assert e.value.message == message
+
+
+@pytest.mark.parametrize("compose, transmux, cli, worker_fields, message",
+                         [c for c in CASES if c[2] is not None], ids=[i for i, c in zip(IDS, CASES) if c[2] is not None])
+def test_one_bad_value_one_message_through_the_cli(tmp_path, compose, transmux, cli, worker_fields, message):
+    args = [build_path("src", "bin", "convert_record_cli"), "--in-s3", str(tmp_path / "in"), "-q"]
+    if compose is not None:
+        args += ["--compose-audio", "--compose-video", "--compose-out-path", str(tmp_path / "out.webm")]
+    if "--transmux" in cli:
+        args += ["--transmux-out-path", str(tmp_path / "out")]
+    r = subprocess.run(args + cli, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"convert_record_cli: error: {message}"
+
+
+@pytest.mark.parametrize("compose, transmux, cli, worker_fields, message",
+                         [c for c in CASES if c[3] is not None], ids=[i for i, c in zip(IDS, CASES) if c[3] is not None])
+def test_one_bad_value_one_message_through_the_worker(worker, compose, transmux, cli, worker_fields, message):
+    status, answer = worker.request("POST", "/api/convert/job",
+                                    {"record_path": "app/room/1731132577000", "compose": worker_fields})
+    assert status == 400, answer
+    assert answer == {"status": False, "error": message}
+
+
+def test_the_worker_refuses_the_old_spellings_of_new_requests(worker):
+    """compose.codec and compose.video_bitrate_kbps were renamed (one name per concept, bit/s)."""
+    for field, value in (("codec", "vp8"), ("video_bitrate_kbps", 1500)):
+        status, answer = worker.request("POST", "/api/convert/job",
+                                        {"record_path": "app/room/1731132577000", "compose": {field: value}})
+        assert (status, answer["error"]) == (400, f"unknown field compose.{field}")
