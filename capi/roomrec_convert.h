@@ -114,8 +114,14 @@ ROOMREC_C_API int roomrec_replayer_sdp(roomrec_replayer* r, const char* address,
 #define ROOMREC_REPLAY_RTCP 1
 #define ROOMREC_REPLAY_DATA 2
 
-/* One item. Pointers are valid until the next call on the replayer. */
+/* One item. Pointers are valid until the next call on the replayer.
+ * struct_size: set it to sizeof(roomrec_replay_item) before
+ * roomrec_replayer_next() (ROOMREC_REPLAY_ITEM_INIT does); the library fills
+ * only the fields that fit in it, so fields added at the end in a later
+ * version leave older programs working. Items handed to a roomrec_replay_cb
+ * carry the library's own struct_size. */
 typedef struct roomrec_replay_item {
+  size_t struct_size;
   int kind;               /* ROOMREC_REPLAY_* */
   uint32_t track_id;      /* rtp, rtcp */
   uint64_t due_ms;        /* from the replay's start instant */
@@ -128,7 +134,11 @@ typedef struct roomrec_replay_item {
   size_t size;
 } roomrec_replay_item;
 
-/* 1 with *item filled, 0 at the end, or a negative code when the replay failed. */
+#define ROOMREC_REPLAY_ITEM_INIT {sizeof(roomrec_replay_item), 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0}
+
+/* 1 with *item filled, 0 at the end, or a negative code when the replay
+ * failed; ROOMREC_ERR_INVALID_ARGUMENT when item->struct_size is smaller than
+ * the first version of the struct (this one). */
 ROOMREC_C_API int roomrec_replayer_next(roomrec_replayer* r, roomrec_replay_item* item);
 
 /* Runs on the thread calling roomrec_replayer_run(), once per item at its due

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -192,7 +194,14 @@ void roomrec_convert_job_free(roomrec_convert_job* job) {
 
 namespace {
 
+// The first version of roomrec_replay_item ends with `size`: a caller's
+// struct_size must reach that far; fields added later are filled only when
+// the caller's struct has room for them.
+constexpr size_t kReplayItemV1Size = offsetof(roomrec_replay_item, size) + sizeof(size_t);
+static_assert(kReplayItemV1Size == sizeof(roomrec_replay_item), "new fields: fill them only when struct_size has room");
+
 void fill_item(const ReplayItem& it, roomrec_replay_item* out) {
+  out->struct_size = sizeof(roomrec_replay_item);
   out->kind = it.kind == ReplayItemKind::rtp ? ROOMREC_REPLAY_RTP
               : it.kind == ReplayItemKind::rtcp ? ROOMREC_REPLAY_RTCP
                                                 : ROOMREC_REPLAY_DATA;
@@ -313,8 +322,14 @@ int roomrec_replayer_next(roomrec_replayer* r, roomrec_replay_item* item) {
   return guarded([&] {
     if (!r) return invalid("replayer is NULL");
     if (!item) return invalid("item is NULL");
+    if (item->struct_size < kReplayItemV1Size)
+      return invalid("item->struct_size must be sizeof(roomrec_replay_item) (use ROOMREC_REPLAY_ITEM_INIT)");
+    const size_t caller_size = item->struct_size;
     if (r->r->next(r->item)) {
-      fill_item(r->item, item);
+      roomrec_replay_item full;
+      fill_item(r->item, &full);
+      std::memcpy(item, &full, std::min(caller_size, sizeof full));
+      item->struct_size = caller_size;
       return 1;
     }
     Status s = r->r->status();

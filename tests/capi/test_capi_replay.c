@@ -34,7 +34,7 @@ static int feed_packet(uint32_t track_id, uint32_t offset_ms, const uint8_t* pac
 static int calls = 0;
 static int stop_after_three(const roomrec_replay_item* item, void* user) {
   (void)user;
-  if (!item || item->size == 0) return 1;
+  if (!item || item->size == 0 || item->struct_size != sizeof *item) return 1;
   return ++calls >= 3;
 }
 
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   CHECK(sdp && strstr(sdp, "m=audio 5004 RTP/AVP 111") && strstr(sdp, "m=video 5006 RTP/AVP 96"));
   roomrec_free_string(sdp);
   CHECK(roomrec_replayer_sdp(r, "127.0.0.1", 65535, &sdp) == ROOMREC_ERR_INVALID_ARGUMENT && sdp == NULL);
-  roomrec_replay_item it;
+  roomrec_replay_item it = ROOMREC_REPLAY_ITEM_INIT;
   int rtp = 0, rtcp = 0, data = 0, rc;
   uint16_t next_seq = 10;
   uint64_t last_media = 0;
@@ -135,6 +135,19 @@ int main(int argc, char** argv) {
   CHECK(roomrec_replayer_open(json, &r) == ROOMREC_ERR_NOT_FOUND);
   CHECK(roomrec_last_error()[0] != '\0');
   CHECK(roomrec_replayer_next(NULL, &it) == ROOMREC_ERR_INVALID_ARGUMENT);
+  /* An item without its struct_size (a caller that did not initialise it) is refused, nothing written. */
+  snprintf(json, sizeof json, "{\"input\": \"%s\", \"peer\": \"alice\"}", input);
+  REQUIRE(roomrec_replayer_open(json, &r) == ROOMREC_OK);
+  {
+    roomrec_replay_item bare;
+    memset(&bare, 0, sizeof bare);
+    CHECK(roomrec_replayer_next(r, &bare) == ROOMREC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(roomrec_last_error(), "struct_size") != NULL);
+    CHECK(bare.kind == 0 && bare.bytes == NULL);
+    bare.struct_size = sizeof bare;
+    CHECK(roomrec_replayer_next(r, &bare) == 1 && bare.struct_size == sizeof bare && bare.size > 0);
+  }
+  roomrec_replayer_free(r);
   CHECK(roomrec_replayer_stop(NULL) == ROOMREC_ERR_INVALID_ARGUMENT);
   roomrec_replayer_free(NULL);
 

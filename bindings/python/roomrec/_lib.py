@@ -70,7 +70,7 @@ PROGRESS_CB = CFUNCTYPE(None, c_char_p, c_uint64, c_uint64, c_double, c_void_p)
 
 class ReplayItemStruct(Structure):
     """roomrec_replay_item."""
-    _fields_ = [("kind", c_int), ("track_id", c_uint32), ("due_ms", c_uint64), ("media_ms", c_uint64),
+    _fields_ = [("struct_size", c_size_t), ("kind", c_int), ("track_id", c_uint32), ("due_ms", c_uint64), ("media_ms", c_uint64),
                 ("recorded_ms", c_uint64), ("keyframe", c_int), ("binary", c_int), ("label", c_char_p),
                 ("bytes", POINTER(c_uint8)), ("size", c_size_t)]
 

@@ -58,6 +58,7 @@ class Replayer(Handle):
         cfg.update(options)
         self.callback_errors: List[BaseException] = []
         self._item = ReplayItemStruct()
+        self._item.struct_size = ctypes.sizeof(ReplayItemStruct)
         h = c_void_p()
         check(convert_lib().roomrec_replayer_open(json.dumps(cfg).encode(), byref(h)))
         self._h: Optional[int] = h.value
