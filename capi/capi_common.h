@@ -75,6 +75,7 @@ inline int fail(int code, const std::string& message) {
   return code;
 }
 inline int fail(const Status& s) { return fail(code_of(s.code()), s.message()); }
+inline int fail_or_ok(const Status& s) { return s ? ROOMREC_OK : fail(s); }
 inline int invalid(const std::string& message) { return fail(ROOMREC_ERR_INVALID_ARGUMENT, message); }
 
 // Bad JSON input, thrown inside an entry point and turned into invalid_argument.

@@ -53,37 +53,20 @@ HookConfig parse_hook_config(const json& j, const std::string& where) {
          "request_timeout_ms"});
   HookConfig c;
   c.url = o.required_str("url");
-  if (!is_http(c.url)) throw JsonError{o.name("url") + " must be an http:// or https:// URL"};
   std::string bt = o.str("body_type", "protobuf-json");
   auto t = hooks::body_type_from_name(bt);
   if (!t) throw JsonError{o.name("body_type") + " must be \"protobuf-json\" or \"protobuf-binary\""};
   c.body_type = *t == hooks::BodyType::protobuf_binary ? HookBodyType::protobuf_binary : HookBodyType::protobuf_json;
   c.headers = o.headers("headers");
-  c.queue_capacity = o.u64("queue_capacity", c.queue_capacity, 10'000'000);
-  if (c.queue_capacity == 0) throw JsonError{o.name("queue_capacity") + " must be positive"};
+  c.queue_capacity = static_cast<size_t>(o.u64("queue_capacity", c.queue_capacity));
   c.retry_initial_ms = o.u64("retry_initial_ms", c.retry_initial_ms);
   c.retry_max_ms = o.u64("retry_max_ms", c.retry_max_ms);
   c.max_attempts = o.u32("max_attempts", c.max_attempts);
   c.request_timeout_ms = o.u64("request_timeout_ms", c.request_timeout_ms);
-  if (c.request_timeout_ms == 0) throw JsonError{o.name("request_timeout_ms") + " must be positive"};
   c.node = o.u32("node", 0);
   return c;
 }
 
-
-hooks::HookSenderConfig internal_hook_config(const HookConfig& h) {
-  hooks::HookSenderConfig c;
-  c.url = h.url;
-  c.body_type = h.body_type == HookBodyType::protobuf_binary ? hooks::BodyType::protobuf_binary
-                                                             : hooks::BodyType::protobuf_json;
-  c.headers = h.headers;
-  c.queue_capacity = h.queue_capacity;
-  c.retry_initial_ms = h.retry_initial_ms;
-  c.retry_max_ms = h.retry_max_ms;
-  c.max_attempts = h.max_attempts;
-  c.request_timeout_ms = h.request_timeout_ms;
-  return c;
-}
 
 // ---- recorder callbacks -------------------------------------------------------
 
@@ -120,8 +103,7 @@ struct roomrec_session {
 };
 
 struct roomrec_hook_sender {
-  std::unique_ptr<hooks::HookSender> sender;
-  uint32_t node = 0;
+  std::unique_ptr<HookSender> sender;
 };
 
 extern "C" {
@@ -658,50 +640,38 @@ int roomrec_hook_sender_new(const char* config_json, roomrec_hook_sender** out) 
   return guarded([&] {
     if (!out) return invalid("out is NULL");
     json j = parse_json(config_json, "config_json");
-    auto h = std::make_unique<roomrec_hook_sender>();
-    HookConfig cfg = parse_hook_config(j, "config");
-    h->node = cfg.node;
-    h->sender = std::make_unique<hooks::HookSender>(internal_hook_config(cfg));
-    *out = h.release();
+    auto sender = HookSender::create(parse_hook_config(j, "config"));
+    if (!sender) return fail(sender.status());
+    *out = new roomrec_hook_sender{std::move(sender.value())};
     return ROOMREC_OK;
   });
 }
 
-namespace {
-int queue_hook(roomrec_hook_sender* h, hooks::EncodedHook hook) {
-  if (!h->sender->send_encoded(std::move(hook)))
-    return fail(ROOMREC_ERR_RESOURCE_EXHAUSTED, "the hook queue is full (or the sender is stopped)");
-  return ROOMREC_OK;
-}
-uint64_t now_or(uint64_t ts) { return ts ? ts : SystemClock::instance().now_ms(); }
-}  // namespace
-
 int roomrec_hook_sender_send_json(roomrec_hook_sender* h, const char* json_body) {
   return guarded([&] {
     if (!h) return invalid("hook sender is NULL");
-    json j = parse_json(json_body, "json_body");
-    hooks::EncodedHook hook;
-    hook.body = json_body;
-    hook.content_type = "application/json";
-    return queue_hook(h, std::move(hook));
+    if (!json_body) return invalid("json_body is NULL");
+    return fail_or_ok(h->sender->send_json(json_body));
   });
 }
+
+static_assert(ROOMREC_HOOK_RECORD_STARTED == static_cast<int>(RecordHookKind::started) &&
+              ROOMREC_HOOK_RECORD_PEER_JOINED == static_cast<int>(RecordHookKind::peer_joined));
+static_assert(ROOMREC_HOOK_ROOM_STARTED == static_cast<int>(RoomHookKind::started) &&
+              ROOMREC_HOOK_ROOM_PEER_JOINED == static_cast<int>(RoomHookKind::peer_joined) &&
+              ROOMREC_HOOK_ROOM_PEER_LEAVED == static_cast<int>(RoomHookKind::peer_leaved) &&
+              ROOMREC_HOOK_ROOM_ALL_PEERS_LEAVED == static_cast<int>(RoomHookKind::all_peers_leaved) &&
+              ROOMREC_HOOK_ROOM_STOPPED == static_cast<int>(RoomHookKind::stopped));
 
 int roomrec_hook_sender_record_event(roomrec_hook_sender* h, int kind, const char* app, const char* room,
                                      const char* peer, const char* path, uint64_t ts_ms) {
   return guarded([&] {
     if (!h) return invalid("hook sender is NULL");
-    if (!app || !*app || !room || !*room || !path) return invalid("app, room and path are required");
-    hooks::HookEvent e;
-    if (kind == ROOMREC_HOOK_RECORD_STARTED) {
-      e = hooks::record_started(h->node, now_or(ts_ms), app, room, path);
-    } else if (kind == ROOMREC_HOOK_RECORD_PEER_JOINED) {
-      if (!peer || !*peer) return invalid("a PeerJoined record event needs a peer");
-      e = hooks::record_peer_joined(h->node, now_or(ts_ms), app, room, peer, path);
-    } else {
+    if (!app || !room || !path) return invalid("app, room and path are required");
+    if (kind != ROOMREC_HOOK_RECORD_STARTED && kind != ROOMREC_HOOK_RECORD_PEER_JOINED)
       return invalid("kind must be ROOMREC_HOOK_RECORD_STARTED or ROOMREC_HOOK_RECORD_PEER_JOINED");
-    }
-    return queue_hook(h, hooks::encode(e, h->sender->config().body_type));
+    return fail_or_ok(h->sender->record_event(static_cast<RecordHookKind>(kind), app, room, peer ? peer : "", path,
+                                              ts_ms));
   });
 }
 
@@ -709,14 +679,10 @@ int roomrec_hook_sender_room_event(roomrec_hook_sender* h, int kind, const char*
                                    const char* peer, uint64_t ts_ms) {
   return guarded([&] {
     if (!h) return invalid("hook sender is NULL");
-    if (!app || !*app || !room || !*room) return invalid("app and room are required");
+    if (!app || !room) return invalid("app and room are required");
     if (kind < ROOMREC_HOOK_ROOM_STARTED || kind > ROOMREC_HOOK_ROOM_STOPPED)
       return invalid("kind must be one of ROOMREC_HOOK_ROOM_*");
-    auto k = static_cast<hooks::RoomEventKind>(kind);
-    bool needs_peer = k == hooks::RoomEventKind::peer_joined || k == hooks::RoomEventKind::peer_leaved;
-    if (needs_peer && (!peer || !*peer)) return invalid("a peer room event needs a peer");
-    auto e = hooks::room_event(h->node, now_or(ts_ms), app, room, k, peer ? peer : "");
-    return queue_hook(h, hooks::encode(e, h->sender->config().body_type));
+    return fail_or_ok(h->sender->room_event(static_cast<RoomHookKind>(kind), app, room, peer ? peer : "", ts_ms));
   });
 }
 
@@ -734,7 +700,7 @@ int roomrec_hook_sender_stats(roomrec_hook_sender* h, char** stats_json) {
   return guarded([&] {
     if (!h) return invalid("hook sender is NULL");
     if (!stats_json) return invalid("stats_json is NULL");
-    hooks::HookSenderStats s = h->sender->stats();
+    HookSenderStats s = h->sender->stats();
     json j = {{"queued", s.queued},   {"sent", s.sent},         {"failed_attempts", s.failed_attempts},
               {"dropped", s.dropped}, {"given_up", s.given_up}, {"pending", s.pending}};
     *stats_json = dup_string(j.dump());

@@ -27,6 +27,7 @@
 
 #include <roomrec/chunk_store.h>
 #include <roomrec/export.h>
+#include <roomrec/hook_sender.h>
 #include <roomrec/recorder.h>
 #include <roomrec/s3_upload.h>
 #include <roomrec/status.h>
@@ -41,21 +42,6 @@
 #include <vector>
 
 namespace roomrec {
-
-enum class HookBodyType { protobuf_json, protobuf_binary };
-
-// Record Started / PeerJoined events POSTed to `url`, each retried until delivered.
-struct HookConfig {
-  std::string url;                                            // http:// or https://
-  HookBodyType body_type = HookBodyType::protobuf_json;
-  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
-  uint32_t node = 0;                                          // the node id carried in events
-  size_t queue_capacity = 10'000;
-  uint64_t retry_initial_ms = 500;
-  uint64_t retry_max_ms = 30'000;
-  uint32_t max_attempts = 0;                                  // 0: until delivered
-  uint64_t request_timeout_ms = 10'000;
-};
 
 // Where closed chunks go. At most one of uri / connector / url_callback / sink;
 // none: chunks stay in the store (and its spill_dir).
@@ -102,11 +88,7 @@ struct RecordingServiceStats {
   size_t open_sessions = 0;
   ChunkStoreStats store;
   std::optional<UploadQueueStats> upload;     // once started, with an upload configured
-  struct Hooks {
-    uint64_t queued = 0, sent = 0, failed_attempts = 0, dropped = 0, given_up = 0;
-    size_t pending = 0;
-  };
-  std::optional<Hooks> hooks;
+  std::optional<HookSenderStats> hooks;
 };
 
 class RecordingService {

@@ -117,15 +117,4 @@ void HookSender::run() {
   }
 }
 
-std::function<void(RecordHookKind, const RecordReq&, const std::string&)> record_hook_forwarder(
-    HookSender& sender, uint32_t node, const Clock& clock) {
-  return [&sender, node, &clock](RecordHookKind kind, const RecordReq& req, const std::string& path) {
-    uint64_t now = clock.now_ms();
-    if (kind == RecordHookKind::started)
-      sender.send(record_started(node, now, req.app, req.room, path));
-    else
-      sender.send(record_peer_joined(node, now, req.app, req.room, req.peer, path));
-  };
-}
-
 }  // namespace roomrec::hooks

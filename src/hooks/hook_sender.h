@@ -66,9 +66,4 @@ class HookSender {
   std::thread thread_;
 };
 
-// The PresignedSinkConfig::on_record_event callback that sends Record
-// Started / PeerJoined events through `sender` (which must outlive it).
-std::function<void(RecordHookKind, const RecordReq&, const std::string&)> record_hook_forwarder(
-    HookSender& sender, uint32_t node, const Clock& clock = SystemClock::instance());
-
 }  // namespace roomrec::hooks

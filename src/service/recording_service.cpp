@@ -43,21 +43,12 @@ struct HostCallbacks {
   }
 };
 
-Status check_hook_config(const HookConfig& h) {
-  if (!is_http(h.url)) return invalid("hooks.url must be an http:// or https:// URL");
-  if (h.queue_capacity == 0 || h.queue_capacity > 10'000'000) return invalid("hooks.queue_capacity must be 1..10000000");
-  if (h.request_timeout_ms == 0) return invalid("hooks.request_timeout_ms must be positive");
-  if (h.retry_initial_ms == 0 || h.retry_max_ms < h.retry_initial_ms)
-    return invalid("hooks: need 0 < retry_initial_ms <= retry_max_ms");
-  return Status::ok();
-}
-
 }  // namespace
 
 struct ROOMREC_HIDDEN RecordingService::Impl {
   RecordingServiceConfig cfg;
   std::shared_ptr<HostCallbacks> cb = std::make_shared<HostCallbacks>();
-  std::unique_ptr<hooks::HookSender> hooks;  // outlives the sink (its forwarder points at it)
+  std::unique_ptr<HookSender> hooks;  // outlives the sink (its forwarder points at it)
   std::shared_ptr<ChunkSink> sink;
   UploadQueueConfig queue_cfg;
   std::unique_ptr<Recorder> rec;
@@ -117,18 +108,9 @@ Result<std::unique_ptr<RecordingService>> RecordingService::create(RecordingServ
   if (config.max_chunk_ms == 0) return invalid("max_chunk_ms must be positive");
 
   if (config.hooks) {
-    if (Status s = check_hook_config(*config.hooks); !s) return s;
-    hooks::HookSenderConfig hc;
-    hc.url = config.hooks->url;
-    hc.body_type = config.hooks->body_type == HookBodyType::protobuf_binary ? hooks::BodyType::protobuf_binary
-                                                                             : hooks::BodyType::protobuf_json;
-    hc.headers = config.hooks->headers;
-    hc.queue_capacity = config.hooks->queue_capacity;
-    hc.retry_initial_ms = config.hooks->retry_initial_ms;
-    hc.retry_max_ms = config.hooks->retry_max_ms;
-    hc.max_attempts = config.hooks->max_attempts;
-    hc.request_timeout_ms = config.hooks->request_timeout_ms;
-    impl->hooks = std::make_unique<hooks::HookSender>(std::move(hc));
+    auto sender = HookSender::create(*config.hooks);
+    if (!sender) return sender.status();
+    impl->hooks = std::move(sender.value());
   }
 
   if (config.upload) {
@@ -149,7 +131,10 @@ Result<std::unique_ptr<RecordingService>> RecordingService::create(RecordingServ
     sc.low_speed_time_s = u.low_speed_time_s;
     sc.ca_file = u.ca_file;
     sc.path_prefix = u.path_prefix;
-    if (impl->hooks) sc.on_record_event = hooks::record_hook_forwarder(*impl->hooks, config.hooks->node);
+    if (impl->hooks)
+      sc.on_record_event = [h = impl->hooks.get()](RecordHookKind kind, const RecordReq& req, const std::string& path) {
+        h->record_event(kind, req.app, req.room, req.peer, path);  // a full queue is counted as dropped
+      };
     if (Status s = impl->build_sink(u, std::move(sc)); !s) return s;
   }
 
@@ -246,8 +231,7 @@ RecordingServiceStats RecordingService::stats() const {
     if (impl_->queue) st.upload = impl_->queue->stats();
   }
   if (impl_->hooks) {
-    hooks::HookSenderStats h = impl_->hooks->stats();
-    st.hooks = RecordingServiceStats::Hooks{h.queued, h.sent, h.failed_attempts, h.dropped, h.given_up, h.pending};
+    st.hooks = impl_->hooks->stats();
   }
   return st;
 }

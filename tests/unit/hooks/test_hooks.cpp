@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <roomrec/hook_sender.h>
 #include <httplib.h>
 
 #include <arpa/inet.h>
@@ -238,16 +239,21 @@ TEST_CASE("the hook queue is bounded: overflow is dropped and counted, never blo
   CHECK_FALSE(sender.send(compose_started(0, 0, "a", "j")));
 }
 
-TEST_CASE("record events from the uploader are forwarded as Record hooks") {
+TEST_CASE("the public HookSender's Record events are the reference's JSON, word for word") {
   Receiver rx;
-  HookSenderConfig cfg;
+  roomrec::HookConfig cfg;
   cfg.url = "http://127.0.0.1:" + std::to_string(rx.port) + "/hook";
-  HookSender sender(cfg);
-  roomrec::ManualClock clock(1731132577151ULL);
-  auto forward = record_hook_forwarder(sender, 22, clock);
-  roomrec::RecordReq req{"app_id", "room_uuid", "alice", 7, 0, 1, 2};
-  forward(roomrec::RecordHookKind::started, req, "app_id/room_uuid/number");
-  forward(roomrec::RecordHookKind::peer_joined, req, "app_id/room_uuid/number/alice/7");
+  cfg.node = 22;
+  auto made = roomrec::HookSender::create(cfg);
+  REQUIRE(made.is_ok());
+  roomrec::HookSender& sender = **made;
+  const uint64_t ts = 1731132577151ULL;
+  CHECK(sender.record_event(roomrec::RecordHookKind::started, "app_id", "room_uuid", "", "app_id/room_uuid/number", ts)
+            .is_ok());
+  CHECK(sender
+            .record_event(roomrec::RecordHookKind::peer_joined, "app_id", "room_uuid", "alice",
+                          "app_id/room_uuid/number/alice/7", ts)
+            .is_ok());
   REQUIRE(sender.flush(10000));
   std::lock_guard lock(rx.mu);
   REQUIRE(rx.got.size() == 2);
