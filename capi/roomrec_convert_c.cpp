@@ -311,9 +311,9 @@ int roomrec_replayer_sdp(roomrec_replayer* r, const char* address, uint16_t firs
     if (!r) return invalid("replayer is NULL");
     if (!address || !*address) return invalid("address is NULL or empty");
     if (!sdp) return invalid("sdp is NULL");
-    if (first_port == 0 || 2u * r->r->tracks().size() + first_port > 65536u)
-      return invalid("first_port leaves no room for the tracks' RTP and RTCP ports");
-    *sdp = dup_string(r->r->sdp(address, first_port));
+    auto text = r->r->sdp(address, first_port);
+    if (!text) return fail(text.status());
+    *sdp = dup_string(*text);
     return ROOMREC_OK;
   });
 }

@@ -218,8 +218,13 @@ int main(int argc, char** argv) {
   Replayer& rep = *r.value();
   if (2 * rep.tracks().size() + port > 65536) usage("--to: not enough ports above PORT for every track");
   {
+    auto text = rep.sdp(numeric, static_cast<uint16_t>(port));
+    if (!text) {
+      std::fprintf(stderr, "rtp_replay: error: %s\n", text.status().to_string().c_str());
+      return 1;
+    }
     std::ofstream f(sdp_out, std::ios::binary | std::ios::trunc);
-    f << rep.sdp(numeric, static_cast<uint16_t>(port));
+    f << *text;
     f.close();
     if (!f) {
       std::fprintf(stderr, "rtp_replay: error: cannot write %s\n", sdp_out.c_str());

@@ -138,9 +138,11 @@ class ROOMREC_API Replayer {
   // on_item returns false or `stop` becomes true (cancelled; a sleep is cut short within 50 ms).
   Status run(const std::function<bool(const ReplayItem&)>& on_item, const std::atomic<bool>* stop = nullptr);
 
-  // An SDP (RFC 4566) describing the tracks for a receiver at `address`: track i on port first_port + 2i
-  // (RTCP on the next port), with rtpmap, fmtp, ssrc/cname and, with SRTP, RTP/SAVP and a=crypto.
-  std::string sdp(std::string_view address, uint16_t first_port) const;
+  // An SDP (RFC 8866) describing the tracks for a receiver at `address` (a numeric IPv4/IPv6
+  // address or a host name): track i on port first_port + 2i (RTCP on the next port), with rtpmap,
+  // fmtp, ssrc/cname and, with SRTP, RTP/SAVP and a=crypto. invalid_argument for a bad address or
+  // when the ports do not fit below 65536. Written by the rtp layer's SDP writer (the parser's inverse).
+  Result<std::string> sdp(std::string_view address, uint16_t first_port) const;
 
   const ReplayStats& stats() const;
   // Listing and chunk problems (missing, damaged), as found so far.

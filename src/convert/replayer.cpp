@@ -17,6 +17,7 @@
 #include "read/session_reader.h"
 #include "rtp/depacketizer.h"
 #include "rtp/rtcp_writer.h"
+#include "rtp/sdp.h"
 #include "rtp/rtp_packet.h"
 #include "util/text.h"
 
@@ -692,35 +693,53 @@ Status Replayer::run(const std::function<bool(const ReplayItem&)>& on_item, cons
   return status();
 }
 
-std::string Replayer::sdp(std::string_view address, uint16_t first_port) const {
+Result<std::string> Replayer::sdp(std::string_view address, uint16_t first_port) const {
   const Impl& m = *impl_;
-  std::string addr = one_line(address);
-  bool v6 = addr.find(':') != std::string::npos;
-  std::string ip = v6 ? "IP6 " : "IP4 ";
-  std::string s;
-  s += "v=0\r\n";
-  s += "o=- " + std::to_string(m.origin_ms) + " 1 IN " + ip + addr + "\r\n";
-  s += "s=roomrec replay " + one_line(peer()) + "/" + std::to_string(session()) + "\r\n";
-  s += "c=IN " + ip + addr + "\r\n";
-  s += "t=0 0\r\n";
+  if (first_port == 0 || 2u * m.tracks.size() + first_port > 65536u)
+    return Status::error(ErrorCode::invalid_argument, "first_port leaves no room for the tracks' RTP and RTCP ports");
+  sdp::Description d;
+  const std::string addr(address);
+  d.origin_session_id = std::to_string(m.origin_ms);
+  d.origin_address = addr;
+  d.session_name = sdp::one_line("roomrec replay " + peer() + "/" + std::to_string(session()));
+  sdp::Connection c;
+  c.ipv6 = addr.find(':') != std::string::npos;
+  c.address = addr;
+  d.connection = c;
   for (size_t i = 0; i < m.tracks.size(); ++i) {
     const ReplayTrack& t = m.tracks[i];
-    unsigned port = first_port + 2u * static_cast<unsigned>(i);
-    std::string pt = std::to_string(t.payload_type);
-    bool video = t.info.kind == TrackKind::video;
-    s += std::string("m=") + (video ? "video " : "audio ") + std::to_string(port) + (m.srtp ? " RTP/SAVP " : " RTP/AVP ") +
-         pt + "\r\n";
-    uint32_t clock = m.streams[i].clock;
-    s += "a=rtpmap:" + pt + " " + encoding_name(t.info) + "/" + std::to_string(clock);
-    if (!video && t.info.channels > 1) s += "/" + std::to_string(t.info.channels);
-    else if (!video && util::ascii_lowercase(t.info.codec) == "opus") s += "/2";  // RFC 7587: always 2
-    s += "\r\n";
-    if (!t.info.fmtp.empty()) s += "a=fmtp:" + pt + " " + one_line(t.info.fmtp) + "\r\n";
-    s += "a=rtcp:" + std::to_string(port + 1) + "\r\n";
-    s += "a=ssrc:" + std::to_string(t.ssrc) + " cname:" + one_line(m.cname) + "\r\n";
-    if (m.srtp) s += "a=crypto:" + m.opt.srtp->to_sdes(1) + "\r\n";
+    const bool video = t.info.kind == TrackKind::video;
+    sdp::Media md;
+    md.kind = video ? "video" : "audio";
+    md.port = static_cast<uint16_t>(first_port + 2u * i);
+    md.proto = m.srtp ? "RTP/SAVP" : "RTP/AVP";
+    sdp::Format f;
+    f.payload_type = t.payload_type;
+    f.encoding = encoding_name(t.info);
+    f.clock_rate = m.streams[i].clock;
+    f.channels = video ? 0 : t.info.channels > 1 ? t.info.channels
+                       : util::ascii_lowercase(t.info.codec) == "opus" ? 2  // RFC 7587: always 2
+                                                                         : 1;
+    f.fmtp = sdp::one_line(t.info.fmtp);
+    f.has_rtpmap = true;
+    md.formats = {std::to_string(t.payload_type)};
+    md.rtp_formats = {f};
+    md.rtcp_port = static_cast<uint16_t>(md.port + 1);
+    md.ssrcs = {t.ssrc};
+    md.cname = sdp::one_line(m.cname);
+    if (m.srtp) {
+      sdp::Crypto cr;
+      cr.tag = 1;
+      cr.attribute = m.opt.srtp->to_sdes(1);  // "1 SUITE inline:KEY"
+      size_t a = cr.attribute.find(' '), b = cr.attribute.find(' ', a + 1);
+      cr.suite = cr.attribute.substr(a + 1, b - a - 1);
+      md.crypto.push_back(std::move(cr));
+    }
+    d.media.push_back(std::move(md));
   }
-  return s;
+  auto text = sdp::write(d);
+  if (!text) return text.status().with_context("replay SDP for address '" + sdp::one_line(addr) + "'");
+  return text;
 }
 
 }  // namespace roomrec

@@ -295,6 +295,8 @@ Status Parser::parse_attribute(size_t line, std::string_view value) {
     if (!parse_uint(arg.substr(0, sp), ssrc, 0xFFFFFFFFu))
       return fail(line, "a=ssrc id must be a 32-bit number, got " + shown(arg.substr(0, sp)));
     if (std::find(cur_->ssrcs.begin(), cur_->ssrcs.end(), ssrc) == cur_->ssrcs.end()) cur_->ssrcs.push_back(ssrc);
+    std::string_view attr = trim(arg.substr(sp));
+    if (cur_->cname.empty() && attr.substr(0, 6) == "cname:") cur_->cname = std::string(trim(attr.substr(6)));
     return Status::ok();
   }
   if (name == "mid") {
@@ -378,7 +380,10 @@ Result<Description> Parser::run(std::string_view text) {
       case 'o': {
         if (cur_) return fail(line_no, "o= inside a media section");
         auto t = split_ws(value);
-        if (t.size() == 6) d_.origin_address = std::string(t[5]);
+        if (t.size() == 6) {
+          d_.origin_session_id = std::string(t[1]);
+          d_.origin_address = std::string(t[5]);
+        }
         break;
       }
       case 's':
@@ -454,6 +459,179 @@ const Connection* Description::connection_of(const Media& m) const noexcept {
 Result<Description> parse(std::string_view text, const Limits& limits) {
   Parser p(limits);
   return p.run(text);
+}
+
+// ---- writing -------------------------------------------------------------------
+
+std::string one_line(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = ' ';
+  }
+  return std::string(trim(out));
+}
+
+namespace {
+
+Status bad_field(const std::string& field, const std::string& why) {
+  return Status(ErrorCode::invalid_argument, "sdp write: " + field + " " + why);
+}
+
+// A field parse() reads back as written: one line, no control character, no
+// space at either end (and none at all where `spaces` is false), not empty.
+Status text_field(const std::string& field, std::string_view v, bool spaces) {
+  if (v.empty()) return bad_field(field, "is empty");
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return bad_field(field, "has a control character");
+    if (!spaces && c == ' ') return bad_field(field, "has a space");
+  }
+  if (trim(v) != v) return bad_field(field, "has a space at an end");
+  return Status::ok();
+}
+
+// "IN IP4 ADDR[/TTL[/COUNT]]" / "IN IP6 ADDR[/COUNT]".
+Result<std::string> connection_text(const std::string& field, const Connection& c) {
+  if (c.address.empty() || c.address.find('/') != std::string::npos)
+    return bad_field(field, "address must be one address");
+  unsigned char buf[16];
+  if (inet_pton(c.ipv6 ? AF_INET6 : AF_INET, c.address.c_str(), buf) != 1) {
+    const bool looks_numeric_v4 = !c.ipv6 && std::all_of(c.address.begin(), c.address.end(),
+                                                         [](char ch) { return is_digit(ch) || ch == '.'; });
+    if (c.ipv6 || looks_numeric_v4 || !valid_host_name(c.address))
+      return bad_field(field, "address is not a valid " + std::string(c.ipv6 ? "IPv6" : "IPv4") + " address or host name");
+  }
+  if (c.count == 0 || c.ttl > 255) return bad_field(field, "needs ttl 0..255 and count >= 1");
+  std::string out = std::string("IN ") + (c.ipv6 ? "IP6 " : "IP4 ") + c.address;
+  if (c.ipv6) {
+    if (c.ttl != 0) return bad_field(field, "has a TTL (IPv6 has none)");
+    if (c.count > 1) out += "/" + std::to_string(c.count);
+  } else if (c.count > 1) {
+    out += "/" + std::to_string(c.ttl) + "/" + std::to_string(c.count);
+  } else if (c.ttl > 0) {
+    out += "/" + std::to_string(c.ttl);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> write(const Description& d) {
+  std::string s = "v=0\r\n";
+  if (d.origin_address.empty()) return bad_field("origin_address", "is required");
+  std::string sid = d.origin_session_id.empty() ? "0" : d.origin_session_id;
+  if (Status st = text_field("origin_session_id", sid, false); !st) return st;
+  Connection origin;
+  origin.ipv6 = d.origin_address.find(':') != std::string::npos;
+  origin.address = d.origin_address;
+  auto o = connection_text("origin_address", origin);
+  if (!o) return o.status();
+  s += "o=- " + sid + " 1 " + *o + "\r\n";
+  if (d.session_name.empty()) {
+    s += "s= \r\n";  // RFC 8866 5.3: a single space when there is no name
+  } else {
+    if (Status st = text_field("session_name", d.session_name, true); !st) return st;
+    s += "s=" + d.session_name + "\r\n";
+  }
+  if (d.connection) {
+    auto c = connection_text("connection", *d.connection);
+    if (!c) return c.status();
+    s += "c=" + *c + "\r\n";
+  }
+  s += "t=0 0\r\n";
+  for (size_t i = 0; i < d.media.size(); ++i) {
+    const Media& m = d.media[i];
+    const std::string f = "media " + std::to_string(i) + " ";
+    if (!is_token(m.kind) || util::ascii_lowercase(m.kind) != m.kind)
+      return bad_field(f + "kind", "must be a lower-case token");
+    if (!is_token(m.proto)) return bad_field(f + "proto", "must be a token");
+    if (m.port_count == 0) return bad_field(f + "port_count", "must be at least 1");
+    std::string line = "m=" + m.kind + " " + std::to_string(m.port);
+    if (m.port_count > 1) line += "/" + std::to_string(m.port_count);
+    line += " " + m.proto;
+    if (m.is_rtp()) {
+      if (m.rtp_formats.empty()) return bad_field(f + "rtp_formats", "is empty");
+      std::array<bool, 128> seen{};
+      for (const auto& fm : m.rtp_formats) {
+        if (fm.payload_type > 127 || seen[fm.payload_type])
+          return bad_field(f + "payload type " + std::to_string(fm.payload_type), "is out of range or repeated");
+        seen[fm.payload_type] = true;
+        line += " " + std::to_string(fm.payload_type);
+      }
+    } else {
+      if (m.formats.empty()) return bad_field(f + "formats", "is empty");
+      for (const auto& fm : m.formats) {
+        if (!is_token(fm)) return bad_field(f + "format", "must be a token");
+        line += " " + fm;
+      }
+    }
+    s += line + "\r\n";
+    if (m.connection) {
+      auto c = connection_text(f + "connection", *m.connection);
+      if (!c) return c.status();
+      s += "c=" + *c + "\r\n";
+    }
+    if (m.is_rtp()) {
+      for (const auto& fm : m.rtp_formats) {
+        const std::string pt = std::to_string(fm.payload_type);
+        if (fm.has_rtpmap) {
+          if (Status st = text_field(f + "encoding", fm.encoding, false); !st) return st;
+          if (fm.encoding.find('/') != std::string::npos) return bad_field(f + "encoding", "has a '/'");
+          if (fm.clock_rate == 0) return bad_field(f + "clock_rate", "must be positive");
+          if (fm.channels > 255 || (m.kind == "audio" && fm.channels == 0))
+            return bad_field(f + "channels", "must be 1..255 for audio, 0..255 otherwise");
+          s += "a=rtpmap:" + pt + " " + fm.encoding + "/" + std::to_string(fm.clock_rate);
+          if (fm.channels > 0) s += "/" + std::to_string(fm.channels);
+          s += "\r\n";
+        }
+        if (!fm.fmtp.empty()) {
+          if (Status st = text_field(f + "fmtp", fm.fmtp, true); !st) return st;
+          s += "a=fmtp:" + pt + " " + fm.fmtp + "\r\n";
+        }
+      }
+    }
+    if (m.rtcp_port) {
+      if (*m.rtcp_port == 0) return bad_field(f + "rtcp_port", "must be 1..65535");
+      s += "a=rtcp:" + std::to_string(*m.rtcp_port);
+      if (m.rtcp_connection) {
+        auto c = connection_text(f + "rtcp_connection", *m.rtcp_connection);
+        if (!c) return c.status();
+        s += " " + *c;
+      }
+      s += "\r\n";
+    } else if (m.rtcp_connection) {
+      return bad_field(f + "rtcp_connection", "needs an rtcp_port");
+    }
+    if (m.rtcp_mux) s += "a=rtcp-mux\r\n";
+    if (!m.cname.empty()) {
+      if (Status st = text_field(f + "cname", m.cname, true); !st) return st;
+      if (m.ssrcs.empty()) return bad_field(f + "cname", "needs an ssrc");
+    }
+    for (size_t k = 0; k < m.ssrcs.size(); ++k) {
+      if (std::find(m.ssrcs.begin(), m.ssrcs.begin() + static_cast<std::ptrdiff_t>(k), m.ssrcs[k]) !=
+          m.ssrcs.begin() + static_cast<std::ptrdiff_t>(k))
+        return bad_field(f + "ssrcs", "repeats " + std::to_string(m.ssrcs[k]));
+      s += "a=ssrc:" + std::to_string(m.ssrcs[k]);
+      if (!m.cname.empty()) s += " cname:" + m.cname;
+      s += "\r\n";
+    }
+    if (!m.mid.empty()) {
+      if (!is_token(m.mid)) return bad_field(f + "mid", "must be a token");
+      s += "a=mid:" + m.mid + "\r\n";
+    }
+    for (const auto& c : m.crypto) {
+      if (Status st = text_field(f + "crypto", c.attribute, true); !st) return st;
+      auto t = split_ws(c.attribute);
+      uint32_t tag = 0;
+      if (t.size() < 3 || !parse_uint(t[0], tag, 999999999, 9) || tag != c.tag || t[1] != c.suite || !is_token(c.suite))
+        return bad_field(f + "crypto", "attribute must be 'tag suite key-params' with its tag and suite");
+      for (const auto& other : m.crypto)
+        if (&other != &c && other.tag == c.tag) return bad_field(f + "crypto", "tag " + std::to_string(c.tag) + " twice");
+      s += "a=crypto:" + c.attribute + "\r\n";
+    }
+  }
+  return s;
 }
 
 bool static_payload_type(uint8_t pt, std::string_view& encoding, uint32_t& clock_rate, uint32_t& channels) noexcept {

@@ -74,6 +74,7 @@ struct Media {
   std::optional<Connection> rtcp_connection;  // a=rtcp:PORT IN IP4 ADDR
   bool rtcp_mux = false;
   std::vector<uint32_t> ssrcs;  // distinct a=ssrc ids in order of appearance
+  std::string cname;            // the first "a=ssrc:ID cname:NAME" (RFC 5576), empty when none
   std::string mid;
   size_t line = 0;  // line number of the m= line (1-based)
 
@@ -87,6 +88,7 @@ struct Media {
 };
 
 struct Description {
+  std::string origin_session_id;  // from o= (may be empty)
   std::string origin_address;  // from o= (may be empty)
   std::string session_name;    // s=
   std::optional<Connection> connection;  // session-level c=
@@ -100,6 +102,20 @@ struct Description {
 // Parses a description. Errors are ErrorCode::invalid_argument with
 // "sdp line N: reason" (or resource_exhausted when a limit is passed).
 Result<Description> parse(std::string_view text, const Limits& limits = {});
+
+// Writes a description: the inverse of parse() for what parse() reads — o=
+// (origin_session_id, origin_address), s=, session and media c=, m= lines
+// (an RTP section's payload types are its rtp_formats), a=rtpmap for formats
+// with has_rtpmap, a=fmtp, a=rtcp (with its connection), a=rtcp-mux, a=ssrc
+// (with the cname), a=mid and a=crypto; t=0 0; CRLF line ends. Anything parse()
+// would refuse or read back differently is refused (invalid_argument naming
+// the field), so parse(write(d)) gives back d (tests/fuzz/fuzz_sdp_writer).
+// Text from recordings must be made one line first (one_line()).
+Result<std::string> write(const Description& d);
+
+// Outside text as one SDP field: control characters (line breaks, tabs)
+// become spaces and the ends are trimmed.
+std::string one_line(std::string_view s);
 
 // The RFC 3551 static payload type table (encoding, clock rate, channels);
 // false for dynamic and unassigned types.

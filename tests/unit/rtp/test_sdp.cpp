@@ -392,3 +392,85 @@ TEST_CASE("sdp: static payload type table") {
   CHECK_FALSE(sdp::static_payload_type(2, enc, clock, ch));
   CHECK_FALSE(sdp::static_payload_type(96, enc, clock, ch));
 }
+
+TEST_CASE("sdp: write is parse's inverse for what parse reads") {
+  const std::string text =
+      "v=0\r\n"
+      "o=- 1731132577000 1 IN IP4 10.0.0.5\r\n"
+      "s=roomrec replay alice/7\r\n"
+      "c=IN IP4 239.1.2.3/16/2\r\n"
+      "t=0 0\r\n"
+      "m=audio 5004 RTP/SAVP 111 0\r\n"
+      "a=rtpmap:111 opus/48000/2\r\n"
+      "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+      "a=rtcp:5005 IN IP6 ::1\r\n"
+      "a=ssrc:77 cname:alice@host\r\n"
+      "a=ssrc:78 cname:alice@host\r\n"
+      "a=mid:a0\r\n"
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+      "m=video 5006/2 RTP/AVP 96\r\n"
+      "c=IN IP6 ff15::101/3\r\n"
+      "a=rtpmap:96 VP8/90000\r\n"
+      "a=rtcp-mux\r\n"
+      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+  auto d = sdp::parse(text);
+  REQUIRE(d.is_ok());
+  CHECK(d->origin_session_id == "1731132577000");
+  CHECK(d->media[0].cname == "alice@host");
+  auto w = sdp::write(*d);
+  REQUIRE_MESSAGE(w.is_ok(), w.status().to_string());
+  CHECK(*w == text);  // this text is already in the writer's form: byte for byte
+  // The static type 0 has no rtpmap and gets none; parse fills it from RFC 3551 again.
+  CHECK(d->media[0].rtp_formats[1].encoding == "PCMU");
+}
+
+TEST_CASE("sdp: write refuses what parse would refuse or read back differently") {
+  sdp::Description d;
+  d.origin_address = "127.0.0.1";
+  sdp::Media m;
+  m.kind = "audio";
+  m.port = 5004;
+  m.proto = "RTP/AVP";
+  sdp::Format f;
+  f.payload_type = 111;
+  f.encoding = "opus";
+  f.clock_rate = 48000;
+  f.channels = 2;
+  f.has_rtpmap = true;
+  m.rtp_formats = {f};
+  d.media = {m};
+  REQUIRE(sdp::write(d).is_ok());
+  auto refused = [](sdp::Description x, const char* what) {
+    auto w = sdp::write(x);
+    CHECK_MESSAGE(w.status().code() == ErrorCode::invalid_argument, what);
+    return w.is_ok() ? std::string() : w.status().message();
+  };
+  auto x = d;
+  x.media[0].rtp_formats[0].fmtp = "a=1\r\na=crypto:evil";
+  CHECK(contains(refused(x, "line break in fmtp"), "media 0 fmtp has a control character"));
+  x = d;
+  x.origin_address = "10.0.0.1/8";
+  CHECK(contains(refused(x, "address with a suffix"), "origin_address"));
+  x = d;
+  x.origin_address = "not an address";
+  refused(x, "spaces in an address");
+  x = d;
+  x.media[0].rtp_formats.push_back(f);
+  CHECK(contains(refused(x, "payload type twice"), "repeated"));
+  x = d;
+  x.media[0].kind = "Audio";
+  refused(x, "upper case kind (parse lowers it)");
+  x = d;
+  x.media[0].rtp_formats[0].channels = 0;
+  refused(x, "audio without channels (parse reads 1)");
+  x = d;
+  x.media[0].cname = "alice";
+  CHECK(contains(refused(x, "cname without ssrc"), "needs an ssrc"));
+  x = d;
+  x.session_name = " padded";
+  refused(x, "session name with a space at an end (parse trims it)");
+  x = d;
+  x.origin_address.clear();
+  refused(x, "no origin");
+  CHECK(sdp::one_line("a\r\nb\tc ") == "a  b c");
+}
