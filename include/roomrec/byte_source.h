@@ -23,6 +23,8 @@ class ROOMREC_API ByteSource {
 ROOMREC_API std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n);
 // Reads bytes it owns.
 ROOMREC_API std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes);
+// Reads bytes that `owner` keeps alive (a shared buffer): the source holds the owner.
+ROOMREC_API std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n, std::shared_ptr<const void> owner);
 // Reads a file; fails when it cannot be opened.
 ROOMREC_API Result<std::unique_ptr<ByteSource>> file_source(const std::string& path);
 // The same for input that others may have arranged: a symbolic link as the

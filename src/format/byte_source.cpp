@@ -11,9 +11,12 @@
 namespace roomrec {
 namespace {
 
+// The one in-memory source: bytes at p, kept alive by `owner` when there is
+// one (a vector, a store's shared buffer, a converted chunk).
 class SpanSource final : public ByteSource {
  public:
-  SpanSource(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  SpanSource(const uint8_t* p, size_t n, std::shared_ptr<const void> owner)
+      : owner_(std::move(owner)), p_(p), n_(n) {}
   Result<size_t> read(uint8_t* dst, size_t max) override {
     size_t k = std::min(max, n_ - off_);
     if (k) std::memcpy(dst, p_ + off_, k);
@@ -22,19 +25,10 @@ class SpanSource final : public ByteSource {
   }
 
  private:
+  std::shared_ptr<const void> owner_;
   const uint8_t* p_;
   size_t n_;
   size_t off_ = 0;
-};
-
-class VectorSource final : public ByteSource {
- public:
-  explicit VectorSource(std::vector<uint8_t> v) : v_(std::move(v)), span_(v_.data(), v_.size()) {}
-  Result<size_t> read(uint8_t* dst, size_t max) override { return span_.read(dst, max); }
-
- private:
-  std::vector<uint8_t> v_;
-  SpanSource span_;
 };
 
 class FileSource final : public ByteSource {
@@ -58,11 +52,16 @@ class FileSource final : public ByteSource {
 }  // namespace
 
 std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n) {
-  return std::make_unique<SpanSource>(data, n);
+  return std::make_unique<SpanSource>(data, n, nullptr);
 }
 
 std::unique_ptr<ByteSource> memory_source(std::vector<uint8_t> bytes) {
-  return std::make_unique<VectorSource>(std::move(bytes));
+  auto owned = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  return std::make_unique<SpanSource>(owned->data(), owned->size(), owned);
+}
+
+std::unique_ptr<ByteSource> memory_source(const uint8_t* data, size_t n, std::shared_ptr<const void> owner) {
+  return std::make_unique<SpanSource>(data, n, std::move(owner));
 }
 
 Result<std::unique_ptr<ByteSource>> file_source(const std::string& path) {

@@ -52,20 +52,6 @@ Status write_file_atomic(const std::string& path, const uint8_t* p, size_t n) {
 
 void fsync_dir(const std::string& dir) { (void)util::fsync_dir(dir); }
 
-class SharedBufferSource final : public ByteSource {
- public:
-  explicit SharedBufferSource(std::shared_ptr<const Buffer> b) : b_(std::move(b)) {}
-  Result<size_t> read(uint8_t* dst, size_t max) override {
-    size_t k = std::min(max, b_->size() - off_);
-    if (k) std::memcpy(dst, b_->data() + off_, k);
-    off_ += k;
-    return k;
-  }
-
- private:
-  std::shared_ptr<const Buffer> b_;
-  size_t off_ = 0;
-};
 
 }  // namespace
 
@@ -561,7 +547,10 @@ Result<std::unique_ptr<ByteSource>> ChunkStore::open_chunk(uint64_t id) {
     else
       bytes = it->second.bytes;
   }
-  if (bytes) return std::unique_ptr<ByteSource>(std::make_unique<SharedBufferSource>(std::move(bytes)));
+  if (bytes) {
+    const Buffer& b = *bytes;
+    return memory_source(b.data(), b.size(), std::move(bytes));
+  }
   return file_source(path);
 }
 

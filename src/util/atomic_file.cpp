@@ -25,9 +25,9 @@ std::string parent_of(const std::string& path) {
 
 }  // namespace
 
-Result<AtomicFile> AtomicFile::create(std::string path, std::string suffix) {
+Result<AtomicFile> AtomicFile::create(std::string path, std::string suffix, unsigned mode) {
   std::string tmp = path + suffix;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return errno_status("create", tmp, errno);
   return AtomicFile(std::move(path), std::move(tmp), fd);
 }
@@ -78,8 +78,8 @@ Status AtomicFile::commit(bool sync_dir) {
 }
 
 Status write_file_atomic(const std::string& path, const uint8_t* p, size_t n, bool sync_dir,
-                         const std::string& suffix) {
-  auto f = AtomicFile::create(path, suffix);
+                         const std::string& suffix, unsigned mode) {
+  auto f = AtomicFile::create(path, suffix, mode);
   if (!f) return f.status();
   if (Status s = f->write(p, n); !s) return s;
   return f->commit(sync_dir);

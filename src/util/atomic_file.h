@@ -2,8 +2,8 @@
 // file beside the target ("{path}{suffix}"), which is fsynced, renamed over the
 // target, and (unless the caller batches it) the directory is fsynced too, so
 // after a crash the target is either the old file or the whole new one, and
-// the new name survives. Used by the chunk store's spill files and the
-// local-directory sink.
+// the new name survives. Used by the chunk store's spill files, the
+// local-directory sink and the worker's job files.
 #pragma once
 
 #include <roomrec/status.h>
@@ -16,8 +16,8 @@ namespace roomrec::util {
 
 class AtomicFile {
  public:
-  // Opens "{path}{suffix}" for writing (truncated).
-  static Result<AtomicFile> create(std::string path, std::string suffix = ".tmp");
+  // Opens "{path}{suffix}" for writing (truncated), created with `mode` (less the umask).
+  static Result<AtomicFile> create(std::string path, std::string suffix = ".tmp", unsigned mode = 0644);
   AtomicFile(AtomicFile&& o) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
   AtomicFile(const AtomicFile&) = delete;
@@ -39,7 +39,7 @@ class AtomicFile {
 
 // The whole of [p, p + n) as `path`, atomically (see AtomicFile).
 Status write_file_atomic(const std::string& path, const uint8_t* p, size_t n, bool sync_dir = true,
-                         const std::string& suffix = ".tmp");
+                         const std::string& suffix = ".tmp", unsigned mode = 0644);
 
 // fsyncs a directory (after renames into it).
 Status fsync_dir(const std::string& dir);

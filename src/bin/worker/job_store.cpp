@@ -1,5 +1,7 @@
 #include "worker/job_store.h"
 
+#include "util/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,17 +19,6 @@ namespace {
 
 Status io_error(const std::string& what) {
   return Status::error(ErrorCode::io, what + ": " + std::strerror(errno));
-}
-
-Status write_all(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("cannot write " + path);
-    done += static_cast<size_t>(n);
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -65,24 +56,10 @@ Status JobStore::open(std::vector<Job>& jobs, std::vector<std::string>& problems
 Status JobStore::save(const Job& job) const {
   if (dir_.empty()) return Status::ok();
   const std::string path = dir_ + "/" + job.id + ".json";
-  const std::string tmp = path + ".tmp";
   const std::string data = job_to_state_json(job).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return io_error("cannot create " + tmp);
-  Status s = write_all(fd, data, tmp);
-  if (s && ::fsync(fd) != 0) s = io_error("cannot fsync " + tmp);
-  if (::close(fd) != 0 && s) s = io_error("cannot close " + tmp);
-  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = io_error("cannot rename " + tmp);
-  if (!s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::ok();
+  // 0600: a job may carry the credentials of its custom_s3.
+  return util::write_file_atomic(path, reinterpret_cast<const uint8_t*>(data.data()), data.size(), /*sync_dir=*/true,
+                                 ".tmp", 0600);
 }
 
 Status JobStore::remove(const std::string& job_id) const {
