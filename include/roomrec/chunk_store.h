@@ -119,9 +119,10 @@ class ROOMREC_API ChunkStore {
 
   // Blocks until every accepted chunk is uploaded or timeout; true if drained.
   bool wait_drained(uint64_t timeout_ms);
-  // Blocks until no chunk is being spilled. Internal (RecordingService's
-  // shutdown, tests): not exported from the shared library.
-  ROOMREC_HIDDEN void flush_spills();
+  // Blocks until no chunk is being spilled (the spill thread has written or
+  // given up on every chunk handed to it): before reading spill_dir, backing
+  // it up or stopping a process that shares it.
+  void flush_spills();
   // Wakes every take() and makes them return nullopt from now on.
   void shutdown();
   bool is_shutdown() const;

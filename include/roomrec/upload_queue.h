@@ -79,10 +79,6 @@ class ROOMREC_API UploadQueue {
   size_t shutdown(uint64_t timeout_ms);
   UploadQueueStats stats() const;
 
-  // The back-off before attempt number `attempts` + 1 (jittered by ±20%).
-  // Internal (tests): not exported from the shared library.
-  ROOMREC_HIDDEN static uint64_t backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed);
-
  private:
   struct Impl;  // the store, sink, worker threads and counters
   std::unique_ptr<Impl> impl_;

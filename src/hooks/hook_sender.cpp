@@ -1,4 +1,6 @@
 #include "hooks/hook_sender.h"
+
+#include "util/backoff.h"
 #include "util/thread_name.h"
 
 #include <roomrec/log.h>
@@ -67,7 +69,6 @@ void HookSender::run() {
   opts.total_timeout_ms = cfg_.request_timeout_ms;
   opts.connect_timeout_ms = std::min<uint64_t>(cfg_.request_timeout_ms, 5000);
   s3::HttpClient http(opts);
-  UploadQueueConfig backoff{1, cfg_.retry_initial_ms, cfg_.retry_max_ms};
   std::unique_lock lock(mu_);
   uint64_t seq = 0;
   while (true) {
@@ -98,7 +99,7 @@ void HookSender::run() {
                     "giving up on a hook after " + std::to_string(attempts) + " attempts: " + s.to_string());
         break;
       }
-      uint64_t wait = UploadQueue::backoff_ms(backoff, attempts, ++seq);
+      uint64_t wait = util::backoff_ms(cfg_.retry_initial_ms, cfg_.retry_max_ms, attempts, ++seq);
       if (attempts == 1 || attempts % 10 == 0)
         log_message(LogLevel::warn, kComponent,
                     "hook delivery failed (attempt " + std::to_string(attempts) + "), retrying in " +

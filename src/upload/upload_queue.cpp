@@ -1,6 +1,8 @@
 #include <roomrec/log.h>
 #include <roomrec/upload_queue.h>
 
+#include "util/backoff.h"
+
 #include "util/atomic_file.h"
 #include "util/thread_name.h"
 
@@ -114,18 +116,6 @@ size_t UploadQueue::shutdown(uint64_t timeout_ms) {
   return st.chunks_pending + st.chunks_uploading;
 }
 
-uint64_t UploadQueue::backoff_ms(const UploadQueueConfig& c, uint32_t attempts, uint64_t jitter_seed) {
-  uint64_t d = c.retry_initial_ms;
-  for (uint32_t i = 1; i < attempts && d < c.retry_max_ms; ++i) d *= 2;
-  d = std::min(d, c.retry_max_ms);
-  // ±20% jitter so many sessions do not retry in lockstep.
-  uint64_t x = jitter_seed * 0x9E3779B97F4A7C15ull;
-  x ^= x >> 31;
-  int64_t span = static_cast<int64_t>(d / 5);
-  int64_t off = span ? static_cast<int64_t>(x % static_cast<uint64_t>(2 * span + 1)) - span : 0;
-  return static_cast<uint64_t>(static_cast<int64_t>(d) + off);
-}
-
 void UploadQueue::Impl::run(size_t worker) {
   (void)worker;
   while (!stop_.load()) {
@@ -156,7 +146,7 @@ void UploadQueue::Impl::run(size_t worker) {
       store_.complete(chunk->id);
     } else {
       failures_++;
-      uint64_t wait = UploadQueue::backoff_ms(cfg_, chunk->attempts + 1, chunk->id + chunk->attempts);
+      uint64_t wait = util::backoff_ms(cfg_.retry_initial_ms, cfg_.retry_max_ms, chunk->attempts + 1, chunk->id + chunk->attempts);
       log_message(LogLevel::warn, kComponent,
                   "upload of " + chunk->key.to_string() + " to " + sink_->describe() + " failed (attempt " +
                       std::to_string(chunk->attempts + 1) + "), retrying in " + std::to_string(wait) +

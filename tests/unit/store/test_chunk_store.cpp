@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "util/backoff.h"
+
 #include "../temp_dir.h"
 
 #include <roomrec/chunk_reader.h>
@@ -544,16 +546,13 @@ TEST_CASE("a waiting take() returns as soon as its cancel flag is set and takers
 }
 
 TEST_CASE("back-off grows, is capped, and is jittered") {
-  UploadQueueConfig c;
-  c.retry_initial_ms = 100;
-  c.retry_max_ms = 1000;
   auto near = [](uint64_t v, uint64_t target) { return v >= target * 8 / 10 && v <= target * 12 / 10; };
-  CHECK(near(UploadQueue::backoff_ms(c, 1, 5), 100));
-  CHECK(near(UploadQueue::backoff_ms(c, 2, 5), 200));
-  CHECK(near(UploadQueue::backoff_ms(c, 4, 5), 800));
-  CHECK(near(UploadQueue::backoff_ms(c, 30, 5), 1000));
+  CHECK(near(util::backoff_ms(100, 1000, 1, 5), 100));
+  CHECK(near(util::backoff_ms(100, 1000, 2, 5), 200));
+  CHECK(near(util::backoff_ms(100, 1000, 4, 5), 800));
+  CHECK(near(util::backoff_ms(100, 1000, 30, 5), 1000));
   std::set<uint64_t> values;
-  for (uint64_t seed = 0; seed < 50; ++seed) values.insert(UploadQueue::backoff_ms(c, 3, seed));
+  for (uint64_t seed = 0; seed < 50; ++seed) values.insert(util::backoff_ms(100, 1000, 3, seed));
   CHECK(values.size() > 10);
 }
 
