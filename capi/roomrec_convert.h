@@ -22,7 +22,8 @@ extern "C" {
 /*
  * job_json:
  * {"input": "<S3 URI of the room's recording path | local folder | file:// | .mjr folder>",
- *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0} | null,
+ *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0,
+ *               "speakers": false (true: who spoke when, speakers.json beside summary.json)} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
@@ -37,7 +38,9 @@ extern "C" {
  *                            "width", "height", "frames", "bytes"}],
  *                 "data_files": [{"path", "uri", "peer", "session", "label", "start", "end",
  *                                 "messages", "bytes"}],
- *                 "summary": {...summary.json...}} | null,
+ *                 "summary": {...summary.json...},
+ *                 "speakers": {...speakers.json: "peers": [{"peer", "speaking_ms", "audio_ms",
+ *                              "spans": [{"start", "end"}]}], "timeline": [...]...} | null} | null,
  *    "compose": {"media_uri", "duration_ms", "bytes"} | null,
  *    "problems": [...]}
  */

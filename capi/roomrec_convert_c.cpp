@@ -32,11 +32,12 @@ ConvertJob parse_job(const char* job_json) {
   ConvertJob job;
   job.input = o.required_str("input");
   if (o.has("transmux")) {
-    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads"});
+    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads", "speakers"});
     TransmuxOptions opt;
     opt.output = t.required_str("output");
     opt.temp_dir = t.str("temp_dir");
     opt.threads = t.u32("threads", 0);
+    opt.speakers = t.boolean("speakers", false);
     job.transmux = std::move(opt);
   }
   if (o.has("compose")) {

@@ -20,11 +20,13 @@
 
 #include <roomrec/export.h>
 #include <roomrec/recording_source.h>
+#include <roomrec/speakers.h>
 #include <roomrec/status.h>
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,9 @@ struct TransmuxOptions {
   // "::1") must pass it and connection failures are reported without detail.
   std::function<bool(const std::string& address)> output_address_allowed;
   uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
+  // Who spoke when (speakers.h): speakers.json beside summary.json, and in the result.
+  bool speakers = false;
+  SpeakerOptions speaker_options;
 };
 
 struct TransmuxFile {
@@ -76,6 +81,7 @@ struct TransmuxResult {
   std::vector<TransmuxDataFile> data_files;  // one per data channel of each session
   std::vector<std::string> problems;
   uint64_t duration_ms = 0;  // from the first to the last media time of the room
+  std::optional<SpeakersResult> speakers;  // with TransmuxOptions::speakers (also in speakers.json)
 };
 
 // Every setting, and the output only when one is set. transmux() calls it,

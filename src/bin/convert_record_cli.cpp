@@ -53,6 +53,7 @@ More options (roomrec):
       --compose-audio-bitrate <BPS>            Audio bitrate in bit/s (k/M suffixes), default 64k [env: COMPOSE_AUDIO_BITRATE=]
       --compose-codec <vp8|vp9>                Composed video codec, default vp8 [env: COMPOSE_CODEC=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
+      --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
   -q, --quiet                                  No progress output
 
 --in-s3 takes an S3 URI (http(s)://KEY:SECRET@host:port/bucket/app/room/record_id?path_style=true),
@@ -105,7 +106,7 @@ uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
 
 struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
-  std::optional<bool> transmux, compose_audio, compose_video;
+  std::optional<bool> transmux, compose_audio, compose_video, speakers;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads;
   bool quiet = false;
 };
@@ -122,6 +123,7 @@ const Spec kSpecs[] = {
     {"--transmux", "TRANSMUX", nullptr, &Flags::transmux},
     {"--transmux-out-s3", "TRANSMUX_OUT_S3", &Flags::transmux_out_s3},
     {"--transmux-out-path", "TRANSMUX_OUT_PATH", &Flags::transmux_out_path},
+    {"--speakers", "SPEAKERS", nullptr, &Flags::speakers},
     {"--compose-audio", "COMPOSE_AUDIO", nullptr, &Flags::compose_audio},
     {"--compose-video", "COMPOSE_VIDEO", nullptr, &Flags::compose_video},
     {"--compose-out-s3", "COMPOSE_OUT_S3", &Flags::compose_out_s3},
@@ -217,8 +219,11 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.transmux.emplace();
     job.transmux->output = f.transmux_out_s3 ? *f.transmux_out_s3 : *f.transmux_out_path;
     job.transmux->threads = threads;
+    job.transmux->speakers = f.speakers.value_or(false);
   } else if (f.transmux_out_s3 || f.transmux_out_path) {
     usage_error("a transmux destination was given without --transmux");
+  } else if (f.speakers.value_or(false)) {
+    usage_error("--speakers writes speakers.json beside the transmuxed files: give --transmux too");
   }
 
   const bool audio = f.compose_audio.value_or(false), video = f.compose_video.value_or(false);

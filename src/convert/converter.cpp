@@ -50,6 +50,8 @@ Status validate(const TransmuxOptions& t) {
       return invalid("transmux.output must be an S3 URI with credentials or a folder, not a presigned URL");
   }
   if (t.threads > 256) return invalid("transmux.threads must be 0..256 (0: one per core)");
+  if (t.speakers)
+    if (Status s = validate(t.speaker_options); !s) return s;
   return Status::ok();
 }
 
@@ -203,6 +205,8 @@ std::string ConvertResult::to_json(int indent) const {
     t["files"] = std::move(files);
     t["data_files"] = std::move(data_files);
     t["summary"] = nlohmann::ordered_json::parse(transmux->summary_json, nullptr, false);
+    t["speakers"] = transmux->speakers ? nlohmann::ordered_json::parse(transmux->speakers->to_json(-1), nullptr, false)
+                                       : nlohmann::ordered_json(nullptr);
     j["transmux"] = std::move(t);
   } else {
     j["transmux"] = nullptr;

@@ -220,6 +220,22 @@ class Transmux {
       auto stored = out_.store("summary.json", "application/json");
       if (!stored) return stored.status();
     }
+    if (opt_.speakers) {
+      SpeakerOptions so = opt_.speaker_options;
+      so.cancel = opt_.cancel;
+      auto who = detect_speakers(src_, so);
+      if (!who) return who.status().with_context("speakers");
+      const std::string text = who->to_json(2);
+      std::string path = out_.local_path("speakers.json");
+      FILE* f = std::fopen(path.c_str(), "wb");
+      if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
+      std::fwrite(text.data(), 1, text.size(), f);
+      if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
+      auto stored = out_.store("speakers.json", "application/json");
+      if (!stored) return stored.status();
+      who->problems.clear();  // the same as the transmux's own, already listed
+      result_.speakers = std::move(who.value());
+    }
     return std::move(result_);
   }
 

@@ -291,3 +291,27 @@ def test_s3_in_and_out(tmp_path):
             p.write_bytes(c.get_object(Bucket="out", Key="transmux/job1/" + f["path"])["Body"].read())
             ok, err = decodes_cleanly(p)
             assert ok, err
+
+
+def test_speakers_json_beside_the_transmuxed_files(local_room, tmp_path):
+    """Issue 19: --speakers writes who spoke when; the room's peers make a steady tone, so each
+    peer with audio speaks for (nearly) all of its audio, in one span within its session."""
+    out = tmp_path / "t"
+    r = cli("-q", "--in-s3", local_room, "--transmux", "--transmux-out-path", str(out), "--speakers")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    speakers = json.loads((out / "speakers.json").read_text())
+    assert speakers == result["transmux"]["speakers"]
+    audio = {}
+    for f in result["transmux"]["files"]:
+        if f["codec"] == "opus":
+            audio.setdefault(f["peer"], []).append((f["start"], f["end"]))
+    assert sorted(p["peer"] for p in speakers["peers"]) == sorted(audio)
+    for p in speakers["peers"]:
+        assert p["spans"], p
+        assert p["speaking_ms"] >= 0.8 * p["audio_ms"], p
+        for s in p["spans"]:
+            assert any(a - 250 <= s["start"] and s["end"] <= b + 250 for a, b in audio[p["peer"]]), (s, audio)
+    assert [t["start"] for t in speakers["timeline"]] == sorted(t["start"] for t in speakers["timeline"])
+    r = cli("--in-s3", local_room, "--compose-audio", "--compose-out-path", str(tmp_path / "a.webm"), "--speakers")
+    assert r.returncode == 2 and "give --transmux too" in r.stderr

@@ -17,7 +17,7 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from test_worker import SECRET, Worker  # noqa: E402
+from test_worker import SECRET, Worker, record_room  # noqa: E402
 
 BUILD = os.environ.get("ROOMREC_BUILD_DIR")
 pytestmark = pytest.mark.skipif(not BUILD, reason="ROOMREC_BUILD_DIR not set (run through meson test)")
@@ -80,10 +80,11 @@ def roomrec_module():
 def worker(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("option-table-worker")
     (tmp / "rec").mkdir()
-    w = Worker(tmp, "--secret", SECRET, "--input-s3-uri", str(tmp / "rec"),
+    w = Worker(tmp, "--secret", SECRET, "--max-jobs", "1", "--input-s3-uri", str(tmp / "rec"),
                "--compose-s3-uri", str(tmp / "compose"), "--transmux-s3-uri", str(tmp / "transmux"),
                "--state-dir", str(tmp / "state"))
     w.start()
+    w.root = tmp
     yield w
     w.stop()
 
@@ -137,3 +138,18 @@ def test_the_worker_refuses_the_old_spellings_of_new_requests(worker):
         status, answer = worker.request("POST", "/api/convert/job",
                                         {"record_path": "app/room/1731132577000", "compose": {field: value}})
         assert (status, answer["error"]) == (400, f"unknown field compose.{field}")
+
+
+def test_a_worker_job_with_speakers_writes_speakers_json(worker):
+    """Issue 19 through the worker: transmux.speakers (a field of its own, validated like the rest)."""
+    path = record_room(str(worker.root / "rec"), "talk", 150, sessions=2)
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "transmux": {"speakers": "yes"}})
+    assert (status, answer["error"]) == (400, "transmux.speakers must be true or false")
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "transmux": {"speakers": True}})
+    assert status == 200, answer
+    job = worker.wait_state(answer["data"]["job_id"], "completed", "failed")
+    assert job["state"] == "completed", job
+    speakers = job["result"]["transmux"]["speakers"]
+    assert len(speakers["peers"]) == 2 and all(p["spans"] for p in speakers["peers"]), speakers
+    written = list((worker.root / "transmux").rglob("speakers.json"))
+    assert len(written) == 1 and json.loads(written[0].read_text()) == speakers

@@ -43,7 +43,7 @@ def header_result_fields() -> dict:
         return names(block[i:block.index("}", i)])
 
     return {"top": {"input", "app", "room", "room_record_id", "transmux", "compose", "problems"},
-            "transmux": {"duration_ms", "files", "data_files", "summary"},
+            "transmux": {"duration_ms", "files", "data_files", "summary", "speakers"},
             "files": inner("files"), "data_files": inner("data_files"),
             "compose": names(block[block.index('"compose": {'):block.index("| null", block.index('"compose": {'))]),
             "all": names(block)}

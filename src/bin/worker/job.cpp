@@ -113,9 +113,10 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
+    if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
     spec.transmux = std::move(ts);
   }
   if (auto c = body.find("compose"); c != body.end() && !c->is_null()) {
@@ -152,6 +153,7 @@ json spec_to_json(const JobSpec& spec) {
   if (spec.transmux) {
     j["transmux"] = json::object();
     if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
+    if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
   }
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
@@ -274,6 +276,7 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   const std::string day = utc_date_path(job.accepted_ms);
   if (job.spec.transmux) {
     TransmuxOptions t;
+    t.speakers = job.spec.transmux->speakers;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
       if (Status s = restrict_custom_output(t, roots); !s) return s.with_context("transmux.custom_s3");

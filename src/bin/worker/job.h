@@ -18,6 +18,7 @@ namespace roomrec::worker {
 
 struct TransmuxSpec {
   std::string custom_s3;  // empty: the worker's default output
+  bool speakers = false;  // speakers.json (who spoke when) beside summary.json
 };
 
 struct ComposeSpec {

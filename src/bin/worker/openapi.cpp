@@ -33,7 +33,8 @@ const std::string& openapi_document() {
                           "description": "{app}/{room}/{room_record_id}, relative to the worker's input root; segments of letters, digits and ._~=@,:- only, no '.' or '..'."},
           "transmux": {
             "type": "object", "nullable": true, "additionalProperties": false,
-            "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"}}
+            "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"},
+                           "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"}}
           },
           "compose": {
             "type": "object", "nullable": true, "additionalProperties": false,

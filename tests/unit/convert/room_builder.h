@@ -28,6 +28,8 @@ struct PeerPlan {
   uint32_t ts_jump = 90000u * 3600u;   // by an hour
   bool drop_first_keyframe = false;
   double tone_hz = 440;
+  // When not empty, the tone sounds only in these spans (ms from the join), silence elsewhere.
+  std::vector<std::pair<uint64_t, uint64_t>> speaking;
 };
 
 struct BuiltRoom {
@@ -81,7 +83,15 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
       }
     }
     if (p.audio) {
-      auto enc = encode_opus(dur / 1000.0, p.tone_hz);
+      auto enc = p.speaking.empty()
+                     ? encode_opus(dur / 1000.0, p.tone_hz)
+                     : encode_opus_wave(dur / 1000.0, [&p](double t) {
+                         const double ms = t * 1000;
+                         for (auto [from, to] : p.speaking)
+                           if (ms >= static_cast<double>(from) && ms < static_cast<double>(to))
+                             return 0.4 * std::sin(2 * M_PI * p.tone_hz * t);
+                         return 0.0;
+                       });
       uint16_t seq = static_cast<uint16_t>(p.seq_start + 20000);
       for (size_t i = 0; i < enc.size(); ++i) {
         uint64_t at = kRoomT0 + p.join_ms + i * 20;
