@@ -27,7 +27,8 @@ extern "C" {
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
- *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": ""} | null}
+ *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
+ *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null}
  * At least one of transmux and compose. Bit rates in bit/s. Values are checked
  * by the library's one validation (roomrec::validate), the same words as the
  * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".
@@ -41,7 +42,7 @@ extern "C" {
  *                 "summary": {...summary.json...},
  *                 "speakers": {...speakers.json: "peers": [{"peer", "speaking_ms", "audio_ms",
  *                              "spans": [{"start", "end"}]}], "timeline": [...]...} | null} | null,
- *    "compose": {"media_uri", "duration_ms", "bytes"} | null,
+ *    "compose": {"media_uri", "duration_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
  *    "problems": [...]}
  */
 

@@ -43,7 +43,7 @@ ConvertJob parse_job(const char* job_json) {
   if (o.has("compose")) {
     Obj c(o.at("compose"), "job.compose",
           {"output", "audio", "video", "width", "height", "fps", "video_codec", "video_bitrate", "audio_bitrate",
-           "threads", "keyframe_interval_s", "cpu_used", "temp_dir"});
+           "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s"});
     ComposeOptions opt;
     opt.output = c.required_str("output");
     opt.temp_dir = c.str("temp_dir");
@@ -57,6 +57,7 @@ ConvertJob parse_job(const char* job_json) {
     opt.audio_bitrate = c.u32("audio_bitrate", opt.audio_bitrate);
     opt.threads = c.u32("threads", opt.threads);
     opt.keyframe_interval_s = c.u32("keyframe_interval_s", opt.keyframe_interval_s);
+    opt.thumbnail_interval_s = c.u32("thumbnail_interval_s", 0);
     // Ranges are the core's (validate()): out of int's range still reads as out of range.
     opt.cpu_used = static_cast<int>(std::clamp<int64_t>(c.i64("cpu_used", opt.cpu_used), -1000, 1000));
     job.compose = std::move(opt);

@@ -40,6 +40,10 @@ struct ComposeOptions {
   // "::1") must pass it and connection failures are reported without detail.
   std::function<bool(const std::string& address)> output_address_allowed;
   uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
+  // With convert(): thumbnails of the composed video every N seconds (0: none) into
+  // "{output without .webm}-thumbnails/" (JPEGs, a sprite sheet and a WebVTT track; thumbnails.h).
+  // Local outputs only for now.
+  uint32_t thumbnail_interval_s = 0;
 };
 
 struct ComposeResult {
@@ -47,6 +51,8 @@ struct ComposeResult {
   uint64_t duration_ms = 0;
   uint64_t bytes = 0;      // the WebM file's size
   uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
+  std::string thumbnails_vtt;  // with thumbnail_interval_s (convert()): the WebVTT track's path
+  uint64_t thumbnails = 0;     // how many
   std::vector<std::string> problems;
 };
 

@@ -52,6 +52,8 @@ More options (roomrec):
       --compose-video-bitrate <BPS>            Video bitrate in bit/s (k/M suffixes), default 1500k [env: COMPOSE_VIDEO_BITRATE=]
       --compose-audio-bitrate <BPS>            Audio bitrate in bit/s (k/M suffixes), default 64k [env: COMPOSE_AUDIO_BITRATE=]
       --compose-codec <vp8|vp9>                Composed video codec, default vp8 [env: COMPOSE_CODEC=]
+      --compose-thumbnails <SECONDS>           Thumbnails every SECONDS (JPEGs, sprite, WebVTT) into
+                                               {compose-out-path without .webm}-thumbnails/ [env: COMPOSE_THUMBNAILS=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
   -q, --quiet                                  No progress output
@@ -107,7 +109,7 @@ uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
 struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
   std::optional<bool> transmux, compose_audio, compose_video, speakers;
-  std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads;
+  std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
   bool quiet = false;
 };
 
@@ -133,6 +135,7 @@ const Spec kSpecs[] = {
     {"--compose-video-bitrate", "COMPOSE_VIDEO_BITRATE", &Flags::video_bitrate},
     {"--compose-audio-bitrate", "COMPOSE_AUDIO_BITRATE", &Flags::audio_bitrate},
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
+    {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
     {"--threads", "THREADS", &Flags::threads},
 };
 
@@ -227,7 +230,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
   }
 
   const bool audio = f.compose_audio.value_or(false), video = f.compose_video.value_or(false);
-  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec;
+  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec || f.thumbnails;
   if (audio || video) {
     if (f.compose_out_s3 && f.compose_out_path)
       usage_error("give --compose-out-s3 or --compose-out-path, not both");
@@ -247,6 +250,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     if (f.video_bitrate) c.video_bitrate = parse_bitrate("--compose-video-bitrate", *f.video_bitrate);
     if (f.audio_bitrate) c.audio_bitrate = parse_bitrate("--compose-audio-bitrate", *f.audio_bitrate);
     if (f.codec) c.video_codec = *f.codec;
+    if (f.thumbnails) c.thumbnail_interval_s = parse_uint("--compose-thumbnails", *f.thumbnails);
     if (threads) c.threads = threads;
     job.compose = std::move(c);
   } else if (f.compose_out_s3 || f.compose_out_path) {

@@ -1,6 +1,7 @@
 // One conversion job: transmux then compose over the same recording source.
 #include <roomrec/converter.h>
 #include <roomrec/recording_source.h>
+#include <roomrec/thumbnails.h>
 
 #include <algorithm>
 #include <mutex>
@@ -77,6 +78,10 @@ Status validate(const ComposeOptions& c) {
   if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
     return invalid("compose.keyframe_interval_s must be 1..3600");
   if (c.cpu_used < -16 || c.cpu_used > 16) return invalid("compose.cpu_used must be -16..16");
+  if (c.thumbnail_interval_s > 3600) return invalid("compose.thumbnail_interval_s must be 0..3600 (0: none)");
+  if (c.thumbnail_interval_s && !c.video) return invalid("compose.thumbnail_interval_s needs video");
+  if (c.thumbnail_interval_s && util::is_http_uri(c.output))
+    return invalid("compose.thumbnail_interval_s needs a local compose output (not made for S3 outputs yet)");
   return Status::ok();
 }
 
@@ -152,6 +157,18 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     auto r = compose(src, opt);
     if (!r) return r.status().with_context("compose");
     add_problems(r->problems);
+    if (opt.thumbnail_interval_s && r->source_frames > 0) {
+      std::string path = opt.output.rfind("file://", 0) == 0 ? opt.output.substr(7) : opt.output;
+      ThumbnailOptions to;
+      std::string stem = path.size() > 5 && path.substr(path.size() - 5) == ".webm" ? path.substr(0, path.size() - 5) : path;
+      to.output_dir = stem + "-thumbnails";
+      to.interval_s = opt.thumbnail_interval_s;
+      to.cancel = job.cancel;
+      auto t = make_thumbnails(path, to);
+      if (!t) return t.status().with_context("compose thumbnails");
+      r->thumbnails_vtt = t->vtt_path;
+      r->thumbnails = t->thumbnails.size();
+    }
     result.compose = std::move(r.value());
   }
   return result;
@@ -212,7 +229,12 @@ std::string ConvertResult::to_json(int indent) const {
     j["transmux"] = nullptr;
   }
   if (compose)
-    j["compose"] = {{"media_uri", compose->media_uri}, {"duration_ms", compose->duration_ms}, {"bytes", compose->bytes}};
+    j["compose"] = {{"media_uri", compose->media_uri},
+                    {"duration_ms", compose->duration_ms},
+                    {"bytes", compose->bytes},
+                    {"thumbnails", compose->thumbnails},
+                    {"thumbnails_vtt", compose->thumbnails_vtt.empty() ? nlohmann::ordered_json(nullptr)
+                                                                       : nlohmann::ordered_json(compose->thumbnails_vtt)}};
   else
     j["compose"] = nullptr;
   j["problems"] = problems;

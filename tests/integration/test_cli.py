@@ -315,3 +315,30 @@ def test_speakers_json_beside_the_transmuxed_files(local_room, tmp_path):
     assert [t["start"] for t in speakers["timeline"]] == sorted(t["start"] for t in speakers["timeline"])
     r = cli("--in-s3", local_room, "--compose-audio", "--compose-out-path", str(tmp_path / "a.webm"), "--speakers")
     assert r.returncode == 2 and "give --transmux too" in r.stderr
+
+
+def test_compose_thumbnails_beside_the_composed_file(local_room, tmp_path):
+    """Issue 19: --compose-thumbnails N: a JPEG every N s of the composed video, a sprite and a WebVTT
+    track whose cues cover the file and point into the sprite; S3 outputs are refused for now."""
+    out = tmp_path / "room.webm"
+    r = cli("-q", "--in-s3", local_room, "--compose-video", "--compose-out-path", str(out), "--compose-size",
+            "640x360", "--compose-thumbnails", "2")
+    assert r.returncode == 0, r.stderr
+    compose = json.loads(r.stdout)["compose"]
+    folder = tmp_path / "room-thumbnails"
+    jpegs = sorted(folder.glob("room-0*.jpg"))
+    file_ms = round(float(probe(out)["format"]["duration"]) * 1000)  # the file's own (its last audio frame too)
+    expected = -(-file_ms // 2000)
+    assert compose["thumbnails"] == len(jpegs) == expected, (compose, jpegs)
+    assert compose["thumbnails_vtt"] == str(folder / "room.vtt")
+    for j in jpegs + [folder / "room-sprite.jpg"]:
+        ok, err = decodes_cleanly(j)
+        assert ok, err
+    info = probe(jpegs[0])
+    assert (info["streams"][0]["width"], info["streams"][0]["height"]) == (160, 90)
+    vtt = (folder / "room.vtt").read_text().split("\n\n")
+    assert vtt[0] == "WEBVTT" and len(vtt) - 1 == expected
+    assert all("room-sprite.jpg#xywh=" in cue for cue in vtt[1:])
+    r = cli("--in-s3", local_room, "--compose-video", "--compose-out-s3", "http://k:s@127.0.0.1:9/b/x.webm?path_style=true",
+            "--compose-thumbnails", "2")
+    assert r.returncode == 2 and "compose.thumbnail_interval_s needs a local compose output" in r.stderr
