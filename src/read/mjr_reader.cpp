@@ -271,9 +271,12 @@ Result<std::unique_ptr<FrameReader>> FrameReader::open(std::unique_ptr<ByteSourc
   std::unique_ptr<FrameReader> r(new FrameReader(MjrInfo{}, std::move(source)));
   // The info header is at most kHeadBytes: read that much (or the whole file when shorter).
   r->fill(kHeadBytes);
-  if (!r->stats_.source_error.is_ok()) return r->stats_.source_error;
   auto info = parse_header(r->buf_.get(), r->end_);
-  if (!info) return info.status();
+  if (!info) {
+    // Cut short by a read error: that is the reason, not the truncation it left.
+    if (!r->stats_.source_error.is_ok()) return r->stats_.source_error;
+    return info.status();
+  }
   r->info_ = std::move(info.value());
   r->marker_len_ = r->info_.version == 2 ? 4 : 8;
   r->clock_rate_ = track_info(r->info_, "").clock_rate;
