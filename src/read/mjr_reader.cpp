@@ -461,6 +461,36 @@ bool FrameReader::next(Frame& f) {
   }
 }
 
+std::optional<uint32_t> last_frame_rel_ms(const MjrInfo& info, const uint8_t* tail, size_t n) {
+  if (info.version != 2) return std::nullopt;
+  static constexpr uint8_t kMarker[4] = {'M', 'E', 'E', 'T'};
+  // Hostile bytes may hold many runs that break just before the end: the work is capped.
+  uint64_t budget = 1u << 20;
+  for (const uint8_t* hit = tail; (hit = std::search(hit, tail + n, kMarker, kMarker + 4)) != tail + n; ++hit) {
+    size_t q = static_cast<size_t>(hit - tail);
+    uint32_t latest = 0;
+    uint64_t frames = 0;
+    for (;;) {
+      if (budget-- == 0) return std::nullopt;
+      if (q == n) break;  // the run ends where the file does
+      if (n - q < kFrameHeaderBytes || std::memcmp(tail + q, kMarker, 4) != 0) break;
+      const size_t len = be16(tail + q + 8);
+      if (n - q - kFrameHeaderBytes < len) {
+        q = n;  // a last frame cut by the end of the file: the run still reaches it
+        break;
+      }
+      const uint8_t* payload = tail + q + kFrameHeaderBytes;
+      const bool fits = info.media == Media::data ? len >= 8 : len >= 12 && (payload[0] >> 6) == 2;
+      if (!fits) break;
+      latest = std::max(latest, be32(tail + q + 4));
+      ++frames;
+      q += kFrameHeaderBytes + len;
+    }
+    if (q == n && frames > 0) return latest;
+  }
+  return std::nullopt;
+}
+
 // ---- rows ------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<RowReader>> RowReader::open(std::unique_ptr<ByteSource> source, const ChunkParams& params) {

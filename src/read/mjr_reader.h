@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,6 +122,13 @@ class FrameReader {
   uint32_t last_rtp_ts_ = 0;
   int64_t rtp_ext_ = 0;        // unwrapped RTP timestamp relative to the first packet
 };
+
+// The time of the last frame, from the last bytes of an MJR00002 file (`tail`, ending at the file's
+// end), relative to "u" in ms: the latest frame time along the first run of consecutive frames in
+// `tail` that reaches the end of the file (or a frame cut by it, whose time does not count: it is
+// not read). Nothing for MJR00001 (its frames
+// carry no time) or when no such run is found. Lets a listing know an .mjr's span without reading it.
+std::optional<uint32_t> last_frame_rel_ms(const MjrInfo& info, const uint8_t* tail, size_t n);
 
 // The roomrec track an .mjr describes: kind, codec, clock rate (opus 48000/2 ch, g711 8000, g722 8000,
 // l16 16000, l16-48 48000, video 90000), fmtp. Data recordings have no track.

@@ -39,6 +39,8 @@ constexpr uint64_t kMemoryObjectBytes = 2ull << 20;
 constexpr int kDownloadAttempts = 3;
 // An .mjr info header is at most 8 + 2 + 65535 bytes.
 constexpr size_t kMjrHeadBytes = 8 + 2 + 65535;
+// The end of an .mjr read for its last frame time: two of the largest frames.
+constexpr uint64_t kMjrTailBytes = 2 * (10 + 65535);
 // At most this many missing indexes are listed per session (a bogus huge index must not exhaust memory).
 constexpr size_t kMaxMissingListed = 100'000;
 
@@ -670,6 +672,7 @@ class JanusSource final : public RecordingSource, public RowStreamProvider {
       std::string path;
       uint64_t size;
       uint64_t from_ts;
+      uint64_t to_ts;
     };
     std::map<std::string, std::vector<Track>> peers;
     for (const DirEntry& e : list_dir(root_, problems)) {
@@ -687,8 +690,13 @@ class JanusSource final : public RecordingSource, public RowStreamProvider {
         problems.push_back("ignored " + e.path.string() + ": " + info.status().message());
         continue;
       }
-      peers[mjr::peer_name(e.name)].push_back(
-          Track{e.name, e.path.string(), e.size, static_cast<uint64_t>(info->written_us) / 1000});
+      // Its span: from "u" to the last frame's time, read from the file's end (bounded reads both).
+      const uint64_t from_ts = static_cast<uint64_t>(info->written_us) / 1000;
+      uint64_t to_ts = from_ts;
+      if (auto tail = read_tail(e.path.string()); tail && !tail->empty()) {
+        if (auto rel = mjr::last_frame_rel_ms(info.value(), tail->data(), tail->size())) to_ts = from_ts + *rel;
+      }
+      peers[mjr::peer_name(e.name)].push_back(Track{e.name, e.path.string(), e.size, from_ts, to_ts});
     }
     RoomListing out;
     out.app = "janus";
@@ -712,7 +720,7 @@ class JanusSource final : public RecordingSource, public RowStreamProvider {
         c.key.session = 0;
         c.key.index = static_cast<uint32_t>(i);
         c.key.from_ts = tracks[i].from_ts;
-        c.key.to_ts = tracks[i].from_ts;  // unknown without reading the whole file
+        c.key.to_ts = tracks[i].to_ts;
         c.size = tracks[i].size;
         c.location = tracks[i].path;
         s.chunks.push_back(std::move(c));
@@ -768,6 +776,29 @@ class JanusSource final : public RecordingSource, public RowStreamProvider {
     return out;
   }
   static Result<std::vector<uint8_t>> read_head(const std::string& path) { return read_fd(path, kMjrHeadBytes); }
+  // The last kMjrTailBytes of a file (the whole file when shorter).
+  static Result<std::vector<uint8_t>> read_tail(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size < 0) {
+      ::close(fd);
+      return Status::error(ErrorCode::io, "stat " + path + ": " + std::strerror(errno));
+    }
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t from = size > kMjrTailBytes ? size - kMjrTailBytes : 0;
+    std::vector<uint8_t> out(static_cast<size_t>(size - from));
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t r = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(from + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    out.resize(got);  // a file that shrank meanwhile: what was read
+    return out;
+  }
 
   // The rows of one .mjr, read from the file in bounded blocks.
   Result<std::unique_ptr<mjr::RowReader>> open_mjr(const ChunkRef& c) {

@@ -1155,3 +1155,41 @@ TEST_CASE("an .mjr that cannot be read to its end says so") {
   REQUIRE_FALSE(early.is_ok());
   CHECK(early.status().message().find("disk went away") != std::string::npos);
 }
+
+TEST_CASE("a Janus listing knows each .mjr's span from the end of the file") {
+  TempDir tmp;
+  fs::path dir = tmp.path / "span";
+  write_file(dir / "a-audio.mjr", mjr_file(mjr_json("a", "opus"), audio_frames(3000)));  // 60 s
+  auto video = mjr_file(mjr_json("v", "vp8"), video_frames(2000));                      // 65,967 ms
+  video.resize(video.size() - 100);                                                      // last frame cut
+  write_file(dir / "a-video.mjr", video);
+  write_file(dir / "b-audio.mjr", mjr_file(mjr_json("a", "opus"), audio_frames(10), "MJR00001"));
+  write_file(dir / "c-audio.mjr", mjr_file(mjr_json("a", "opus"), {}));
+  auto src = open_source(dir.string());
+  auto listing = src->list();
+  REQUIRE(listing.is_ok());
+  REQUIRE(listing->sessions.size() == 3);
+  const uint64_t u = kJanusU / 1000;
+  const auto& a = listing->sessions[0].chunks;
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].key.from_ts == u);
+  CHECK(a[0].key.to_ts == u + 20 * 2999);
+  CHECK(a[1].key.to_ts == u + 33 * 1998);  // the cut frame is not read: the one before it ends the span
+  // MJR00001 frames carry no time; a file without frames has no span.
+  CHECK(listing->sessions[1].chunks[0].key.to_ts == u);
+  CHECK(listing->sessions[2].chunks[0].key.to_ts == u);
+
+  // Junk after the frames: no run reaches the end, the span stays unknown (from_ts).
+  auto junk = mjr_file(mjr_json("v", "vp8"), video_frames(10));
+  junk.insert(junk.end(), 300, 0x55);
+  auto info = mjr::parse_header(junk.data(), junk.size()).value();
+  CHECK_FALSE(mjr::last_frame_rel_ms(info, junk.data(), junk.size()));
+  // A tail starting inside a frame, with a false marker in a payload: the real run is found.
+  auto v = mjr_file(mjr_json("v", "vp8"), video_frames(50));
+  auto vi = mjr::parse_header(v.data(), v.size()).value();
+  std::memcpy(v.data() + v.size() - 3 * 322 + 40, "MEET", 4);
+  const size_t cut = v.size() - 10 * 322 - 17;
+  auto rel = mjr::last_frame_rel_ms(vi, v.data() + cut, v.size() - cut);
+  REQUIRE(rel);
+  CHECK(*rel == 33 * 49);
+}
