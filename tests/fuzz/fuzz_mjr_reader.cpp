@@ -72,6 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
   }
 
+  // The listing's look at the file's end: any tail of the input, never out of bounds (ASan), bounded work.
+  (void)mjr::last_frame_rel_ms(info.value(), data + size / 3, size - size / 3);
+  if (auto rel = mjr::last_frame_rel_ms(info.value(), data, size); rel && info->version != 2) std::abort();
+
   mjr::ChunkParams params;
   params.peer = "fuzz";
   auto conv = mjr::convert_to_chunk(data, size, params);
