@@ -17,7 +17,9 @@
 //    read this way). Each peer (file name without its -audio/-video/-data suffix) becomes one session
 //    (number 0) whose chunks are its .mjr files, read by open() as a valid roomrec chunk (a
 //    track_started row, one rtp row per frame, a track_stopped row) encoded while the file is read in
-//    256 KiB blocks: neither the file nor its chunk is ever held whole.
+//    256 KiB blocks: neither the file nor its chunk is ever held whole. The listing reads each file's
+//    first and last bytes only: its key's from_ts is the info header's "u", its to_ts the time of the
+//    last frame found at the file's end (from_ts when unknown: MJR00001, damage at the end).
 //
 // Whatever the recording's length, reading holds a bounded window of it: a chunk reader's buffer
 // (a read block plus the largest frame), an .mjr window, and for S3 at most 2 MiB of an object in

@@ -605,8 +605,9 @@ class MjrProblems {
   std::map<std::string, std::vector<std::string>> by_location_;
 };
 
-// An .mjr's rows, straight from its frames. Its stats are those of an intact chunk: the damage of the
-// file is reported through chunk_problems() (as when it was converted into a chunk first).
+// An .mjr's rows, straight from its frames. Its stats are those of an intact chunk (unless the file
+// could not be read to its end): the damage of the file is reported through chunk_problems(), as
+// when it was converted into a chunk first.
 class MjrRows final : public RowStream {
  public:
   MjrRows(std::unique_ptr<mjr::RowReader> rows, std::shared_ptr<MjrProblems> problems, std::string location)
@@ -625,6 +626,7 @@ class MjrRows final : public RowStream {
       stats_.trailer_seen = true;
       stats_.trailer_row_count = rows_->rows();
       stats_.trailer_last_ts = rows_->last_row_ts();
+      stats_.source_error = rows_->stats().source_error;  // a file that could not be read to its end
       problems_->set(location_, *rows_);
     }
     return false;
