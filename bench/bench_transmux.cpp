@@ -1,9 +1,13 @@
 // bench_transmux: converting a long two-peer room (Opus audio + VP8 video at
-// about 1.5 Mbit/s) recorded by roomrec, against Janus' janus-pp-rec
-// converting the same RTP packets from .mjr files, in the same run.
+// about 1.5 Mbit/s), recorded packet for packet both by roomrec (chunks) and
+// into Janus .mjr files, in the same run:
+//   - roomrec from its chunks, against janus-pp-rec from the .mjr files;
+//   - roomrec from the same .mjr files, against janus-pp-rec from them
+//     (the row a Janus user migrating would measure).
 //   bench_transmux [--minutes 60] [--dir DIR] [--keep]
 // Prints MB/s of recording converted and the peak RSS of each converter (each
-// runs in a child process, so generating the media does not count).
+// runs in a child process, so generating the media does not count; `sync`
+// before each so no side pays for the other's writeback).
 #include <roomrec/recorder.h>
 #include <roomrec/recording_source.h>
 #include <roomrec/transmuxer.h>
@@ -142,49 +146,78 @@ int main(int argc, char** argv) {
   uint64_t mjr_bytes = dir_bytes(dir + "/mjr", ".mjr");
 
   // Each side starts with the setup's writes on disk, not still being written
-  // back while it runs.
-  ::sync();
-  std::printf("converting with roomrec...\n");
-  std::fflush(stdout);
-  RunFigures ours = in_child([&] {
-    auto src = RecordingSource::open(dir + "/rec/" + room_path);
-    if (!src) return 1;
-    TransmuxOptions o;
-    o.output = dir + "/out";
-    auto r = transmux(*src.value(), o);
-    return r.is_ok() && r->files.size() == 4 ? 0 : 2;
-  });
-  ::sync();
-  std::printf("converting with janus-pp-rec...\n");
-  std::fflush(stdout);
-  RunFigures janus;
-  for (const char* f : {"peer0-audio", "peer0-video", "peer1-audio", "peer1-video"}) {
-    std::string in = dir + "/mjr/" + f + ".mjr";
-    std::string out = dir + "/janus/" + f + (std::strstr(f, "audio") ? ".opus" : ".webm");
-    RunFigures r = in_child([&] {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-      ::execlp("janus-pp-rec", "janus-pp-rec", "-d", "0", in.c_str(), out.c_str(), (char*)nullptr);
-      return 127;
+  // back while it runs, and with an empty output folder.
+  auto roomrec_run = [&](const std::string& input) {
+    fs::remove_all(dir + "/out");
+    fs::create_directories(dir + "/out");
+    ::sync();
+    return in_child([&] {
+      auto src = RecordingSource::open(input);
+      if (!src) return 1;
+      TransmuxOptions o;
+      o.output = dir + "/out";
+      auto r = transmux(*src.value(), o);
+      return r.is_ok() && r->files.size() == 4 ? 0 : 2;
     });
-    janus.seconds += r.seconds;
-    janus.peak_rss_kb = std::max(janus.peak_rss_kb, r.peak_rss_kb);
-    janus.status |= r.status;
-  }
-  double ours_mbs = rec_bytes / 1e6 / ours.seconds;
-  double janus_mbs = mjr_bytes / 1e6 / janus.seconds;
+  };
+  auto janus_run = [&] {
+    fs::remove_all(dir + "/janus");
+    fs::create_directories(dir + "/janus");
+    ::sync();
+    RunFigures janus;
+    for (const char* f : {"peer0-audio", "peer0-video", "peer1-audio", "peer1-video"}) {
+      std::string in = dir + "/mjr/" + f + ".mjr";
+      std::string out = dir + "/janus/" + f + (std::strstr(f, "audio") ? ".opus" : ".webm");
+      RunFigures r = in_child([&] {
+        int devnull = ::open("/dev/null", O_WRONLY);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        ::execlp("janus-pp-rec", "janus-pp-rec", "-d", "0", in.c_str(), out.c_str(), (char*)nullptr);
+        return 127;
+      });
+      janus.seconds += r.seconds;
+      janus.cpu_seconds += r.cpu_seconds;
+      janus.peak_rss_kb = std::max(janus.peak_rss_kb, r.peak_rss_kb);
+      janus.status |= r.status;
+    }
+    return janus;
+  };
+
+  std::printf("converting the chunks with roomrec...\n");
+  std::fflush(stdout);
+  RunFigures chunks = roomrec_run(dir + "/rec/" + room_path);
+  const uint64_t chunk_out = dir_bytes(dir + "/out", "");
+  std::printf("converting the .mjr files with roomrec...\n");
+  std::fflush(stdout);
+  RunFigures mjr = roomrec_run(dir + "/mjr");
+  const uint64_t mjr_out = dir_bytes(dir + "/out", "");
+  std::printf("converting the .mjr files with janus-pp-rec...\n");
+  std::fflush(stdout);
+  RunFigures janus = janus_run();
+  const uint64_t janus_out = dir_bytes(dir + "/janus", "");
+
+  const double chunks_mbs = rec_bytes / 1e6 / chunks.seconds;
+  const double mjr_mbs = mjr_bytes / 1e6 / mjr.seconds;
+  const double janus_mbs = mjr_bytes / 1e6 / janus.seconds;
   std::printf("\nbench_transmux: %d-minute room, 2 peers, Opus + VP8 640x360 ~1.5 Mbit/s\n", minutes);
-  std::printf("%-14s %12s %10s %10s %14s %8s\n", "converter", "input MB", "seconds", "MB/s", "peak RSS MiB", "status");
-  std::printf("%-14s %12.1f %10.2f %10.1f %14.1f %8s\n", "roomrec", rec_bytes / 1e6, ours.seconds, ours_mbs,
-              ours.peak_rss_kb / 1024.0, ours.status == 0 ? "ok" : "FAILED");
-  std::printf("%-14s %12.1f %10.2f %10.1f %14.1f %8s\n", "janus-pp-rec", mjr_bytes / 1e6, janus.seconds, janus_mbs,
-              janus.peak_rss_kb / 1024.0, janus.status == 0 ? "ok" : "FAILED");
-  std::printf("throughput ratio roomrec / janus-pp-rec: %.1fx\n", ours_mbs / janus_mbs);
-  std::printf("SUMMARY\ttransmux, %d-min room\t%.0f MB/s\t%.0f MB/s (janus-pp-rec)\t%.1fx\t%.0f MiB\t%.0f MiB\n", minutes,
-              ours_mbs, janus_mbs, ours_mbs / janus_mbs, ours.peak_rss_kb / 1024.0, janus.peak_rss_kb / 1024.0);
-  std::printf("output: roomrec %.1f MB, janus-pp-rec %.1f MB\n", dir_bytes(dir + "/out", "") / 1e6,
-              dir_bytes(dir + "/janus", "") / 1e6);
+  std::printf("%-22s %10s %9s %9s %9s %14s %8s\n", "converter", "input MB", "seconds", "CPU s", "MB/s", "peak RSS MiB",
+              "status");
+  auto line = [&](const char* name, uint64_t bytes, const RunFigures& r, double mbs) {
+    std::printf("%-22s %10.1f %9.2f %9.2f %9.1f %14.1f %8s\n", name, bytes / 1e6, r.seconds, r.cpu_seconds, mbs,
+                r.peak_rss_kb / 1024.0, r.status == 0 ? "ok" : "FAILED");
+  };
+  line("roomrec, chunks", rec_bytes, chunks, chunks_mbs);
+  line("roomrec, .mjr", mjr_bytes, mjr, mjr_mbs);
+  line("janus-pp-rec, .mjr", mjr_bytes, janus, janus_mbs);
+  std::printf("throughput ratio roomrec / janus-pp-rec: chunks %.1fx, .mjr %.1fx\n", chunks_mbs / janus_mbs,
+              mjr_mbs / janus_mbs);
+  std::printf("output: roomrec %.1f MB (chunks), %.1f MB (.mjr); janus-pp-rec %.1f MB\n", chunk_out / 1e6,
+              mjr_out / 1e6, janus_out / 1e6);
+  std::printf("SUMMARY\ttransmux chunks, %d-min room\t%.0f MB/s\t%.0f MB/s (janus-pp-rec, .mjr)\t%.1fx\t%.0f MiB\t%.0f MiB\n",
+              minutes, chunks_mbs, janus_mbs, chunks_mbs / janus_mbs, chunks.peak_rss_kb / 1024.0,
+              janus.peak_rss_kb / 1024.0);
+  std::printf("SUMMARY\ttransmux .mjr, %d-min room\t%.0f MB/s\t%.0f MB/s (janus-pp-rec, .mjr)\t%.1fx\t%.0f MiB\t%.0f MiB\n",
+              minutes, mjr_mbs, janus_mbs, mjr_mbs / janus_mbs, mjr.peak_rss_kb / 1024.0, janus.peak_rss_kb / 1024.0);
   if (!keep) fs::remove_all(dir);
-  return ours.status == 0 ? 0 : 1;
+  return chunks.status == 0 && mjr.status == 0 ? 0 : 1;
 }

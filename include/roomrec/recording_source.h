@@ -15,9 +15,15 @@
 //    ({room}/{peer}/{session}/{index}-{from_ts}-{to_ts}.rec); files are streamed from disk.
 //  - a local folder of Janus .mjr recordings (one file per track; when the folder holds .mjr files it is
 //    read this way). Each peer (file name without its -audio/-video/-data suffix) becomes one session
-//    (number 0) whose chunks are its .mjr files, converted on open() into a valid roomrec chunk (a
-//    track_started row, one rtp row per frame, a track_stopped row). The conversion holds one .mjr file
-//    and its chunk in memory.
+//    (number 0) whose chunks are its .mjr files, read by open() as a valid roomrec chunk (a
+//    track_started row, one rtp row per frame, a track_stopped row) encoded while the file is read in
+//    256 KiB blocks: neither the file nor its chunk is ever held whole. The listing reads each file's
+//    first and last bytes only: its key's from_ts is the info header's "u", its to_ts the time of the
+//    last frame found at the file's end (from_ts when unknown: MJR00001, damage at the end).
+//
+// Whatever the recording's length, reading holds a bounded window of it: a chunk reader's buffer
+// (a read block plus the largest frame), an .mjr window, and for S3 at most 2 MiB of an object in
+// memory (larger objects go to the temporary file).
 //
 // All implementations are thread-safe: list(), open() and the ByteSources they return may be used from
 // different threads (each ByteSource by one thread at a time).
@@ -71,8 +77,9 @@ class ROOMREC_API RecordingSource {
   // For messages and logs (never shows a secret).
   virtual std::string describe() const = 0;
 
-  // Problems found while opening `c` that its bytes cannot show (e.g. a truncated .mjr file converted
-  // into an intact chunk). Empty for chunks read as stored. SessionReader adds these to its problems.
+  // Problems found while reading `c` that its bytes cannot show (e.g. a truncated .mjr file read as an
+  // intact chunk): those of the last read of `c` to its end (an .mjr's damage is known only then).
+  // Empty for chunks read as stored. SessionReader adds these to its problems when it finishes `c`.
   virtual std::vector<std::string> chunk_problems(const ChunkRef& c) {
     (void)c;
     return {};

@@ -2,6 +2,8 @@
 
 #include <roomrec/chunk_reader.h>
 
+#include "read/row_stream.h"
+
 #include <algorithm>
 
 namespace roomrec::convert {
@@ -9,9 +11,9 @@ namespace roomrec::convert {
 std::map<uint32_t, rtp::SenderReport> first_sender_reports(RecordingSource& source, const SessionRef& session) {
   std::map<uint32_t, rtp::SenderReport> first;
   if (session.chunks.empty()) return first;
-  auto bytes = source.open(session.chunks.front());
-  if (!bytes) return first;
-  ChunkReader reader(std::move(bytes.value()));
+  auto rows = open_rows(source, session.chunks.front());
+  if (!rows) return first;
+  RowStream& reader = *rows.value();
   constexpr uint64_t kScanMs = 30'000;
   bool have_offset = false;
   int64_t offset = 0;

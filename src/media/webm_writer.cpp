@@ -145,7 +145,10 @@ class WebmWriter::FileWriter final : public mkvmuxer::IMkvWriter {
   Status open(const std::string& path) {
     file_ = std::fopen(path.c_str(), "wb");
     if (!file_) return Status::error(ErrorCode::io, "create " + path + ": " + std::strerror(errno));
-    std::setvbuf(file_, nullptr, _IOFBF, 256 * 1024);
+    // glibc ignores the size when no buffer is given (it allocates st_blksize, 4 KiB): then every
+    // frame larger than that is a write(2) of its own. Give it the buffer.
+    vbuf_ = std::make_unique<char[]>(kFileBufferBytes);
+    std::setvbuf(file_, vbuf_.get(), _IOFBF, kFileBufferBytes);
     return Status::ok();
   }
 
@@ -223,7 +226,9 @@ class WebmWriter::FileWriter final : public mkvmuxer::IMkvWriter {
     std::memcpy(mirror_.data() + at, p, n);
   }
 
+  static constexpr size_t kFileBufferBytes = 256 * 1024;
   std::FILE* file_ = nullptr;
+  std::unique_ptr<char[]> vbuf_;  // file_'s stdio buffer (outlives it: close() runs in the destructor's body)
   int64_t pos_ = 0;
   int64_t size_ = 0;
   bool failed_ = false;

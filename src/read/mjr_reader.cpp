@@ -2,6 +2,8 @@
 
 #include <roomrec/chunk_writer.h>
 
+#include "format/row_codec.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -233,92 +235,189 @@ TrackInfo track_info(const MjrInfo& info, std::string_view name) {
   return t;
 }
 
+namespace {
+
+// Reads bytes the caller keeps alive (FrameReader over memory).
+class SpanBytes final : public ByteSource {
+ public:
+  SpanBytes(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  Result<size_t> read(uint8_t* dst, size_t max) override {
+    size_t k = std::min(max, n_ - off_);
+    if (k) std::memcpy(dst, p_ + off_, k);
+    off_ += k;
+    return k;
+  }
+
+ private:
+  const uint8_t* p_;
+  size_t n_;
+  size_t off_ = 0;
+};
+
+constexpr size_t kHeadBytes = kMagicBytes + 2 + 65535;
+
+}  // namespace
+
+FrameReader::FrameReader(MjrInfo info, std::unique_ptr<ByteSource> source)
+    : info_(std::move(info)), source_(std::move(source)), buf_(new uint8_t[kWindowBytes]),
+      marker_len_(info_.version == 2 ? 4 : 8), clock_rate_(track_info(info_, "").clock_rate) {}
+
 FrameReader::FrameReader(const MjrInfo& info, const uint8_t* data, size_t n)
-    : info_(info), data_(data), n_(n), pos_(std::min(info.frames_offset, n)),
-      marker_len_(info.version == 2 ? 4 : 8), clock_rate_(track_info(info, "").clock_rate) {}
+    : FrameReader(info, std::make_unique<SpanBytes>(data, n)) {
+  init_position();
+}
+
+Result<std::unique_ptr<FrameReader>> FrameReader::open(std::unique_ptr<ByteSource> source) {
+  std::unique_ptr<FrameReader> r(new FrameReader(MjrInfo{}, std::move(source)));
+  // The info header is at most kHeadBytes: read that much (or the whole file when shorter).
+  r->fill(kHeadBytes);
+  auto info = parse_header(r->buf_.get(), r->end_);
+  if (!info) {
+    // Cut short by a read error: that is the reason, not the truncation it left.
+    if (!r->stats_.source_error.is_ok()) return r->stats_.source_error;
+    return info.status();
+  }
+  r->info_ = std::move(info.value());
+  r->marker_len_ = r->info_.version == 2 ? 4 : 8;
+  r->clock_rate_ = track_info(r->info_, "").clock_rate;
+  r->init_position();
+  return r;
+}
+
+void FrameReader::init_position() {
+  // Skips to the first frame (the file may be shorter than its header says: then it is empty).
+  uint64_t skip = info_.frames_offset;
+  while (skip > 0) {
+    if (!fill(1)) break;
+    size_t k = static_cast<size_t>(std::min<uint64_t>(skip, end_ - pos_));
+    pos_ += k;
+    skip -= k;
+  }
+}
+
+bool FrameReader::fill(size_t need) {
+  if (end_ - pos_ >= need) return true;
+  if (eof_) return false;
+  if (pos_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
+    base_ += pos_;
+    end_ -= pos_;
+    pos_ = 0;
+  }
+  while (end_ < need && !eof_) {
+    auto got = source_->read(buf_.get() + end_, kWindowBytes - end_);
+    if (!got) {
+      stats_.source_error = got.status();
+      note_problem("read error at offset " + std::to_string(abs(end_)) + ": " + got.status().message());
+      eof_ = true;
+    } else if (*got == 0) {
+      eof_ = true;
+    } else {
+      end_ += *got;
+    }
+  }
+  return end_ - pos_ >= need;
+}
 
 void FrameReader::note_problem(std::string what) {
   if (stats_.problems.size() < kMaxProblemLines) stats_.problems.push_back(std::move(what));
   else if (stats_.problems.size() == kMaxProblemLines) stats_.problems.push_back("(more damage not listed)");
 }
 
-bool FrameReader::plausible_frame_at(size_t p) const {
-  if (p > n_ || n_ - p < kFrameHeaderBytes) return false;
+// A frame that could be real at pos_: its marker, a length that fits in the file, and a payload that
+// can be what the recording holds. Reads ahead (up to one frame) without moving pos_.
+bool FrameReader::plausible_frame_here() {
+  if (!fill(kFrameHeaderBytes)) return false;
+  const uint8_t* p = buf_.get() + pos_;
   const char* marker = info_.version == 2 ? "MEET" : "MEETECHO";
-  if (std::memcmp(data_ + p, marker, marker_len_) != 0) return false;
-  size_t len = be16(data_ + p + 8);
-  if (n_ - p - kFrameHeaderBytes < len) return false;
+  if (std::memcmp(p, marker, marker_len_) != 0) return false;
+  size_t len = be16(p + 8);
+  if (!fill(kFrameHeaderBytes + len)) return false;
+  p = buf_.get() + pos_;
   if (info_.media == Media::data) return len >= 8;
-  return len >= 12 && (data_[p + kFrameHeaderBytes] >> 6) == 2;
+  return len >= 12 && (p[kFrameHeaderBytes] >> 6) == 2;
 }
 
-bool FrameReader::resync(size_t from) {
+// pos_ is where a frame marker was expected: finds the next plausible frame. The bytes before it are
+// one bad region; false when the rest of the file holds no frame.
+bool FrameReader::resync() {
   static constexpr uint8_t kMarker[4] = {'M', 'E', 'E', 'T'};
-  size_t p = from + 1;
-  while (p < n_) {
-    const uint8_t* hit = std::search(data_ + p, data_ + n_, kMarker, kMarker + 4);
-    if (hit == data_ + n_) break;
-    size_t at = static_cast<size_t>(hit - data_);
-    if (plausible_frame_at(at)) {
+  const uint64_t from = abs(pos_);
+  pos_++;
+  for (;;) {
+    if (end_ - pos_ < 4 && !fill(4)) break;
+    const uint8_t* b = buf_.get();
+    const uint8_t* hit = std::search(b + pos_, b + end_, kMarker, kMarker + 4);
+    if (hit == b + end_) {
+      pos_ = end_ - 3;  // a marker may straddle the end of the window
+      if (!fill(4)) break;
+      continue;
+    }
+    pos_ = static_cast<size_t>(hit - b);
+    const uint64_t at = abs(pos_);
+    if (plausible_frame_here()) {
       stats_.bad_regions++;
       stats_.skipped_bytes += at - from;
       note_problem("no frame marker at offset " + std::to_string(from) + ": skipped " + std::to_string(at - from) +
                    " bytes to the next frame");
-      pos_ = at;
       return true;
     }
-    p = at + 1;
+    pos_++;
   }
+  const uint64_t file_end = abs(end_);
   stats_.bad_regions++;
-  stats_.skipped_bytes += n_ - from;
-  note_problem("no frame marker at offset " + std::to_string(from) + ": the last " + std::to_string(n_ - from) +
+  stats_.skipped_bytes += file_end - from;
+  note_problem("no frame marker at offset " + std::to_string(from) + ": the last " + std::to_string(file_end - from) +
                " bytes hold no frame");
-  pos_ = n_;
+  pos_ = end_;
   return false;
 }
 
 bool FrameReader::next(Frame& f) {
   const uint64_t base_ms = static_cast<uint64_t>(info_.written_us) / 1000;
-  while (pos_ < n_) {
-    const size_t at = pos_;
-    const size_t left = n_ - at;
-    if (left < kFrameHeaderBytes) {
-      stats_.truncated = true;
-      note_problem("truncated: " + std::to_string(left) + " bytes at offset " + std::to_string(at) +
-                   ", less than a frame header");
-      pos_ = n_;
+  const char* marker = info_.version == 2 ? "MEET" : "MEETECHO";
+  for (;;) {
+    if (!fill(kFrameHeaderBytes)) {
+      const size_t left = end_ - pos_;
+      if (left > 0) {
+        stats_.truncated = true;
+        note_problem("truncated: " + std::to_string(left) + " bytes at offset " + std::to_string(abs(pos_)) +
+                     ", less than a frame header");
+        pos_ = end_;
+      }
       return false;
     }
-    const uint8_t* p = data_ + at;
+    const uint64_t at = abs(pos_);
+    const uint8_t* p = buf_.get() + pos_;
     // An info header written again (janus-pp-rec skips these too).
     if (std::memcmp(p, "MJR0000", 7) == 0) {
       size_t len = be16(p + 8);
-      if (left - kFrameHeaderBytes < len) {
+      if (!fill(kFrameHeaderBytes + len)) {
         stats_.truncated = true;
         note_problem("truncated: header at offset " + std::to_string(at) + " claims " + std::to_string(len) +
-                     " bytes, " + std::to_string(left - kFrameHeaderBytes) + " left");
-        pos_ = n_;
+                     " bytes, " + std::to_string(end_ - pos_ - kFrameHeaderBytes) + " left");
+        pos_ = end_;
         return false;
       }
       stats_.skipped_frames++;
-      pos_ = at + kFrameHeaderBytes + len;
+      pos_ += kFrameHeaderBytes + len;
       continue;
     }
-    const char* marker = info_.version == 2 ? "MEET" : "MEETECHO";
     if (std::memcmp(p, marker, marker_len_) != 0) {
-      if (!resync(at)) return false;
+      if (!resync()) return false;
       continue;
     }
     const size_t len = be16(p + 8);
-    if (left - kFrameHeaderBytes < len) {
+    if (!fill(kFrameHeaderBytes + len)) {
       stats_.truncated = true;
       note_problem("truncated: frame at offset " + std::to_string(at) + " claims " + std::to_string(len) +
-                   " bytes, " + std::to_string(left - kFrameHeaderBytes) + " left");
-      pos_ = n_;
+                   " bytes, " + std::to_string(end_ - pos_ - kFrameHeaderBytes) + " left");
+      pos_ = end_;
       return false;
     }
+    p = buf_.get() + pos_;  // fill() may have moved the window
     const uint8_t* payload = p + kFrameHeaderBytes;
-    pos_ = at + kFrameHeaderBytes + len;
+    pos_ += kFrameHeaderBytes + len;
     uint32_t rel = info_.version == 2 ? be32(p + 4) : 0;
 
     if (info_.media == Media::data) {
@@ -360,51 +459,224 @@ bool FrameReader::next(Frame& f) {
     stats_.frames++;
     return true;
   }
+}
+
+std::optional<uint32_t> last_frame_rel_ms(const MjrInfo& info, const uint8_t* tail, size_t n) {
+  if (info.version != 2) return std::nullopt;
+  static constexpr uint8_t kMarker[4] = {'M', 'E', 'E', 'T'};
+  // Hostile bytes may hold many runs that break just before the end: the work is capped.
+  uint64_t budget = 1u << 20;
+  for (const uint8_t* hit = tail; (hit = std::search(hit, tail + n, kMarker, kMarker + 4)) != tail + n; ++hit) {
+    size_t q = static_cast<size_t>(hit - tail);
+    uint32_t latest = 0;
+    uint64_t frames = 0;
+    for (;;) {
+      if (budget-- == 0) return std::nullopt;
+      if (q == n) break;  // the run ends where the file does
+      if (n - q < kFrameHeaderBytes || std::memcmp(tail + q, kMarker, 4) != 0) break;
+      const size_t len = be16(tail + q + 8);
+      if (n - q - kFrameHeaderBytes < len) {
+        q = n;  // a last frame cut by the end of the file: the run still reaches it
+        break;
+      }
+      const uint8_t* payload = tail + q + kFrameHeaderBytes;
+      const bool fits = info.media == Media::data ? len >= 8 : len >= 12 && (payload[0] >> 6) == 2;
+      if (!fits) break;
+      latest = std::max(latest, be32(tail + q + 4));
+      ++frames;
+      q += kFrameHeaderBytes + len;
+    }
+    if (q == n && frames > 0) return latest;
+  }
+  return std::nullopt;
+}
+
+// ---- rows ------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<RowReader>> RowReader::open(std::unique_ptr<ByteSource> source, const ChunkParams& params) {
+  auto frames = FrameReader::open(std::move(source));
+  if (!frames) return frames.status();
+  return std::make_unique<RowReader>(std::move(frames.value()), params);
+}
+
+RowReader::RowReader(std::unique_ptr<FrameReader> frames, const ChunkParams& params)
+    : frames_(std::move(frames)), track_id_(params.track_id), track_name_(params.track_name) {
+  const MjrInfo& info = frames_->info();
+  header_.app = params.app;
+  header_.room = params.room;
+  header_.room_record_id = params.room_record_id;
+  header_.peer = params.peer;
+  header_.session = params.session;
+  header_.index = params.index;
+  header_.first_ts = static_cast<uint64_t>(info.written_us) / 1000;
+  media_ = info.media != Media::data;
+  label_ = info.description.empty() ? std::string("data") : info.description;
+  binary_ = info.codec == "binary";
+  last_ts_ = header_.first_ts;
+}
+
+void RowReader::emit(Row& row) {
+  rows_++;
+  last_row_ts_ = row.ts;
+}
+
+void RowReader::frame_row(const Frame& f, Row& row) {
+  row.ts = f.ts_ms;
+  row.payload.assign(f.data, f.data + f.size);
+  if (media_) {
+    row.kind = RowKind::rtp;
+    row.track_id = track_id_;
+  } else {
+    row.kind = RowKind::data;
+    row.track_id = 0;
+    row.label = label_;
+    row.binary = binary_;
+  }
+  last_ts_ = std::max(last_ts_, f.ts_ms);
+  emit(row);
+}
+
+bool RowReader::next(Row& row) {
+  Frame f;
+  switch (state_) {
+    case State::start: {
+      const bool have = frames_->next(f);
+      if (!media_) {
+        state_ = State::frames;
+        if (!have) {
+          state_ = State::done;
+          done_ = true;
+          return false;
+        }
+        frame_row(f, row);
+        return true;
+      }
+      TrackInfo t = track_info(frames_->info(), track_name_);
+      if (have) t.ssrc = be32(f.data + 8);
+      row.kind = RowKind::track_started;
+      row.ts = header_.first_ts;
+      row.track_id = track_id_;
+      row.track = std::move(t);
+      row.payload.clear();
+      emit(row);
+      // The first frame's bytes stay valid in the window until the next read: keep it for the next call.
+      if (have) {
+        pending_ = true;
+        pending_frame_ = f;
+      }
+      state_ = have ? State::frames : State::stop;
+      return true;
+    }
+    case State::frames:
+      if (pending_) {
+        pending_ = false;
+        frame_row(pending_frame_, row);
+        return true;
+      }
+      if (frames_->next(f)) {
+        frame_row(f, row);
+        return true;
+      }
+      if (!media_) {
+        state_ = State::done;
+        done_ = true;
+        return false;
+      }
+      [[fallthrough]];
+    case State::stop:
+      row.kind = RowKind::track_stopped;
+      row.ts = last_ts_;
+      row.track_id = track_id_;
+      row.payload.clear();
+      emit(row);
+      state_ = State::done;
+      return true;
+    case State::done:
+      done_ = true;
+      return false;
+  }
   return false;
 }
 
-Result<Conversion> convert_to_chunk(const uint8_t* data, size_t n, const ChunkParams& params) {
-  auto info = parse_header(data, n);
-  if (!info) return info.status();
-  Conversion out;
-  out.info = std::move(info.value());
-  out.first_ts = static_cast<uint64_t>(out.info.written_us) / 1000;
-  out.last_ts = out.first_ts;
+// ---- chunk bytes -----------------------------------------------------------------------------------
 
-  ChunkHeader h;
-  h.app = params.app;
-  h.room = params.room;
-  h.room_record_id = params.room_record_id;
-  h.peer = params.peer;
-  h.session = params.session;
-  h.index = params.index;
-  h.first_ts = out.first_ts;
-  ChunkWriter w(h, std::min<size_t>(n + n / 8 + 4096, 64u << 20));
+ChunkByteSource::ChunkByteSource(std::unique_ptr<RowReader> rows) : rows_(std::move(rows)), out_(64 * 1024) {
+  format::write_preamble(out_);
+  format::write_header_frame(out_, rows_->header());
+}
 
-  FrameReader reader(out.info, data, n);
-  const bool media = out.info.media != Media::data;
-  const std::string label = out.info.description.empty() ? std::string("data") : out.info.description;
-  const bool binary = out.info.codec == "binary";
-  Frame f;
-  bool first = true;
-  while (reader.next(f)) {
-    if (media && first) {
-      TrackInfo t = track_info(out.info, params.track_name);
-      t.ssrc = be32(f.data + 8);
-      w.add_track_started(out.first_ts, params.track_id, t);
+void ChunkByteSource::produce(size_t want) {
+  while (out_.size() - out_pos_ < want && !trailer_written_) {
+    if (rows_->next(row_)) {
+      switch (row_.kind) {
+        case RowKind::rtp:
+          format::write_bytes_row(out_, row_.ts, row_.track_id, format::kRowRtp, row_.payload.data(),
+                                  row_.payload.size());
+          break;
+        case RowKind::data:
+          format::write_data_row(out_, row_.ts, row_.label, row_.binary, row_.payload.data(), row_.payload.size());
+          break;
+        case RowKind::track_started:
+          format::write_track_started_row(out_, row_.ts, row_.track_id, row_.track);
+          break;
+        case RowKind::track_stopped:
+          format::write_empty_row(out_, row_.ts, row_.track_id, format::kRowTrackStopped);
+          break;
+        default:
+          break;
+      }
+    } else {
+      format::write_trailer_row(out_, rows_->last_row_ts(), rows_->rows(), rows_->last_row_ts());
+      trailer_written_ = true;
     }
-    first = false;
-    if (media) w.add_rtp(f.ts_ms, params.track_id, f.data, f.size);
-    else w.add_data(f.ts_ms, label, binary, f.data, f.size);
-    out.last_ts = std::max(out.last_ts, f.ts_ms);
   }
-  if (media && first) {
-    // No frame at all: still say which track this file was.
-    w.add_track_started(out.first_ts, params.track_id, track_info(out.info, params.track_name));
+}
+
+Result<size_t> ChunkByteSource::read(uint8_t* dst, size_t max) {
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
   }
-  if (media) w.add_track_stopped(out.last_ts, params.track_id);
-  out.stats = reader.stats();
-  out.chunk = w.finish();
+  produce(std::min<size_t>(max, 64 * 1024));
+  size_t k = std::min(max, out_.size() - out_pos_);
+  if (k) std::memcpy(dst, out_.data() + out_pos_, k);
+  out_pos_ += k;
+  return k;
+}
+
+std::vector<std::string> problem_lines(const MjrInfo& info, const ScanStats& st) {
+  std::vector<std::string> found;
+  if (!st.clean()) {
+    std::string m = ".mjr damaged: " + std::to_string(st.frames) + " frames read";
+    if (st.skipped_frames) m += ", " + std::to_string(st.skipped_frames) + " frames skipped (not RTP)";
+    if (st.bad_regions)
+      m += ", " + std::to_string(st.bad_regions) + " bad regions (" + std::to_string(st.skipped_bytes) +
+           " bytes skipped)";
+    if (st.truncated) m += ", truncated";
+    if (!st.source_error.is_ok()) m += ", read error";
+    found.push_back(m);
+    for (const auto& line : st.problems) found.push_back(".mjr: " + line);
+  }
+  if (info.encrypted) found.push_back(".mjr: the media is end-to-end encrypted (recorded as received)");
+  return found;
+}
+
+Result<Conversion> convert_to_chunk(const uint8_t* data, size_t n, const ChunkParams& params) {
+  auto rows = RowReader::open(std::make_unique<SpanBytes>(data, n), params);
+  if (!rows) return rows.status();
+  ChunkByteSource src(std::move(rows.value()));
+  Conversion out;
+  out.chunk = Buffer(std::min<size_t>(n + n / 8 + 4096, 64u << 20));
+  for (;;) {
+    uint8_t* dst = out.chunk.grow(64 * 1024);
+    auto got = src.read(dst, 64 * 1024);
+    if (!got || *got == 0) break;  // reading memory never fails
+    out.chunk.commit(*got);
+  }
+  out.info = src.rows().info();
+  out.stats = src.rows().stats();
+  out.first_ts = src.rows().header().first_ts;
+  out.last_ts = src.rows().last_frame_ts();
   return out;
 }
 

@@ -19,7 +19,9 @@
 #include <utility>
 
 #include "util/thread_name.h"
+#include "format/row_codec.h"
 #include "read/mjr_reader.h"
+#include "read/row_stream.h"
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
 #include "util/text.h"
@@ -37,6 +39,8 @@ constexpr uint64_t kMemoryObjectBytes = 2ull << 20;
 constexpr int kDownloadAttempts = 3;
 // An .mjr info header is at most 8 + 2 + 65535 bytes.
 constexpr size_t kMjrHeadBytes = 8 + 2 + 65535;
+// The end of an .mjr read for its last frame time: two of the largest frames.
+constexpr uint64_t kMjrTailBytes = 2 * (10 + 65535);
 // At most this many missing indexes are listed per session (a bogus huge index must not exhaust memory).
 constexpr size_t kMaxMissingListed = 100'000;
 
@@ -257,23 +261,6 @@ std::vector<DirEntry> list_dir(const fs::path& dir, std::vector<std::string>& pr
   std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Owns a Buffer (a converted .mjr chunk).
-class BufferSource final : public ByteSource {
- public:
-  explicit BufferSource(Buffer b) : b_(std::move(b)) {}
-  Result<size_t> read(uint8_t* dst, size_t max) override {
-    size_t k = std::min(max, b_.size() - off_);
-    if (k) std::memcpy(dst, b_.data() + off_, k);
-    off_ += k;
-    return k;
-  }
-
- private:
-  Buffer b_;
-  size_t off_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------------------
 // A local folder with the S3 key layout.
@@ -597,8 +584,86 @@ class S3Source final : public RecordingSource {
 };
 
 // ---------------------------------------------------------------------------------------------------
+// What the last complete read of each .mjr met (damage, encryption), by file: known only once a
+// file has been read to its end, and shared with the streams (which may outlive their source).
+class MjrProblems {
+ public:
+  void set(const std::string& location, const mjr::RowReader& rows) {
+    std::vector<std::string> found = mjr::problem_lines(rows.info(), rows.stats());
+    std::lock_guard lock(mu_);
+    if (found.empty()) by_location_.erase(location);
+    else by_location_[location] = std::move(found);
+  }
+  std::vector<std::string> get(const std::string& location) {
+    std::lock_guard lock(mu_);
+    auto it = by_location_.find(location);
+    return it == by_location_.end() ? std::vector<std::string>{} : it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::string>> by_location_;
+};
+
+// An .mjr's rows, straight from its frames. Its stats are those of an intact chunk (unless the file
+// could not be read to its end): the damage of the file is reported through chunk_problems(), as
+// when it was converted into a chunk first.
+class MjrRows final : public RowStream {
+ public:
+  MjrRows(std::unique_ptr<mjr::RowReader> rows, std::shared_ptr<MjrProblems> problems, std::string location)
+      : rows_(std::move(rows)), problems_(std::move(problems)), location_(std::move(location)) {
+    stats_.magic_ok = true;
+    stats_.format_version = format::kFormatVersion;
+    stats_.header_ok = true;
+  }
+  const ChunkHeader* read_header() override { return &rows_->header(); }
+  bool next(Row& row) override {
+    if (rows_->next(row)) {
+      stats_.good_rows++;
+      return true;
+    }
+    if (!stats_.trailer_seen) {
+      stats_.trailer_seen = true;
+      stats_.trailer_row_count = rows_->rows();
+      stats_.trailer_last_ts = rows_->last_row_ts();
+      stats_.source_error = rows_->stats().source_error;  // a file that could not be read to its end
+      problems_->set(location_, *rows_);
+    }
+    return false;
+  }
+  const ChunkReadStats& stats() const override { return stats_; }
+
+ private:
+  std::unique_ptr<mjr::RowReader> rows_;
+  std::shared_ptr<MjrProblems> problems_;
+  std::string location_;
+  ChunkReadStats stats_;
+};
+
+// An .mjr as the bytes of a roomrec chunk, encoded as they are read.
+class MjrChunkBytes final : public ByteSource {
+ public:
+  MjrChunkBytes(std::unique_ptr<mjr::RowReader> rows, std::shared_ptr<MjrProblems> problems, std::string location)
+      : bytes_(std::move(rows)), problems_(std::move(problems)), location_(std::move(location)) {}
+  Result<size_t> read(uint8_t* dst, size_t max) override {
+    auto got = bytes_.read(dst, max);
+    if (got && *got == 0 && max > 0 && !reported_) {
+      reported_ = true;
+      problems_->set(location_, bytes_.rows());
+    }
+    return got;
+  }
+
+ private:
+  mjr::ChunkByteSource bytes_;
+  std::shared_ptr<MjrProblems> problems_;
+  std::string location_;
+  bool reported_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------------
 // A folder of Janus .mjr recordings.
-class JanusSource final : public RecordingSource {
+class JanusSource final : public RecordingSource, public RowStreamProvider {
  public:
   explicit JanusSource(std::string root) : root_(std::move(root)) {}
 
@@ -609,6 +674,7 @@ class JanusSource final : public RecordingSource {
       std::string path;
       uint64_t size;
       uint64_t from_ts;
+      uint64_t to_ts;
     };
     std::map<std::string, std::vector<Track>> peers;
     for (const DirEntry& e : list_dir(root_, problems)) {
@@ -626,8 +692,13 @@ class JanusSource final : public RecordingSource {
         problems.push_back("ignored " + e.path.string() + ": " + info.status().message());
         continue;
       }
-      peers[mjr::peer_name(e.name)].push_back(
-          Track{e.name, e.path.string(), e.size, static_cast<uint64_t>(info->written_us) / 1000});
+      // Its span: from "u" to the last frame's time, read from the file's end (bounded reads both).
+      const uint64_t from_ts = static_cast<uint64_t>(info->written_us) / 1000;
+      uint64_t to_ts = from_ts;
+      if (auto tail = read_tail(e.path.string()); tail && !tail->empty()) {
+        if (auto rel = mjr::last_frame_rel_ms(info.value(), tail->data(), tail->size())) to_ts = from_ts + *rel;
+      }
+      peers[mjr::peer_name(e.name)].push_back(Track{e.name, e.path.string(), e.size, from_ts, to_ts});
     }
     RoomListing out;
     out.app = "janus";
@@ -651,7 +722,7 @@ class JanusSource final : public RecordingSource {
         c.key.session = 0;
         c.key.index = static_cast<uint32_t>(i);
         c.key.from_ts = tracks[i].from_ts;
-        c.key.to_ts = tracks[i].from_ts;  // unknown without reading the whole file
+        c.key.to_ts = tracks[i].to_ts;
         c.size = tracks[i].size;
         c.location = tracks[i].path;
         s.chunks.push_back(std::move(c));
@@ -668,50 +739,18 @@ class JanusSource final : public RecordingSource {
   }
 
   Result<std::unique_ptr<ByteSource>> open(const ChunkRef& c) override {
-    auto bytes = read_all(c.location);
-    if (!bytes) return bytes.status();
-    mjr::ChunkParams p;
-    p.app = c.key.app;
-    p.room = c.key.room;
-    p.room_record_id = c.key.room_record_id;
-    p.peer = c.key.peer;
-    p.session = c.key.session;
-    p.index = c.key.index;
-    p.track_id = c.key.index + 1;
-    std::string name = fs::path(c.location).filename().string();
-    if (iends_with(name, ".mjr")) name.resize(name.size() - 4);
-    p.track_name = name;
-    auto conv = mjr::convert_to_chunk(bytes->data(), bytes->size(), p);
-    if (!conv) {
-      Status s = conv.status();
-      return s.with_context(c.location);
-    }
-    std::vector<std::string> found;
-    const mjr::ScanStats& st = conv->stats;
-    if (!st.clean()) {
-      std::string m = ".mjr damaged: " + std::to_string(st.frames) + " frames read";
-      if (st.skipped_frames) m += ", " + std::to_string(st.skipped_frames) + " frames skipped (not RTP)";
-      if (st.bad_regions)
-        m += ", " + std::to_string(st.bad_regions) + " bad regions (" + std::to_string(st.skipped_bytes) +
-             " bytes skipped)";
-      if (st.truncated) m += ", truncated";
-      found.push_back(m);
-      for (const auto& line : st.problems) found.push_back(".mjr: " + line);
-    }
-    if (conv->info.encrypted) found.push_back(".mjr: the media is end-to-end encrypted (recorded as received)");
-    {
-      std::lock_guard lock(mu_);
-      if (found.empty()) problems_.erase(c.location);
-      else problems_[c.location] = std::move(found);
-    }
-    return std::unique_ptr<ByteSource>(std::make_unique<BufferSource>(std::move(conv->chunk)));
+    auto rows = open_mjr(c);
+    if (!rows) return rows.status();
+    return std::unique_ptr<ByteSource>(std::make_unique<MjrChunkBytes>(std::move(rows.value()), problems_, c.location));
   }
 
-  std::vector<std::string> chunk_problems(const ChunkRef& c) override {
-    std::lock_guard lock(mu_);
-    auto it = problems_.find(c.location);
-    return it == problems_.end() ? std::vector<std::string>{} : it->second;
+  Result<std::unique_ptr<RowStream>> open_rows(const ChunkRef& c) override {
+    auto rows = open_mjr(c);
+    if (!rows) return rows.status();
+    return std::unique_ptr<RowStream>(std::make_unique<MjrRows>(std::move(rows.value()), problems_, c.location));
   }
+
+  std::vector<std::string> chunk_problems(const ChunkRef& c) override { return problems_->get(c.location); }
 
   std::string describe() const override { return "janus .mjr folder file://" + root_; }
 
@@ -739,13 +778,55 @@ class JanusSource final : public RecordingSource {
     return out;
   }
   static Result<std::vector<uint8_t>> read_head(const std::string& path) { return read_fd(path, kMjrHeadBytes); }
-  static Result<std::vector<uint8_t>> read_all(const std::string& path) {
-    return read_fd(path, std::numeric_limits<size_t>::max());
+  // The last kMjrTailBytes of a file (the whole file when shorter).
+  static Result<std::vector<uint8_t>> read_tail(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Status::error(ErrorCode::io, "open " + path + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size < 0) {
+      ::close(fd);
+      return Status::error(ErrorCode::io, "stat " + path + ": " + std::strerror(errno));
+    }
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t from = size > kMjrTailBytes ? size - kMjrTailBytes : 0;
+    std::vector<uint8_t> out(static_cast<size_t>(size - from));
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t r = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(from + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    out.resize(got);  // a file that shrank meanwhile: what was read
+    return out;
+  }
+
+  // The rows of one .mjr, read from the file in bounded blocks.
+  Result<std::unique_ptr<mjr::RowReader>> open_mjr(const ChunkRef& c) {
+    auto file = file_source_nofollow(c.location);
+    if (!file) return file.status();
+    mjr::ChunkParams p;
+    p.app = c.key.app;
+    p.room = c.key.room;
+    p.room_record_id = c.key.room_record_id;
+    p.peer = c.key.peer;
+    p.session = c.key.session;
+    p.index = c.key.index;
+    p.track_id = c.key.index + 1;
+    std::string name = fs::path(c.location).filename().string();
+    if (iends_with(name, ".mjr")) name.resize(name.size() - 4);
+    p.track_name = name;
+    auto rows = mjr::RowReader::open(std::move(file.value()), p);
+    if (!rows) {
+      Status s = rows.status();
+      return s.with_context(c.location);
+    }
+    return rows;
   }
 
   std::string root_;
-  std::mutex mu_;
-  std::map<std::string, std::vector<std::string>> problems_;  // by location, from the last open()
+  std::shared_ptr<MjrProblems> problems_ = std::make_shared<MjrProblems>();
 };
 
 bool has_mjr_files(const std::string& dir) {

@@ -6,7 +6,7 @@ namespace roomrec {
 
 struct SessionReader::OpenChunk {
   size_t order = 0;  // position in session_.chunks
-  std::unique_ptr<ChunkReader> reader;
+  std::unique_ptr<RowStream> reader;
   Row row;           // the next row of this chunk
 };
 
@@ -46,16 +46,15 @@ bool SessionReader::track_open(uint32_t id) const {
 
 bool SessionReader::open_chunk(size_t i) {
   const ChunkRef& c = session_.chunks[i];
-  auto bytes = source_.open(c);
-  if (!bytes) {
+  auto rows = open_rows(source_, c);
+  if (!rows) {
     stats_.chunks_failed++;
-    problem(chunk_name(c) + ": open failed: " + bytes.status().to_string() + " (" + c.location + ")");
+    problem(chunk_name(c) + ": open failed: " + rows.status().to_string() + " (" + c.location + ")");
     return false;
   }
-  for (auto& p : source_.chunk_problems(c)) problem(chunk_name(c) + ": " + p + " (" + c.location + ")");
   auto oc = std::make_unique<OpenChunk>();
   oc->order = i;
-  oc->reader = std::make_unique<ChunkReader>(std::move(bytes.value()));
+  oc->reader = std::move(rows.value());
   if (const ChunkHeader* h = oc->reader->read_header()) {
     if (h->peer != session_.peer || h->session != session_.session)
       problem(chunk_name(c) + ": its header names session " + h->peer + "/" + std::to_string(h->session) +
@@ -77,6 +76,8 @@ bool SessionReader::open_chunk(size_t i) {
 
 void SessionReader::finish_chunk(OpenChunk& oc) {
   const ChunkRef& c = session_.chunks[oc.order];
+  // What the source found that the rows cannot show (a damaged .mjr), known once the chunk was read.
+  for (auto& p : source_.chunk_problems(c)) problem(chunk_name(c) + ": " + p + " (" + c.location + ")");
   const ChunkReadStats& st = oc.reader->stats();
   stats_.chunks_read++;
   stats_.bad_regions += st.bad_regions;

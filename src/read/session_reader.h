@@ -11,6 +11,7 @@
 // intact rows are still returned); the rest of the session is still read.
 #pragma once
 
+#include "read/row_stream.h"
 #include "util/utf8.h"
 
 #include <roomrec/chunk_reader.h>

@@ -1035,3 +1035,161 @@ TEST_CASE("a damaged .mjr in a Janus room: partial read, problems surface throug
   CHECK(any_contains(r2.problems, "chunk 0 of a/0: open failed"));
   CHECK(r2.rows.size() == 21);
 }
+
+// Issue 17: .mjr files are read through a bounded window (FrameReader::kWindowBytes), so damage and
+// frames straddle refills in a file several windows long; the result must be what a whole-file scan
+// finds, whether the rows come straight from the frames (SessionReader) or as chunk bytes (open()).
+TEST_CASE("a long .mjr is read in bounded blocks: damage across window refills, rows and chunk bytes agree") {
+  constexpr int kFrames = 4000;  // 322 bytes each: about 1.3 MB, five windows
+  auto frames = video_frames(kFrames);
+  auto bytes = mjr_file(mjr_json("v", "vp8"), frames);
+  auto info = mjr::parse_header(bytes.data(), bytes.size()).value();
+  const size_t frame_bytes = 10 + 312;
+  auto frame_at = [&](int i) { return info.frames_offset + static_cast<size_t>(i) * frame_bytes; };
+  // 1. A spoiled marker on the frame that crosses the first window's end.
+  const int crossing = static_cast<int>((mjr::FrameReader::kBlockBytes - info.frames_offset) / frame_bytes);
+  bytes[frame_at(crossing)] = 'X';
+  // 2. 100 KB of garbage holding a "MEET" with an implausible length, then two more spoiled frames and
+  //    a frame whose packet is not RTP version 2 (no resync point: part of the bad region).
+  std::vector<uint8_t> junk(100'000, 0x55);
+  std::memcpy(junk.data() + 50'000, "MEET\0\0\0\0\xff\xff", 10);
+  const int junk_before = 2000;
+  bytes.insert(bytes.begin() + static_cast<long>(frame_at(junk_before)), junk.begin(), junk.end());
+  auto shifted = [&](int i) { return frame_at(i) + (i >= junk_before ? junk.size() : 0); };
+  bytes[shifted(2000)] = 'X';
+  bytes[shifted(2001)] = 'X';
+  bytes[shifted(2002) + 10] = 0x40;
+  bytes[shifted(3000) + 10] = 0x40;  // well framed, not RTP version 2: skipped
+  // 3. Cut inside the last frame.
+  bytes.resize(bytes.size() - 100);
+
+  mjr::FrameReader fr(info, bytes.data(), bytes.size());
+  mjr::Frame f;
+  std::vector<uint16_t> seqs;
+  while (fr.next(f)) {
+    REQUIRE(f.size == 312);
+    REQUIRE(f.offset + 10 + f.size <= bytes.size());
+    CHECK(std::memcmp(f.data, bytes.data() + f.offset + 10, f.size) == 0);
+    seqs.push_back(static_cast<uint16_t>((f.data[2] << 8) | f.data[3]));
+  }
+  const auto& st = fr.stats();
+  INFO(joined(st.problems));
+  // Lost: the crossing frame, frames 2000-2002 (and the junk before them), 3000 skipped, the last one cut.
+  CHECK(st.frames == kFrames - 6);
+  CHECK(st.skipped_frames == 1);
+  CHECK(st.bad_regions == 2);
+  CHECK(st.skipped_bytes == frame_bytes + junk.size() + 3 * frame_bytes);
+  CHECK(st.truncated);
+  CHECK(any_contains(st.problems, "no frame marker at offset " + std::to_string(frame_at(crossing)) + ": skipped 322 bytes"));
+  CHECK(any_contains(st.problems, "no frame marker at offset " + std::to_string(frame_at(junk_before)) + ": skipped " +
+                                      std::to_string(junk.size() + 3 * frame_bytes) + " bytes"));
+  CHECK(any_contains(st.problems, "claims 312 bytes, 212 left"));
+  for (size_t i = 1; i < seqs.size(); ++i) REQUIRE(seqs[i] > seqs[i - 1]);
+  CHECK(std::find(seqs.begin(), seqs.end(), static_cast<uint16_t>(crossing)) == seqs.end());
+
+  // Through a Janus folder: rows straight from the frames, and the chunk bytes open() gives, agree.
+  TempDir tmp;
+  write_file(tmp.path / "j" / "p-video.mjr", bytes);
+  auto src = open_source((tmp.path / "j").string());
+  auto listing = src->list();
+  REQUIRE(listing.is_ok());
+  auto r = read_session(*src, listing->sessions[0]);
+  REQUIRE(r.rows.size() == st.frames + 2);
+  CHECK(r.rows.front().kind == RowKind::track_started);
+  CHECK(r.rows.back().kind == RowKind::track_stopped);
+  CHECK(any_contains(r.problems, ".mjr damaged: " + std::to_string(st.frames) +
+                                     " frames read, 1 frames skipped (not RTP), 2 bad regions"));
+  auto chunk = src->open(listing->sessions[0].chunks[0]);
+  REQUIRE(chunk.is_ok());
+  ChunkReader cr(std::move(chunk.value()));
+  REQUIRE(cr.read_header());
+  Row row;
+  size_t i = 0;
+  while (cr.next(row)) {
+    REQUIRE(i < r.rows.size());
+    CHECK(row.kind == r.rows[i].kind);
+    CHECK(row.ts == r.rows[i].ts);
+    if (row.kind == RowKind::rtp) REQUIRE(row.payload == r.rows[i].payload);  // other kinds carry none
+    ++i;
+  }
+  CHECK(i == r.rows.size());
+  CHECK(cr.stats().complete());
+  // Both reads leave the same problems for the file.
+  auto again = src->chunk_problems(listing->sessions[0].chunks[0]);
+  CHECK(any_contains(again, "2 bad regions"));
+}
+
+TEST_CASE("an .mjr that cannot be read to its end says so") {
+  auto bytes = mjr_file(mjr_json("a", "opus"), audio_frames(100));
+  // A source that fails after `limit` bytes.
+  class Failing final : public ByteSource {
+   public:
+    Failing(std::vector<uint8_t> b, size_t limit) : b_(std::move(b)), limit_(limit) {}
+    Result<size_t> read(uint8_t* dst, size_t max) override {
+      if (off_ >= limit_) return Status::error(ErrorCode::io, "disk went away");
+      size_t k = std::min({max, b_.size() - off_, limit_ - off_});
+      std::memcpy(dst, b_.data() + off_, k);
+      off_ += k;
+      return k;
+    }
+
+   private:
+    std::vector<uint8_t> b_;
+    size_t limit_;
+    size_t off_ = 0;
+  };
+  auto fr = mjr::FrameReader::open(std::make_unique<Failing>(bytes, 1000));
+  REQUIRE(fr.is_ok());
+  mjr::Frame f;
+  uint64_t n = 0;
+  while (fr.value()->next(f)) ++n;
+  const auto& st = fr.value()->stats();
+  CHECK(n > 5);
+  CHECK(n < 100);
+  CHECK_FALSE(st.clean());
+  CHECK(st.source_error.code() == ErrorCode::io);
+  CHECK(any_contains(st.problems, "read error at offset 1000: disk went away"));
+  CHECK(any_contains(mjr::problem_lines(fr.value()->info(), st), "read error"));
+  // A failure inside the info header is the open's error (not "truncated info header").
+  auto early = mjr::FrameReader::open(std::make_unique<Failing>(bytes, 20));
+  REQUIRE_FALSE(early.is_ok());
+  CHECK(early.status().message().find("disk went away") != std::string::npos);
+}
+
+TEST_CASE("a Janus listing knows each .mjr's span from the end of the file") {
+  TempDir tmp;
+  fs::path dir = tmp.path / "span";
+  write_file(dir / "a-audio.mjr", mjr_file(mjr_json("a", "opus"), audio_frames(3000)));  // 60 s
+  auto video = mjr_file(mjr_json("v", "vp8"), video_frames(2000));                      // 65,967 ms
+  video.resize(video.size() - 100);                                                      // last frame cut
+  write_file(dir / "a-video.mjr", video);
+  write_file(dir / "b-audio.mjr", mjr_file(mjr_json("a", "opus"), audio_frames(10), "MJR00001"));
+  write_file(dir / "c-audio.mjr", mjr_file(mjr_json("a", "opus"), {}));
+  auto src = open_source(dir.string());
+  auto listing = src->list();
+  REQUIRE(listing.is_ok());
+  REQUIRE(listing->sessions.size() == 3);
+  const uint64_t u = kJanusU / 1000;
+  const auto& a = listing->sessions[0].chunks;
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].key.from_ts == u);
+  CHECK(a[0].key.to_ts == u + 20 * 2999);
+  CHECK(a[1].key.to_ts == u + 33 * 1998);  // the cut frame is not read: the one before it ends the span
+  // MJR00001 frames carry no time; a file without frames has no span.
+  CHECK(listing->sessions[1].chunks[0].key.to_ts == u);
+  CHECK(listing->sessions[2].chunks[0].key.to_ts == u);
+
+  // Junk after the frames: no run reaches the end, the span stays unknown (from_ts).
+  auto junk = mjr_file(mjr_json("v", "vp8"), video_frames(10));
+  junk.insert(junk.end(), 300, 0x55);
+  auto info = mjr::parse_header(junk.data(), junk.size()).value();
+  CHECK_FALSE(mjr::last_frame_rel_ms(info, junk.data(), junk.size()));
+  // A tail starting inside a frame, with a false marker in a payload: the real run is found.
+  auto v = mjr_file(mjr_json("v", "vp8"), video_frames(50));
+  auto vi = mjr::parse_header(v.data(), v.size()).value();
+  std::memcpy(v.data() + v.size() - 3 * 322 + 40, "MEET", 4);
+  const size_t cut = v.size() - 10 * 322 - 17;
+  auto rel = mjr::last_frame_rel_ms(vi, v.data() + cut, v.size() - cut);
+  REQUIRE(rel);
+  CHECK(*rel == 33 * 49);
+}
