@@ -67,6 +67,8 @@ before="$(snapshot)"
 work="$(mktemp -d /tmp/roomrec-packages.XXXXXX)"
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  # The worker this test started as _roomrec (the user only exists while the package is installed).
+  for pid in $(pgrep -u _roomrec -f '^/usr/bin/convert_record_worker' 2>/dev/null); do kill -KILL "$pid"; done
   if [ "$installed" = 1 ]; then
     log "cleanup: purging the packages"
     dpkg --purge "${PKGS[@]}" >/dev/null 2>&1
@@ -158,7 +160,8 @@ else
   cat "$use/cc.log"
   bad "building against the installed headers and libraries failed"
 fi
-if [ -x installed_host ] && ldd installed_host | grep -q "libroomrec.so.2 => $libdir/libroomrec.so.2" &&
+# (the ld cache may name /lib/<triplet> for /usr/lib/<triplet>: one folder on merged-/usr Debian)
+if [ -x installed_host ] && ldd installed_host | grep -Eq "libroomrec.so.2 => (/usr)?/lib/${libdir#/usr/lib/}/libroomrec.so.2 " &&
    room=$(./installed_host "$ver" "$use/c-recordings" | tee "$use/host.out" | tail -n1) && [ -d "$room" ] &&
    ./installed_convert "$room" "$use/c-transmux" >"$use/convert.out" &&
    webm=$(ls "$use"/c-transmux/*.webm 2>/dev/null | head -n1) && [ -n "$webm" ] &&
@@ -229,23 +232,28 @@ else
   bad "the service user and its environment file"
 fi
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-install -d -o _roomrec -g _roomrec -m 0750 /var/lib/roomrec   # what StateDirectory= does
+# What StateDirectory= makes, then the worker as the unit runs it (user, environment file).
+install -d -o _roomrec -g _roomrec -m 0750 /var/lib/roomrec /var/lib/roomrec/recordings
 (
   set -a; . "$envf"; set +a
   HTTP_ADDR=127.0.0.1:$port
   exec runuser -u _roomrec -- /usr/bin/convert_record_worker
 ) >"$use/worker.log" 2>&1 &
-wpid=$!
-pids+=("$wpid")
+pids+=("$!")
 if HTTP_ADDR=127.0.0.1:$port READY_TIMEOUT_SECONDS=20 /usr/libexec/roomrec/roomrec-worker-ready &&
-   health=$(curl -fsS "http://127.0.0.1:$port/healthz") && [ "$(ps -o user= -p "$(pgrep -P "$wpid" -n || echo "$wpid")" | tr -d ' ')" != root ]; then
-  ok "convert_record_worker as _roomrec with $envf: roomrec-worker-ready returned, /healthz $health"
+   health=$(curl -fsS "http://127.0.0.1:$port/healthz") &&
+   wpid=$(pgrep -u _roomrec -f '^/usr/bin/convert_record_worker' | head -n1) && [ -n "$wpid" ]; then
+  ok "convert_record_worker as _roomrec (pid $wpid) with $envf: roomrec-worker-ready returned, /healthz $health"
 else
   cat "$use/worker.log"
   bad "the worker as _roomrec did not become ready"
 fi
-kill -TERM "$wpid" 2>/dev/null
-wait "$wpid" 2>/dev/null
+# Stop it as systemd would (SIGTERM to the worker), and wait for it.
+for w in $(pgrep -u _roomrec -f '^/usr/bin/convert_record_worker'); do
+  kill -TERM "$w" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$w" 2>/dev/null || break; sleep 0.2; done
+done
+wait
 
 # Janus loads the installed plugin (a throw-away Janus from tests/janus/janus_env.py).
 if /usr/bin/python3 check_janus.py "$libdir/janus/plugins/libjanus_roomrec.so" \
