@@ -76,6 +76,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # a timeout (meson test) still purges the packages
 
 # ---- 1. build from a clean clone ------------------------------------------------
 head=$(git -C "$src" rev-parse HEAD)
