@@ -24,7 +24,6 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 src="${1:?usage: test_packages.sh SOURCE_ROOT}"
 src="$(cd "$src" && pwd)"
-here="$src/tests/packaging"
 PKGS=(libroomrec2 libroomrec-convert2 libroomrec-dev roomrec-tools janus-plugin-roomrec python3-roomrec)
 passed=0
 failed=0
@@ -148,6 +147,7 @@ libdir=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 unset ROOMREC_LIBRARY ROOMREC_CONVERT_LIBRARY ROOMREC_BUILD_DIR LD_LIBRARY_PATH PKG_CONFIG_PATH PYTHONPATH
 use="$work/use"
 mkdir -p "$use"
+here="$clone/tests/packaging"   # the helpers of the commit being packaged
 cp "$here/installed_host.c" "$here/installed_convert.cpp" "$here/check_python.py" "$here/check_janus.py" "$use/"
 cd "$use" || die "cd $use"
 
