@@ -10,9 +10,9 @@
     for item in roomrec.Replayer(input="/tmp/rec/app/room/<id>", peer="alice", speed=0):
         send(item.data)                      # RTP/RTCP rewritten for a live receiver
 
-The library is found through ROOMREC_LIBRARY, then the source tree's build
-folders, then the system (ctypes.util.find_library("roomrec")); its C ABI
-version is checked at import.
+The library is found through ROOMREC_LIBRARY, then (when run from a source
+checkout) its build folders, then the system by soname (libroomrec.so.2, else
+ctypes.util.find_library("roomrec")); its C ABI version is checked at import.
 """
 from __future__ import annotations
 

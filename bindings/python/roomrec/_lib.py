@@ -4,7 +4,8 @@ libroomrec (capi/roomrec.h: recording, uploads, hooks, presigning) is loaded on
 import; libroomrec-convert (capi/roomrec_convert.h: convert, replay) only when a
 conversion or a replay is first used, so a recording-only process never maps a
 codec. Both are found the same way: ROOMREC_LIBRARY / ROOMREC_CONVERT_LIBRARY,
-then the build folders, then the system."""
+then (in a source checkout) its build folders, then the system by soname
+(libroomrec.so.2, ctypes.util.find_library), without any environment variable."""
 from __future__ import annotations
 
 import ctypes
@@ -22,6 +23,15 @@ ABI_VERSION = 2
 handle_p = c_void_p
 
 
+def _source_tree() -> Optional[Path]:
+    """The source checkout these bindings run from (bindings/python/roomrec/_lib.py
+    -> the root), or None for an installed package (pip, Debian's python3-roomrec)."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "meson.build").is_file() and (root / "capi" / "roomrec.h").is_file():
+        return root
+    return None
+
+
 def _candidates(name: str, env_var: str) -> List[str]:
     out: List[str] = []
     env = os.environ.get(env_var)
@@ -33,12 +43,18 @@ def _candidates(name: str, env_var: str) -> List[str]:
     build = os.environ.get("ROOMREC_BUILD_DIR")
     if build:
         out.append(os.path.join(build, f"lib{name}.so"))
-    # bindings/python/roomrec/_lib.py -> the source tree's build folders.
-    root = Path(__file__).resolve().parents[3]
-    out.append(str(root / "build" / f"lib{name}.so"))
-    out += sorted(glob.glob(str(root / "build*" / f"lib{name}.so")))
+    root = _source_tree()
+    if root is not None:  # a source checkout: its build folders first
+        out.append(str(root / "build" / f"lib{name}.so"))
+        out += sorted(glob.glob(str(root / "build*" / f"lib{name}.so")))
+    # The system (Debian's libroomrec2 / libroomrec-convert2, or `meson install`): by soname.
+    # First the soname of the C ABI these bindings are written for (the dynamic loader
+    # searches its cache and default folders), then whatever ctypes.util.find_library
+    # finds under that name (another ABI version is then refused by the check below).
+    soname = f"lib{name}.so.{ABI_VERSION}"
+    out.append(soname)
     found = ctypes.util.find_library(name)
-    if found:
+    if found and found != soname:
         out.append(found)
     return out
 
