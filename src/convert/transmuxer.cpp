@@ -211,28 +211,13 @@ class Transmux {
     if (!summary_.contains("peers")) summary_["peers"] = nlohmann::json::object();
     summary_["problems"] = result_.problems;
     result_.summary_json = summary_.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    {
-      std::string path = out_.local_path("summary.json");
-      FILE* f = std::fopen(path.c_str(), "wb");
-      if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
-      std::fwrite(result_.summary_json.data(), 1, result_.summary_json.size(), f);
-      if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
-      auto stored = out_.store("summary.json", "application/json");
-      if (!stored) return stored.status();
-    }
+    if (Status s = store_json("summary.json", result_.summary_json); !s) return s;
     if (opt_.speakers) {
       SpeakerOptions so = opt_.speaker_options;
       so.cancel = opt_.cancel;
       auto who = detect_speakers(src_, so);
       if (!who) return who.status().with_context("speakers");
-      const std::string text = who->to_json(2);
-      std::string path = out_.local_path("speakers.json");
-      FILE* f = std::fopen(path.c_str(), "wb");
-      if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
-      std::fwrite(text.data(), 1, text.size(), f);
-      if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
-      auto stored = out_.store("speakers.json", "application/json");
-      if (!stored) return stored.status();
+      if (Status s = store_json("speakers.json", who->to_json(2)); !s) return s;
       who->problems.clear();  // the same as the transmux's own, already listed
       result_.speakers = std::move(who.value());
     }
@@ -240,6 +225,17 @@ class Transmux {
   }
 
  private:
+  // A JSON file of the output (summary.json, speakers.json): written locally, then stored.
+  Status store_json(const std::string& name, const std::string& text) {
+    std::string path = out_.local_path(name);
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
+    std::fwrite(text.data(), 1, text.size(), f);
+    if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
+    auto stored = out_.store(name, "application/json");
+    return stored ? Status::ok() : stored.status();
+  }
+
   Status session(const SessionRef& ref) {
     SessionReader reader(src_, ref);
     std::map<uint32_t, TrackSpan> open;

@@ -237,22 +237,6 @@ TrackInfo track_info(const MjrInfo& info, std::string_view name) {
 
 namespace {
 
-// Reads bytes the caller keeps alive (FrameReader over memory).
-class SpanBytes final : public ByteSource {
- public:
-  SpanBytes(const uint8_t* p, size_t n) : p_(p), n_(n) {}
-  Result<size_t> read(uint8_t* dst, size_t max) override {
-    size_t k = std::min(max, n_ - off_);
-    if (k) std::memcpy(dst, p_ + off_, k);
-    off_ += k;
-    return k;
-  }
-
- private:
-  const uint8_t* p_;
-  size_t n_;
-  size_t off_ = 0;
-};
 
 constexpr size_t kHeadBytes = kMagicBytes + 2 + 65535;
 
@@ -263,7 +247,7 @@ FrameReader::FrameReader(MjrInfo info, std::unique_ptr<ByteSource> source)
       marker_len_(info_.version == 2 ? 4 : 8), clock_rate_(track_info(info_, "").clock_rate) {}
 
 FrameReader::FrameReader(const MjrInfo& info, const uint8_t* data, size_t n)
-    : FrameReader(info, std::make_unique<SpanBytes>(data, n)) {
+    : FrameReader(info, memory_source(data, n)) {
   init_position();
 }
 
@@ -662,7 +646,7 @@ std::vector<std::string> problem_lines(const MjrInfo& info, const ScanStats& st)
 }
 
 Result<Conversion> convert_to_chunk(const uint8_t* data, size_t n, const ChunkParams& params) {
-  auto rows = RowReader::open(std::make_unique<SpanBytes>(data, n), params);
+  auto rows = RowReader::open(memory_source(data, n), params);
   if (!rows) return rows.status();
   ChunkByteSource src(std::move(rows.value()));
   Conversion out;
