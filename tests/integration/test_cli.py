@@ -233,7 +233,7 @@ def test_other_camera_codecs_transmux(video, tmp_path):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     check_transmux_folder(tmp_path / "t", result, peers=2)
-    ext = {"vp9": ".webm", "h264": ".mkv"}[video]
+    ext = {"vp9": ".webm", "h264": ".mp4"}[video]
     assert sum(f["path"].endswith(ext) and f["codec"] == video for f in result["transmux"]["files"]) == 2
 
 

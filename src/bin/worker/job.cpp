@@ -55,6 +55,14 @@ Status get_number(const json& obj, const char* where, const char* key, T& out) {
 // custom_s3: absent, null or "" mean none. Transmux writes many objects, so
 // it needs an S3 URI; compose also takes a presigned PUT URL. Never a local
 // path: a client must not choose files on the worker's host.
+Status get_string(const json& obj, const char* where, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_string()) return bad(std::string(where) + "." + key + " must be a string");
+  out = it->get<std::string>();
+  return Status::ok();
+}
+
 Status get_custom_s3(const json& obj, const char* where, bool presigned_ok, std::string& out) {
   auto it = obj.find("custom_s3");
   if (it == obj.end() || it->is_null()) return Status::ok();
@@ -113,10 +121,16 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "format", "mp4_mode"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
     if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
+    if (Status s = get_string(*t, "transmux", "format", ts.format); !s) return s;
+    if (Status s = get_string(*t, "transmux", "mp4_mode", ts.mp4_mode); !s) return s;
+    TransmuxOptions check;
+    check.format = ts.format;
+    check.mp4_mode = ts.mp4_mode;
+    if (Status s = validate(check); !s) return s;
     spec.transmux = std::move(ts);
   }
   if (auto c = body.find("compose"); c != body.end() && !c->is_null()) {
@@ -154,6 +168,8 @@ json spec_to_json(const JobSpec& spec) {
     j["transmux"] = json::object();
     if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
+    if (spec.transmux->format != "auto") j["transmux"]["format"] = spec.transmux->format;
+    if (spec.transmux->mp4_mode != "faststart") j["transmux"]["mp4_mode"] = spec.transmux->mp4_mode;
   }
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
@@ -277,6 +293,8 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   if (job.spec.transmux) {
     TransmuxOptions t;
     t.speakers = job.spec.transmux->speakers;
+    t.format = job.spec.transmux->format;
+    t.mp4_mode = job.spec.transmux->mp4_mode;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
       if (Status s = restrict_custom_output(t, roots); !s) return s.with_context("transmux.custom_s3");
