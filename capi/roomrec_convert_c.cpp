@@ -40,7 +40,7 @@ std::vector<std::string> names(const Obj& o, const char* k) {
 
 ConvertJob parse_job(const char* job_json) {
   json j = parse_json(job_json, "job_json");
-  Obj o(j, "job", {"input", "transmux", "compose", "selection"});
+  Obj o(j, "job", {"input", "transmux", "compose", "participants", "selection"});
   ConvertJob job;
   job.input = o.required_str("input");
   if (o.has("transmux")) {
@@ -81,6 +81,14 @@ ConvertJob parse_job(const char* job_json) {
     job.selection.include_peers = names(sel, "include_peers");
     job.selection.exclude_peers = names(sel, "exclude_peers");
     job.selection.exclude_tracks = names(sel, "exclude_tracks");
+  }
+  if (o.has("participants")) {
+    Obj p(o.at("participants"), "job.participants", {"output", "speaker_audio", "multichannel"});
+    ParticipantsOptions opt;
+    opt.output = p.required_str("output");
+    opt.speaker_audio = p.boolean("speaker_audio", opt.speaker_audio);
+    opt.multichannel = p.boolean("multichannel", opt.multichannel);
+    job.participants = std::move(opt);
   }
   return job;
 }

@@ -9,6 +9,7 @@
 
 #include "s3/s3_uri.h"
 #include "util/utf8.h"
+#include "util/text.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -124,7 +125,8 @@ Status get_names(const json& obj, const char* key, std::vector<std::string>& out
 
 Result<JobSpec> parse_job_spec(const json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
-  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "selection"}); !s) return s;
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants", "selection"}); !s)
+    return s;
   JobSpec spec;
   auto rp = body.find("record_path");
   if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
@@ -177,7 +179,17 @@ Result<JobSpec> parse_job_spec(const json& body) {
       if (!s) return s;
     if (Status s = validate(spec.selection); !s) return s;
   }
-  if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
+  if (auto p = body.find("participants"); p != body.end() && !p->is_null()) {
+    if (!p->is_object()) return bad("participants must be an object");
+    if (Status s = check_fields(*p, "participants", {"speaker_audio", "multichannel"}); !s) return s;
+    ParticipantsSpec ps;
+    for (Status s : {get_bool(*p, "participants", "speaker_audio", ps.speaker_audio),
+                     get_bool(*p, "participants", "multichannel", ps.multichannel)})
+      if (!s) return s;
+    spec.participants = ps;
+  }
+  if (!spec.transmux && !spec.compose && !spec.participants)
+    return bad("nothing to do: give transmux, compose, participants or several");
   return spec;
 }
 
@@ -206,6 +218,9 @@ json spec_to_json(const JobSpec& spec) {
     if (!spec.selection.exclude_tracks.empty()) sel["exclude_tracks"] = spec.selection.exclude_tracks;
     j["selection"] = std::move(sel);
   }
+  if (spec.participants)
+    j["participants"] = {{"speaker_audio", spec.participants->speaker_audio},
+                         {"multichannel", spec.participants->multichannel}};
   return j;
 }
 
@@ -301,6 +316,7 @@ json job_to_api_json(const Job& job) {
   j["record_path"] = job.spec.record_path;
   j["transmux"] = job.spec.transmux.has_value();
   j["compose"] = job.spec.compose.has_value();
+  j["participants"] = job.spec.participants.has_value();
   j["state"] = job_state_name(job.state);
   j["progress"] = job.progress;
   j["attempts"] = job.attempts;
@@ -345,6 +361,16 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     else
       return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
     cj.compose = std::move(c);
+  }
+  if (job.spec.participants) {
+    ParticipantsOptions p;
+    p.speaker_audio = job.spec.participants->speaker_audio;
+    p.multichannel = job.spec.participants->multichannel;
+    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
+      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
+                 "(S3 outputs for participant files are not made yet)");
+    p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
+    cj.participants = std::move(p);
   }
   if (Status s = validate(cj); !s) return s;
   return cj;
