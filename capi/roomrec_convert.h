@@ -27,26 +27,39 @@ extern "C" {
  *               "format": "auto" | "webm" | "mkv" | "mp4" (container of the files; auto: mp4 for H264
  *                         and AV1, webm for VP8, VP9 and Opus; a codec the asked container cannot
  *                         hold goes to the nearest one that can, listed in "problems"),
- *               "mp4_mode": "faststart" | "fragmented"} | null,
+ *               "mp4_mode": "faststart" | "fragmented",
+ *               "pause_mode": "keep" | "cut" (recording pauses kept as a gap, or cut out)} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
- *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null}
- * At least one of transmux and compose. Bit rates in bit/s. Values are checked
+ *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs),
+ *              "pause_mode": "keep" | "cut" (cut: the times every present peer is paused)} | null,
+ *  "participants": {"output": "<local folder>", "speaker_audio": true, "multichannel": false} | null,
+ *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)
+ *  "selection": {"include_peers": ["alice"], "exclude_peers": ["bob"],
+ *                "exclude_tracks": ["carol/video_main", "video_main"]} (consent: peers and tracks
+ *                left out appear in no output, not even the mix; default: everyone) | null}
+ * At least one of transmux, compose and participants. Bit rates in bit/s. Values are checked
  * by the library's one validation (roomrec::validate), the same words as the
  * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".
  * Result (every field; tests/python checks the list against what is returned):
  *   {"input", "app", "room", "room_record_id",
  *    "transmux": {"duration_ms",
  *                 "files": [{"path", "uri", "peer", "session", "track", "codec", "container", "start", "end",
- *                            "width", "height", "frames", "bytes"}],
+ *                            "width", "height", "frames", "paused_ms", "bytes"}],
  *                 "data_files": [{"path", "uri", "peer", "session", "label", "start", "end",
  *                                 "messages", "bytes"}],
  *                 "summary": {...summary.json...},
  *                 "speakers": {...speakers.json: "peers": [{"peer", "speaking_ms", "audio_ms",
  *                              "spans": [{"start", "end"}]}], "timeline": [...]...} | null} | null,
- *    "compose": {"media_uri", "duration_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
+ *    "compose": {"media_uri", "duration_ms", "paused_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
+ *    "participants": {"output", "start", "end", "duration_ms",
+ *                     "files": [{"path", "uri", "kind" ("av" | "audio" | "multichannel"), "peer", "sessions",
+ *                                "video" ("remuxed" | "reencoded" | "none"), "video_reason", "video_codec",
+ *                                "width", "height", "audio", "audio_frames", "silence_frames", "video_frames",
+ *                                "duration_ms", "bytes"}],
+ *                     "channels": [{"channel", "peer"}], "problems"} | null,
  *    "problems": [...]}
  */
 
@@ -56,7 +69,7 @@ ROOMREC_C_API int roomrec_convert(const char* job_json, char** result_json);
 typedef struct roomrec_convert_job roomrec_convert_job;
 
 /* Progress of an asynchronous job: runs on one of the job's threads, one call
- * at a time. `phase` is "transmux" or "compose" (valid during the call);
+ * at a time. `phase` is "transmux", "compose" or "participants" (valid during the call);
  * done_ms / total_ms are media times within the phase; fraction is of the
  * whole job, 0..1. It may call roomrec_convert_job_cancel() on its job, but
  * not _wait, _result or _free of that job. */

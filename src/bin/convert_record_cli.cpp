@@ -62,6 +62,17 @@ More options (roomrec):
       --transmux-mp4-mode <faststart|fragmented>
                                                MP4 index at the front (default) or fragmented MP4 written as it
                                                goes [env: TRANSMUX_MP4_MODE=]
+      --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
+                                               (default), or cut it out (transmux and compose) [env: PAUSE_MODE=]
+      --include-peers <P1,P2,...>              Only these peers go into the outputs (consent) [env: INCLUDE_PEERS=]
+      --exclude-peers <P1,P2,...>              These peers go into no output, not even the mix [env: EXCLUDE_PEERS=]
+      --exclude-tracks <PEER/TRACK,TRACK,...>  Tracks left out: one peer's (alice/video_main) or every peer's
+                                               (video_main) [env: EXCLUDE_TRACKS=]
+      --participants                           One file per participant on the room's timeline: {peer}.webm (audio+video,
+                                               sessions joined, gaps filled), {peer}-audio.webm, participants.json [env: PARTICIPANTS=]
+      --participants-out-path <DIR>            Participant files folder (local) [env: PARTICIPANTS_OUT_PATH=]
+      --participants-speaker-audio=<BOOL>      Also {peer}-audio.webm per peer, default true [env: PARTICIPANTS_SPEAKER_AUDIO=]
+      --participants-multichannel              Also speakers-multichannel.wav: 16 kHz, one channel per peer [env: PARTICIPANTS_MULTICHANNEL=]
   -q, --quiet                                  No progress output
 
 --in-s3 takes an S3 URI (http(s)://KEY:SECRET@host:port/bucket/app/room/record_id?path_style=true),
@@ -115,8 +126,11 @@ uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
 struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
   std::optional<bool> transmux, compose_audio, compose_video, speakers;
+  std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
+  std::optional<std::string> participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
   std::optional<std::string> transmux_format, transmux_mp4_mode;
+  std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
 };
 
@@ -146,6 +160,14 @@ const Spec kSpecs[] = {
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
     {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
     {"--threads", "THREADS", &Flags::threads},
+    {"--pause-mode", "PAUSE_MODE", &Flags::pause_mode},
+    {"--include-peers", "INCLUDE_PEERS", &Flags::include_peers},
+    {"--exclude-peers", "EXCLUDE_PEERS", &Flags::exclude_peers},
+    {"--exclude-tracks", "EXCLUDE_TRACKS", &Flags::exclude_tracks},
+    {"--participants", "PARTICIPANTS", nullptr, &Flags::participants},
+    {"--participants-out-path", "PARTICIPANTS_OUT_PATH", &Flags::participants_out_path},
+    {"--participants-speaker-audio", "PARTICIPANTS_SPEAKER_AUDIO", nullptr, &Flags::participants_speaker_audio},
+    {"--participants-multichannel", "PARTICIPANTS_MULTICHANNEL", nullptr, &Flags::participants_multichannel},
 };
 
 enum class Action { run, help, version };
@@ -211,6 +233,20 @@ void require_s3(const char* flag, const std::optional<std::string>& v) {
                 "destination use the -path flag");
 }
 
+// "a,b,c" -> {"a", "b", "c"} (an empty item stays, for validate() to name).
+std::vector<std::string> split_names(const std::optional<std::string>& v) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  size_t from = 0;
+  for (;;) {
+    size_t comma = v->find(',', from);
+    out.push_back(v->substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
+
 roomrec::ConvertJob build_job(const Flags& f) {
   require_s3("--transmux-out-s3", f.transmux_out_s3);
   require_s3("--compose-out-s3", f.compose_out_s3);
@@ -234,6 +270,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.transmux->speakers = f.speakers.value_or(false);
     if (f.transmux_format) job.transmux->format = *f.transmux_format;
     if (f.transmux_mp4_mode) job.transmux->mp4_mode = *f.transmux_mp4_mode;
+    if (f.pause_mode) job.transmux->pause_mode = *f.pause_mode;
   } else if (f.transmux_out_s3 || f.transmux_out_path) {
     usage_error("a transmux destination was given without --transmux");
   } else if (f.transmux_format || f.transmux_mp4_mode) {
@@ -265,14 +302,28 @@ roomrec::ConvertJob build_job(const Flags& f) {
     if (f.codec) c.video_codec = *f.codec;
     if (f.thumbnails) c.thumbnail_interval_s = parse_uint("--compose-thumbnails", *f.thumbnails);
     if (threads) c.threads = threads;
+    if (f.pause_mode) c.pause_mode = *f.pause_mode;
     job.compose = std::move(c);
   } else if (f.compose_out_s3 || f.compose_out_path) {
     usage_error("a compose destination was given without --compose-audio or --compose-video");
   } else if (compose_opts) {
     usage_error("composer options were given without --compose-audio or --compose-video");
   }
-  if (!job.transmux && !job.compose)
-    usage_error("nothing to do: give --transmux and/or --compose-audio/--compose-video");
+  if (f.participants.value_or(false)) {
+    if (!f.participants_out_path)
+      usage_error("--participants needs --participants-out-path <DIR>");
+    job.participants.emplace();
+    job.participants->output = *f.participants_out_path;
+    job.participants->speaker_audio = f.participants_speaker_audio.value_or(true);
+    job.participants->multichannel = f.participants_multichannel.value_or(false);
+  } else if (f.participants_out_path || f.participants_speaker_audio || f.participants_multichannel) {
+    usage_error("participant options were given without --participants");
+  }
+  if (!job.transmux && !job.compose && !job.participants)
+    usage_error("nothing to do: give --transmux, --compose-audio/--compose-video and/or --participants");
+  job.selection.include_peers = split_names(f.include_peers);
+  job.selection.exclude_peers = split_names(f.exclude_peers);
+  job.selection.exclude_tracks = split_names(f.exclude_tracks);
   return job;
 }
 

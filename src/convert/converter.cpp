@@ -37,6 +37,26 @@ Status check_remote(std::string_view what, std::string_view uri) {
 // composing decodes, scales and encodes (measured: ~100x apart).
 constexpr double kTransmuxWeight = 1.0;
 constexpr double kComposeWeight = 20.0;
+constexpr double kParticipantsWeight = 3.0;  // two reads per peer, Opus decoded for the mix, rarely video encoded
+
+// The transmux's summary lists the participant files too (in the result,
+// the Completed hook, and summary.json when the transmux output is local).
+Status add_participants_to_summary(const TransmuxOptions& t, TransmuxResult& tr, const ParticipantsResult& pr) {
+  auto summary = nlohmann::ordered_json::parse(tr.summary_json, nullptr, false);
+  if (summary.is_discarded()) return Status::ok();
+  auto parts = nlohmann::ordered_json::parse(pr.to_json(-1), nullptr, false);
+  parts.erase("problems");  // already in the summary's own list
+  summary["participants"] = std::move(parts);
+  tr.summary_json = summary.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (util::is_http_uri(t.output)) return Status::ok();  // stored in S3 as the transmux wrote it
+  std::string dir = t.output.rfind("file://", 0) == 0 ? t.output.substr(7) : t.output;
+  std::string path = dir + "/summary.json";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
+  const bool ok = std::fwrite(tr.summary_json.data(), 1, tr.summary_json.size(), f) == tr.summary_json.size();
+  if (std::fclose(f) != 0 || !ok) return Status::error(ErrorCode::io, "cannot write " + path);
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -55,6 +75,7 @@ Status validate(const TransmuxOptions& t) {
     return invalid("transmux.format must be auto, webm, mkv or mp4");
   if (t.mp4_mode != "faststart" && t.mp4_mode != "fragmented")
     return invalid("transmux.mp4_mode must be faststart or fragmented");
+  if (t.pause_mode != "keep" && t.pause_mode != "cut") return invalid("transmux.pause_mode must be keep or cut");
   if (t.speakers)
     if (Status s = validate(t.speaker_options); !s) return s;
   return Status::ok();
@@ -82,6 +103,7 @@ Status validate(const ComposeOptions& c) {
   if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
     return invalid("compose.keyframe_interval_s must be 1..3600");
   if (c.cpu_used < -16 || c.cpu_used > 16) return invalid("compose.cpu_used must be -16..16");
+  if (c.pause_mode != "keep" && c.pause_mode != "cut") return invalid("compose.pause_mode must be keep or cut");
   if (c.thumbnail_interval_s > 3600) return invalid("compose.thumbnail_interval_s must be 0..3600 (0: none)");
   if (c.thumbnail_interval_s && !c.video) return invalid("compose.thumbnail_interval_s needs video");
   if (c.thumbnail_interval_s && util::is_http_uri(c.output))
@@ -91,8 +113,10 @@ Status validate(const ComposeOptions& c) {
 
 Status validate(const ConvertJob& job) {
   if (job.input.empty()) return invalid("no input recording given");
-  if (!job.transmux && !job.compose) return invalid("nothing to do: give a transmux, a compose or both");
+  if (!job.transmux && !job.compose && !job.participants)
+    return invalid("nothing to do: give a transmux, a compose, participants or several");
   if (Status s = check_remote("input", job.input); !s) return s;
+  if (Status s = validate(job.selection); !s) return s;
   if (job.transmux) {
     if (job.transmux->output.empty()) return invalid("transmux needs an output (a folder or an S3 URI)");
     if (Status s = validate(*job.transmux); !s) return s;
@@ -102,6 +126,10 @@ Status validate(const ConvertJob& job) {
       return invalid("compose needs an output (a file path, an S3 URI or a presigned URL)");
     if (Status s = validate(*job.compose); !s) return s;
   }
+  if (job.participants) {
+    if (job.participants->output.empty()) return invalid("participants needs an output (a local folder)");
+    if (Status s = validate(*job.participants); !s) return s;
+  }
   return Status::ok();
 }
 
@@ -109,7 +137,10 @@ Result<ConvertResult> convert(const ConvertJob& job) {
   if (Status s = validate(job); !s) return s;
   auto source = RecordingSource::open(job.input);
   if (!source) return source.status().with_context("input");
-  RecordingSource& src = *source.value();
+  // Every phase reads the room through the selection (consent): peers and tracks left out are never read.
+  std::unique_ptr<RecordingSource> selected;
+  if (!job.selection.empty()) selected = select_from(*source.value(), job.selection);
+  RecordingSource& src = selected ? *selected : *source.value();
 
   ConvertResult result;
   result.input_description = src.describe();
@@ -123,6 +154,7 @@ Result<ConvertResult> convert(const ConvertJob& job) {
 
   const double wt = job.transmux ? kTransmuxWeight : 0;
   const double wc = job.compose ? kComposeWeight * ((job.compose->video ? 1.0 : 0.1)) : 0;
+  const double wp = job.participants ? kParticipantsWeight : 0;
   std::mutex progress_mu;
   auto report = [&](const char* phase, double base, double weight, uint64_t done, uint64_t total) {
     if (!job.progress) return;
@@ -131,7 +163,7 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     p.done_ms = done;
     p.total_ms = total;
     double f = total ? static_cast<double>(std::min(done, total)) / static_cast<double>(total) : 1.0;
-    p.fraction = std::clamp((base + weight * f) / (wt + wc), 0.0, 1.0);
+    p.fraction = std::clamp((base + weight * f) / (wt + wc + wp), 0.0, 1.0);
     std::lock_guard lock(progress_mu);
     job.progress(p);
   };
@@ -175,6 +207,18 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     }
     result.compose = std::move(r.value());
   }
+  if (job.participants) {
+    ParticipantsOptions opt = *job.participants;
+    opt.cancel = job.cancel;
+    opt.progress = [&](uint64_t done, uint64_t total) { report("participants", wt + wc, wp, done, total); };
+    auto r = make_participant_files(src, opt);
+    if (!r) return r.status().with_context("participants");
+    add_problems(r->problems);
+    if (result.transmux) {
+      if (Status s = add_participants_to_summary(*job.transmux, *result.transmux, *r); !s) return s;
+    }
+    result.participants = std::move(r.value());
+  }
   return result;
 }
 
@@ -185,6 +229,8 @@ uint64_t ConvertResult::output_bytes() const {
     for (const auto& f : transmux->data_files) n += f.bytes;
   }
   if (compose) n += compose->bytes;
+  if (participants)
+    for (const auto& f : participants->files) n += f.bytes;
   return n;
 }
 
@@ -209,6 +255,7 @@ std::string ConvertResult::to_json(int indent) const {
                        {"width", f.width},
                        {"height", f.height},
                        {"frames", f.frames},
+                       {"paused_ms", f.paused_ms},
                        {"bytes", f.bytes}});
     }
     nlohmann::ordered_json data_files = nlohmann::ordered_json::array();
@@ -236,12 +283,15 @@ std::string ConvertResult::to_json(int indent) const {
   if (compose)
     j["compose"] = {{"media_uri", compose->media_uri},
                     {"duration_ms", compose->duration_ms},
+                    {"paused_ms", compose->paused_ms},
                     {"bytes", compose->bytes},
                     {"thumbnails", compose->thumbnails},
                     {"thumbnails_vtt", compose->thumbnails_vtt.empty() ? nlohmann::ordered_json(nullptr)
                                                                        : nlohmann::ordered_json(compose->thumbnails_vtt)}};
   else
     j["compose"] = nullptr;
+  j["participants"] = participants ? nlohmann::ordered_json::parse(participants->to_json(-1), nullptr, false)
+                                   : nlohmann::ordered_json(nullptr);
   j["problems"] = problems;
   // Every text in it is valid UTF-8 where it entered; replace is the backstop that never throws.
   return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

@@ -8,6 +8,8 @@
 #include <roomrec/converter.h>
 
 #include "s3/s3_uri.h"
+#include "util/utf8.h"
+#include "util/text.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -55,14 +57,6 @@ Status get_number(const json& obj, const char* where, const char* key, T& out) {
 // custom_s3: absent, null or "" mean none. Transmux writes many objects, so
 // it needs an S3 URI; compose also takes a presigned PUT URL. Never a local
 // path: a client must not choose files on the worker's host.
-Status get_string(const json& obj, const char* where, const char* key, std::string& out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Status::ok();
-  if (!it->is_string()) return bad(std::string(where) + "." + key + " must be a string");
-  out = it->get<std::string>();
-  return Status::ok();
-}
-
 Status get_custom_s3(const json& obj, const char* where, bool presigned_ok, std::string& out) {
   auto it = obj.find("custom_s3");
   if (it == obj.end() || it->is_null()) return Status::ok();
@@ -108,11 +102,31 @@ json upgrade_stored_request(json req) {
   return req;
 }
 
+Status get_string(const json& obj, const char* where, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_string()) return bad(std::string(where) + "." + key + " must be a string");
+  out = it->get<std::string>();
+  return Status::ok();
+}
+
+Status get_names(const json& obj, const char* key, std::vector<std::string>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_array()) return bad(std::string("selection.") + key + " must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return bad(std::string("selection.") + key + " must be an array of strings");
+    out.push_back(util::utf8_replace_invalid(v.get<std::string>()));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<JobSpec> parse_job_spec(const json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
-  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose"}); !s) return s;
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants", "selection"}); !s)
+    return s;
   JobSpec spec;
   auto rp = body.find("record_path");
   if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
@@ -121,13 +135,15 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "format", "mp4_mode"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode", "format", "mp4_mode"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
     if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
+    if (Status s = get_string(*t, "transmux", "pause_mode", ts.pause_mode); !s) return s;
     if (Status s = get_string(*t, "transmux", "format", ts.format); !s) return s;
     if (Status s = get_string(*t, "transmux", "mp4_mode", ts.mp4_mode); !s) return s;
     TransmuxOptions check;
+    check.pause_mode = ts.pause_mode;
     check.format = ts.format;
     check.mp4_mode = ts.mp4_mode;
     if (Status s = validate(check); !s) return s;
@@ -137,7 +153,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (!c->is_object()) return bad("compose must be an object");
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
-                                 "video_bitrate", "audio_bitrate"});
+                                 "video_bitrate", "audio_bitrate", "pause_mode"});
         !s)
       return s;
     ComposeSpec cs;
@@ -152,12 +168,32 @@ Result<JobSpec> parse_job_spec(const json& body) {
       if (!codec->is_string()) return bad("compose.video_codec must be a string");
       o.video_codec = codec->get<std::string>();
     }
+    if (Status s = get_string(*c, "compose", "pause_mode", o.pause_mode); !s) return s;
     o.audio = cs.audio;
     o.video = cs.video;
     if (Status s = validate(o); !s) return s;
     spec.compose = std::move(cs);
   }
-  if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
+  if (auto sel = body.find("selection"); sel != body.end() && !sel->is_null()) {
+    if (!sel->is_object()) return bad("selection must be an object");
+    if (Status s = check_fields(*sel, "selection", {"include_peers", "exclude_peers", "exclude_tracks"}); !s) return s;
+    for (Status s : {get_names(*sel, "include_peers", spec.selection.include_peers),
+                     get_names(*sel, "exclude_peers", spec.selection.exclude_peers),
+                     get_names(*sel, "exclude_tracks", spec.selection.exclude_tracks)})
+      if (!s) return s;
+    if (Status s = validate(spec.selection); !s) return s;
+  }
+  if (auto p = body.find("participants"); p != body.end() && !p->is_null()) {
+    if (!p->is_object()) return bad("participants must be an object");
+    if (Status s = check_fields(*p, "participants", {"speaker_audio", "multichannel"}); !s) return s;
+    ParticipantsSpec ps;
+    for (Status s : {get_bool(*p, "participants", "speaker_audio", ps.speaker_audio),
+                     get_bool(*p, "participants", "multichannel", ps.multichannel)})
+      if (!s) return s;
+    spec.participants = ps;
+  }
+  if (!spec.transmux && !spec.compose && !spec.participants)
+    return bad("nothing to do: give transmux, compose, participants or several");
   return spec;
 }
 
@@ -170,6 +206,7 @@ json spec_to_json(const JobSpec& spec) {
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
     if (spec.transmux->format != "auto") j["transmux"]["format"] = spec.transmux->format;
     if (spec.transmux->mp4_mode != "faststart") j["transmux"]["mp4_mode"] = spec.transmux->mp4_mode;
+    if (spec.transmux->pause_mode != "keep") j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
   }
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
@@ -177,8 +214,19 @@ json spec_to_json(const JobSpec& spec) {
               {"height", o.height},           {"fps", o.fps},                   {"video_codec", o.video_codec},
               {"video_bitrate", o.video_bitrate}, {"audio_bitrate", o.audio_bitrate}};
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
+    if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
     j["compose"] = std::move(c);
   }
+  if (!spec.selection.empty()) {
+    json sel = json::object();
+    if (!spec.selection.include_peers.empty()) sel["include_peers"] = spec.selection.include_peers;
+    if (!spec.selection.exclude_peers.empty()) sel["exclude_peers"] = spec.selection.exclude_peers;
+    if (!spec.selection.exclude_tracks.empty()) sel["exclude_tracks"] = spec.selection.exclude_tracks;
+    j["selection"] = std::move(sel);
+  }
+  if (spec.participants)
+    j["participants"] = {{"speaker_audio", spec.participants->speaker_audio},
+                         {"multichannel", spec.participants->multichannel}};
   return j;
 }
 
@@ -274,6 +322,7 @@ json job_to_api_json(const Job& job) {
   j["record_path"] = job.spec.record_path;
   j["transmux"] = job.spec.transmux.has_value();
   j["compose"] = job.spec.compose.has_value();
+  j["participants"] = job.spec.participants.has_value();
   j["state"] = job_state_name(job.state);
   j["progress"] = job.progress;
   j["attempts"] = job.attempts;
@@ -289,12 +338,14 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   ConvertJob cj;
   if (Status s = check_no_links(roots.input, job.spec.record_path); !s) return s;
   cj.input = join_location(roots.input, job.spec.record_path);
+  cj.selection = job.spec.selection;
   const std::string day = utc_date_path(job.accepted_ms);
   if (job.spec.transmux) {
     TransmuxOptions t;
     t.speakers = job.spec.transmux->speakers;
     t.format = job.spec.transmux->format;
     t.mp4_mode = job.spec.transmux->mp4_mode;
+    t.pause_mode = job.spec.transmux->pause_mode;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
       if (Status s = restrict_custom_output(t, roots); !s) return s.with_context("transmux.custom_s3");
@@ -318,6 +369,16 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     else
       return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
     cj.compose = std::move(c);
+  }
+  if (job.spec.participants) {
+    ParticipantsOptions p;
+    p.speaker_audio = job.spec.participants->speaker_audio;
+    p.multichannel = job.spec.participants->multichannel;
+    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
+      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
+                 "(S3 outputs for participant files are not made yet)");
+    p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
+    cj.participants = std::move(p);
   }
   if (Status s = validate(cj); !s) return s;
   return cj;

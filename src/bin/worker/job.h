@@ -21,6 +21,7 @@ struct TransmuxSpec {
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
   std::string format = "auto";          // TransmuxOptions::format
   std::string mp4_mode = "faststart";   // TransmuxOptions::mp4_mode
+  std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
 };
 
 struct ComposeSpec {
@@ -30,10 +31,18 @@ struct ComposeSpec {
 };
 
 // The body of POST /api/convert/job, checked.
+// One file per participant (participants.h), in the transmux root.
+struct ParticipantsSpec {
+  bool speaker_audio = true;   // {peer}-audio.webm too
+  bool multichannel = false;   // speakers-multichannel.wav
+};
+
 struct JobSpec {
   std::string record_path;
   std::optional<TransmuxSpec> transmux;
   std::optional<ComposeSpec> compose;
+  std::optional<ParticipantsSpec> participants;
+  RoomSelection selection;  // ConvertJob::selection
 };
 
 // Parses and checks a request body (already JSON). The message is the
@@ -80,7 +89,8 @@ struct Roots {
 
 // The ConvertJob for a job: input = input root + record_path; transmux
 // output = custom_s3 or {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/;
-// compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm.
+// compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm;
+// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local root only).
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
 

@@ -27,7 +27,7 @@ const std::string& openapi_document() {
       },
       "JobRequest": {
         "type": "object", "required": ["record_path"], "additionalProperties": false,
-        "description": "At least one of transmux and compose.",
+        "description": "At least one of transmux, compose and participants.",
         "properties": {
           "record_path": {"type": "string", "example": "app_id/room_uuid/1731132577000",
                           "description": "{app}/{room}/{room_record_id}, relative to the worker's input root; segments of letters, digits and ._~=@,:- only, no '.' or '..'."},
@@ -36,7 +36,8 @@ const std::string& openapi_document() {
             "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"},
                            "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"},
                            "format": {"type": "string", "enum": ["auto", "webm", "mkv", "mp4"], "default": "auto", "description": "container of the files (frames copied, never transcoded). auto: mp4 for H264 and AV1, webm for VP8, VP9 and Opus. mp4: H264, AV1 and Opus in MP4 (VP8/VP9 then go to webm). webm: VP8, VP9, AV1, Opus (H264 then goes to mkv). mkv: everything. A track that cannot go into the asked container is written in the nearest one that can and listed in problems; each file says its container."},
-                           "mp4_mode": {"type": "string", "enum": ["faststart", "fragmented"], "default": "faststart", "description": "MP4 files: the index at the front, or fragmented MP4 written as it goes (a cut conversion leaves a playable prefix)"}}
+                           "mp4_mode": {"type": "string", "enum": ["faststart", "fragmented"], "default": "faststart", "description": "MP4 files: the index at the front, or fragmented MP4 written as it goes (a cut conversion leaves a playable prefix)"},
+                           "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
           },
           "compose": {
             "type": "object", "nullable": true, "additionalProperties": false,
@@ -49,7 +50,25 @@ const std::string& openapi_document() {
               "fps": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15},
               "video_codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
               "video_bitrate": {"type": "integer", "minimum": 50000, "maximum": 50000000, "default": 1500000, "description": "bit/s"},
-              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"}
+              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"},
+              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"}
+            }
+          },
+          "selection": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "description": "Consent: which peers and tracks go into the outputs; the others appear in no file, mix, summary or problem line. Names as summary.json spells them.",
+            "properties": {
+              "include_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "only these peers (default: all)"},
+              "exclude_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "never these peers (none may also be in include_peers)"},
+              "exclude_tracks": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "\"peer/track\" for one peer's track, \"track\" (e.g. video_main) for that track of every peer"}
+            }
+          },
+          "participants": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local transmux root only).",
+            "properties": {
+              "speaker_audio": {"type": "boolean", "default": true, "description": "{peer}-audio.webm: each peer's audio alone (Opus)"},
+              "multichannel": {"type": "boolean", "default": false, "description": "speakers-multichannel.wav: 16 kHz 16-bit PCM, one channel per peer (result.participants.channels maps them)"}
             }
           }
         }
@@ -63,13 +82,14 @@ const std::string& openapi_document() {
       },
       "Job": {
         "type": "object",
-        "required": ["job_id", "app", "record_path", "transmux", "compose", "state", "progress", "attempts", "accepted_ms", "started_ms", "finished_ms", "result", "error"],
+        "required": ["job_id", "app", "record_path", "transmux", "compose", "participants", "state", "progress", "attempts", "accepted_ms", "started_ms", "finished_ms", "result", "error"],
         "properties": {
           "job_id": {"type": "string"},
           "app": {"type": "string"},
           "record_path": {"type": "string"},
           "transmux": {"type": "boolean", "description": "the job transmuxes"},
           "compose": {"type": "boolean", "description": "the job composes"},
+          "participants": {"type": "boolean", "description": "the job makes one file per participant"},
           "state": {"type": "string", "enum": ["queued", "running", "completed", "failed"]},
           "progress": {"type": "number", "minimum": 0, "maximum": 1},
           "attempts": {"type": "integer", "description": "conversions started (more than 1 after a restart or a takeover)"},
@@ -78,13 +98,14 @@ const std::string& openapi_document() {
           "finished_ms": {"type": "integer", "nullable": true},
           "result": {
             "type": "object", "nullable": true,
-            "description": "When completed: {input, app, room, room_record_id, transmux: {duration_ms, files[], summary} | null, compose: {media_uri, duration_ms} | null, problems[]}",
+            "description": "When completed: {input, app, room, room_record_id, transmux: {duration_ms, files[], summary} | null, compose: {media_uri, duration_ms} | null, participants: {start, end, duration_ms, files[{path, uri, kind, peer, sessions, video: remuxed|reencoded|none, video_reason, ...}], channels[{channel, peer}]} | null, problems[]}",
             "properties": {
               "input": {"type": "string"}, "app": {"type": "string"}, "room": {"type": "string"},
               "room_record_id": {"type": "string"},
               "transmux": {"type": "object", "nullable": true},
               "compose": {"type": "object", "nullable": true,
                           "properties": {"media_uri": {"type": "string"}, "duration_ms": {"type": "integer"}}},
+              "participants": {"type": "object", "nullable": true},
               "problems": {"type": "array", "items": {"type": "string"}}
             }
           },
@@ -93,7 +114,7 @@ const std::string& openapi_document() {
       }
     },
     "responses": {
-      "BadRequest": {"description": "Invalid JSON, neither transmux nor compose, bad record_path, bad S3 URI or option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "BadRequest": {"description": "Invalid JSON, none of transmux, compose and participants, bad record_path, bad S3 URI or option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "Missing or wrong bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "record_path outside the token's app", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "No such job, another app's, or one finished longer ago than --job-retention-seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
