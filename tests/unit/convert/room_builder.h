@@ -30,6 +30,9 @@ struct PeerPlan {
   double tone_hz = 440;
   // When not empty, the tone sounds only in these spans (ms from the join), silence elsewhere.
   std::vector<std::pair<uint64_t, uint64_t>> speaking;
+  // The session is paused (SessionRecorder::pause/resume) in these spans (ms from the join):
+  // the packets sent meanwhile are not recorded.
+  std::vector<std::pair<uint64_t, uint64_t>> paused;
 };
 
 struct BuiltRoom {
@@ -52,7 +55,7 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
   struct Event {
     uint64_t at;
     size_t peer;
-    int kind;  // 0 rtp audio, 1 rtp video, 2 leave
+    int kind;  // 0 rtp audio, 1 rtp video, 2 leave, 3 pause, 4 resume
     std::vector<uint8_t> packet;
   };
   std::mt19937 rng(seed);
@@ -120,6 +123,13 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
         }
     }
     impaired.push_back({kRoomT0 + p.leave_ms, pi, 2, {}});
+    for (auto [from, to] : p.paused) {
+      impaired.push_back({kRoomT0 + p.join_ms + from, pi, 3, {}});
+      impaired.push_back({kRoomT0 + p.join_ms + to, pi, 4, {}});
+    }
+    std::stable_sort(impaired.begin(), impaired.end(), [](const Event& a, const Event& b) {
+      return a.at < b.at || (a.at == b.at && a.kind >= 3 && b.kind < 3);  // a pause/resume before media at its time
+    });
     events.insert(events.end(), impaired.begin(), impaired.end());
     room.sent.push_back(sent);
   }
@@ -153,6 +163,10 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
     auto& s = sessions[e.peer];
     if (e.kind == 2)
       s->leave(e.at);
+    else if (e.kind == 3)
+      s->pause(e.at);
+    else if (e.kind == 4)
+      s->resume(e.at);
     else
       s->rtp(e.kind == 0 ? 1 : 2, e.packet.data(), e.packet.size(), e.at);
   }

@@ -182,6 +182,51 @@ TEST_CASE("participants: a peer who left and rejoined gets one remuxed file as l
   CHECK(json["files"][0]["video"] == "remuxed");
 }
 
+TEST_CASE("participants: a paused peer's file keeps the room's timeline, silence and the held frame in the pause") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "alice";
+  plans[0].leave_ms = 6000;
+  plans[0].paused = {{2000, 4000}};  // SessionRecorder::pause/resume: nothing recorded in between
+  plans[1].peer = "bob";
+  plans[1].leave_ms = 6000;
+  plans[1].video = false;
+  plans[1].tone_hz = 660;
+  auto room = record_room(dir.str() + "/rec", plans);
+  auto r = run(room, dir.str() + "/out");
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->end_ms - r->start_ms == 6000);
+  const ParticipantFile* alice = find_file(*r, "alice", "av");
+  REQUIRE(alice);
+  CHECK(alice->sessions == std::vector<uint64_t>{1});
+  CHECK(alice->video == "remuxed");
+  REQUIRE(alice->paused.size() == 1);
+  CHECK(alice->paused[0].start_ms == kRoomT0 + 2000);
+  CHECK(alice->paused[0].end_ms == kRoomT0 + 4000);
+  CHECK(alice->silence_frames >= 95);  // the 2 s pause: 100 frames of 20 ms
+  CHECK(alice->silence_frames <= 105);
+  auto p = probe(alice->uri);
+  CHECK_MESSAGE(p.ok, p.decode_errors);
+  CHECK(std::abs(p.duration - 6.0) < 0.05);
+  auto audio = decode_audio(alice->uri);
+  CHECK(std::abs(double(audio.size()) / 48000 - 6.0) < 0.05);
+  CHECK(tone_power(audio, 440, 0.2, 1.9) > 1e-3);
+  CHECK(rms(audio, 2.1, 3.95) < 1e-3);  // paused: silence
+  CHECK(tone_power(audio, 440, 4.1, 5.8) > 1e-3);
+  CHECK(rms(audio, 4.05, 4.12) > 0.05);  // the tone right after the resume
+  auto pics = decode_luma(alice->uri, 320, 240);
+  REQUIRE(pics.size() >= 59);
+  // The last frame before the pause is frame 29 (1.933 s): luma x + y + 4*29, held through the pause.
+  for (size_t at : {21u, 30u, 39u}) {
+    INFO("held frame at " << at / 10.0 << " s");
+    CHECK(std::abs(block_mean(pics[at], 320, 0, 0, 8) - (116 + 7)) < 8);
+  }
+  CHECK(mean_abs_diff(pics[21], pics[39]) < 1.0);
+  // From the resume (a key frame at 4 s, frame 60) the picture moves again.
+  CHECK(std::abs(block_mean(pics[45], 320, 0, 0, 8) - (116 + 7)) > 40);  // not the held picture any more
+  CHECK(mean_abs_diff(pics[45], pics[50]) > 4);
+}
+
 TEST_CASE("participants: a session with another video size makes the file re-encoded, and says why") {
   TempDir dir;
   std::vector<PeerPlan> plans(2);
