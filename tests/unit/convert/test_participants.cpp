@@ -200,9 +200,9 @@ TEST_CASE("participants: a paused peer's file keeps the room's timeline, silence
   REQUIRE(alice);
   CHECK(alice->sessions == std::vector<uint64_t>{1});
   CHECK(alice->video == "remuxed");
-  REQUIRE(alice->paused.size() == 1);
-  CHECK(alice->paused[0].start_ms == kRoomT0 + 2000);
-  CHECK(alice->paused[0].end_ms == kRoomT0 + 4000);
+  REQUIRE(alice->pauses.size() == 1);
+  CHECK(alice->pauses[0].start_ms == kRoomT0 + 2000);
+  CHECK(alice->pauses[0].end_ms == kRoomT0 + 4000);
   CHECK(alice->silence_frames >= 95);  // the 2 s pause: 100 frames of 20 ms
   CHECK(alice->silence_frames <= 105);
   auto p = probe(alice->uri);
