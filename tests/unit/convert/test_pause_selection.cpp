@@ -7,6 +7,7 @@
 
 #include <roomrec/composer.h>
 #include <roomrec/converter.h>
+#include <roomrec/participants.h>
 #include <roomrec/recording_source.h>
 #include <roomrec/transmuxer.h>
 
@@ -159,6 +160,28 @@ TEST_CASE("pause: one file per track across a pause; keep holds the room timelin
   auto c = decode_audio(cut_out.str() + "/" + cut.by_track["alice/audio_main"]->path);
   CHECK(tone_level(c, 440, 0.5, 1.5) > 0.05);
   CHECK(tone_level(c, 440, 2.5, 4.5) > 0.05);
+
+  // Per-participant files (participants.h) stay on the room's timeline across the pause.
+  TempDir people;
+  auto src = RecordingSource::open(room.room_dir());
+  REQUIRE(src.is_ok());
+  ParticipantsOptions po;
+  po.output = people.str();
+  auto pr = make_participant_files(*src.value(), po);
+  REQUIRE_MESSAGE(pr.is_ok(), pr.status().to_string());
+  bool found = false;
+  for (const auto& f : pr->files) {
+    if (f.peer != "alice" || f.kind != "av") continue;
+    found = true;
+    auto p = probe(f.uri);
+    CHECK(p.ok);
+    CHECK(p.duration == doctest::Approx(8).epsilon(0.05));
+    auto pa = decode_audio(f.uri);
+    CHECK(tone_level(pa, 440, 0.5, 1.5) > 0.05);
+    CHECK(tone_level(pa, 440, 2.5, 4.5) < 0.002);
+    CHECK(tone_level(pa, 440, 5.5, 7.5) > 0.05);
+  }
+  CHECK(found);
 }
 
 TEST_CASE("pause: compose silences a paused peer; cut takes out the time when everyone present is paused") {
@@ -235,6 +258,8 @@ TEST_CASE("selection: an excluded peer is in no output: no file, no summary or s
   job.compose->output = out.str() + "/room.webm";
   job.compose->width = 320;
   job.compose->height = 240;
+  job.participants.emplace();
+  job.participants->output = out.str() + "/people";
   job.selection.exclude_peers = {"bob"};
   job.selection.exclude_tracks = {"carol/video_main"};
   auto r = convert(job);
@@ -252,6 +277,17 @@ TEST_CASE("selection: an excluded peer is in no output: no file, no summary or s
     }
   }
   CHECK(r->to_json().find("bob") == std::string::npos);
+  REQUIRE(r->participants);
+  std::set<std::string> people;
+  for (const auto& f : r->participants->files) people.insert(f.peer);
+  CHECK(people == std::set<std::string>{"alice", "carol"});
+  bool carol_av = false;
+  for (const auto& f : r->participants->files)
+    if (f.peer == "carol" && f.kind == "av") {
+      carol_av = true;
+      CHECK(f.video == "none");  // her camera was left out
+    }
+  CHECK(carol_av);
   REQUIRE(r->transmux->speakers);
   CHECK(r->transmux->speakers->peers.size() == 2);
 
@@ -270,6 +306,7 @@ TEST_CASE("selection: an excluded peer is in no output: no file, no summary or s
 
   // The same room without a selection has bob everywhere (the check above can fail).
   job.selection = {};
+  job.participants.reset();
   job.transmux->output = out.str() + "/all";
   job.compose->output = out.str() + "/all.webm";
   auto all = convert(job);
@@ -278,6 +315,7 @@ TEST_CASE("selection: an excluded peer is in no output: no file, no summary or s
   CHECK(tone_level(decode_audio(all->compose->media_uri), 660, 0.5, 4.5) > 0.02);
 
   // include_peers: only alice.
+  job.participants.reset();
   job.selection.include_peers = {"alice"};
   job.transmux->output = out.str() + "/alice";
   job.compose.reset();
