@@ -28,7 +28,13 @@ extern "C" {
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
- *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null}
+ *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs),
+ *              "layout": "grid" | "speaker" | "single-speaker" | "presentation" |
+ *                        {"regions": [{"x", "y", "w", "h", "z", "role" | "peer"}],
+ *                         "changes": [{"at": "10:02" | seconds, "layout" | "regions"}]}
+ *                        (a custom layout; README "Layouts"),
+ *              "speaker_hold_ms": 2000, "speaker_lead_ms": 300,
+ *              "names": false (peer names on the tiles), "speaker_border": false} | null}
  * At least one of transmux and compose. Bit rates in bit/s. Values are checked
  * by the library's one validation (roomrec::validate), the same words as the
  * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".

@@ -31,6 +31,11 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
 
     convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
             compose={"output": "/out/room.webm"})
+
+    compose takes the C ABI's fields (roomrec_convert.h), e.g. a layout:
+    compose={"output": "/out/room.webm", "layout": "speaker", "names": True} or a custom one,
+    "layout": {"regions": [{"w": 0.75, "role": "screen"}, {"x": 0.75, "w": 0.25, "role": "others"}],
+               "changes": [{"at": "10:02", "layout": "presentation"}]}.
     """
     return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose))
 
