@@ -8,6 +8,7 @@
 #include <roomrec/converter.h>
 
 #include "s3/s3_uri.h"
+#include "util/text.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -104,7 +105,7 @@ json upgrade_stored_request(json req) {
 
 Result<JobSpec> parse_job_spec(const json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
-  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose"}); !s) return s;
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants"}); !s) return s;
   JobSpec spec;
   auto rp = body.find("record_path");
   if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
@@ -152,7 +153,17 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (Status s = validate(o); !s) return s;
     spec.compose = std::move(cs);
   }
-  if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
+  if (auto p = body.find("participants"); p != body.end() && !p->is_null()) {
+    if (!p->is_object()) return bad("participants must be an object");
+    if (Status s = check_fields(*p, "participants", {"speaker_audio", "multichannel"}); !s) return s;
+    ParticipantsSpec ps;
+    for (Status s : {get_bool(*p, "participants", "speaker_audio", ps.speaker_audio),
+                     get_bool(*p, "participants", "multichannel", ps.multichannel)})
+      if (!s) return s;
+    spec.participants = ps;
+  }
+  if (!spec.transmux && !spec.compose && !spec.participants)
+    return bad("nothing to do: give transmux, compose, participants or several");
   return spec;
 }
 
@@ -180,6 +191,9 @@ json spec_to_json(const JobSpec& spec) {
     if (o.speaker_border) c["speaker_border"] = true;
     j["compose"] = std::move(c);
   }
+  if (spec.participants)
+    j["participants"] = {{"speaker_audio", spec.participants->speaker_audio},
+                         {"multichannel", spec.participants->multichannel}};
   return j;
 }
 
@@ -275,6 +289,7 @@ json job_to_api_json(const Job& job) {
   j["record_path"] = job.spec.record_path;
   j["transmux"] = job.spec.transmux.has_value();
   j["compose"] = job.spec.compose.has_value();
+  j["participants"] = job.spec.participants.has_value();
   j["state"] = job_state_name(job.state);
   j["progress"] = job.progress;
   j["attempts"] = job.attempts;
@@ -317,6 +332,16 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     else
       return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
     cj.compose = std::move(c);
+  }
+  if (job.spec.participants) {
+    ParticipantsOptions p;
+    p.speaker_audio = job.spec.participants->speaker_audio;
+    p.multichannel = job.spec.participants->multichannel;
+    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
+      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
+                 "(S3 outputs for participant files are not made yet)");
+    p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
+    cj.participants = std::move(p);
   }
   if (Status s = validate(cj); !s) return s;
   return cj;
