@@ -19,6 +19,7 @@ namespace roomrec::worker {
 struct TransmuxSpec {
   std::string custom_s3;  // empty: the worker's default output
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
+  std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
 };
 
 struct ComposeSpec {
@@ -39,6 +40,7 @@ struct JobSpec {
   std::optional<TransmuxSpec> transmux;
   std::optional<ComposeSpec> compose;
   std::optional<ParticipantsSpec> participants;
+  RoomSelection selection;  // ConvertJob::selection
 };
 
 // Parses and checks a request body (already JSON). The message is the

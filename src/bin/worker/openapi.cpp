@@ -34,7 +34,8 @@ const std::string& openapi_document() {
           "transmux": {
             "type": "object", "nullable": true, "additionalProperties": false,
             "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"},
-                           "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"}}
+                           "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"},
+                           "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
           },
           "compose": {
             "type": "object", "nullable": true, "additionalProperties": false,
@@ -55,7 +56,17 @@ const std::string& openapi_document() {
               "speaker_hold_ms": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 2000, "description": "the active speaker stays at least this long"},
               "speaker_lead_ms": {"type": "integer", "minimum": 0, "maximum": 5000, "default": 300, "description": "a switch comes this far ahead of the voice"},
               "names": {"type": "boolean", "default": false, "description": "each tile shows its peer's name"},
-              "speaker_border": {"type": "boolean", "default": false, "description": "a yellow frame around the active speaker's tile"}
+              "speaker_border": {"type": "boolean", "default": false, "description": "a yellow frame around the active speaker's tile"},
+              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"}
+            }
+          },
+          "selection": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "description": "Consent: which peers and tracks go into the outputs; the others appear in no file, mix, summary or problem line. Names as summary.json spells them.",
+            "properties": {
+              "include_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "only these peers (default: all)"},
+              "exclude_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "never these peers (none may also be in include_peers)"},
+              "exclude_tracks": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "\"peer/track\" for one peer's track, \"track\" (e.g. video_main) for that track of every peer"}
             }
           },
           "participants": {
