@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooks/hook_event.h"
 #include "s3/address_policy.h"
 
 namespace roomrec::worker {
@@ -81,5 +82,12 @@ struct Roots {
 // compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm.
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
+
+// The Completed hook of a finished job (both schedulers send it): the
+// reference's transmux and compose parts, plus the outputs the reference has
+// no field for (speakers.json, thumbnails, ...) and who spoke when, only when
+// the job made them.
+hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& app, const std::string& job_id,
+                                 const ConvertResult& result);
 
 }  // namespace roomrec::worker

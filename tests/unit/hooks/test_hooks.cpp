@@ -93,6 +93,36 @@ TEST_CASE("compose_completed fills TransmuxSummary from our summary.json, byte f
   CHECK(back.compose().completed().compose().duration_ms() == 1234);
 }
 
+TEST_CASE("compose_completed adds outputs and speakers only when a job made them") {
+  ComposeOutput out{"o.webm", 1000};
+  // Nothing extra: the reference's event exactly (an empty extra changes nothing).
+  CompletedExtra none;
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, &none)) ==
+        to_json(compose_completed(0, 1, "a", "j", nullptr, &out)));
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, &none)).find("outputs") == std::string::npos);
+
+  CompletedExtra extra;
+  extra.outputs.push_back({"speakers", "out/speakers.json", "", 321, 5000, ""});
+  extra.outputs.push_back({"participant", "out/alice.webm", "alice", 9999, 5000, "remuxed"});
+  extra.has_speakers = true;
+  extra.speakers["bob"] = {};  // had audio, never spoke
+  extra.speakers["alice"] = {{100, 900}, {1500, 2000}};
+  auto e = compose_completed(0, 1, "a", "j", nullptr, &out, &extra);
+  CHECK(to_json(e) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":{"media_uri":"o.webm","duration_ms":1000},"outputs":[{"kind":"speakers","uri":"out/speakers.json","peer":"","bytes":321,"duration_ms":5000,"how":""},{"kind":"participant","uri":"out/alice.webm","peer":"alice","bytes":9999,"duration_ms":5000,"how":"remuxed"}],"speakers":{"alice":{"spans":[{"start":100,"end":900},{"start":1500,"end":2000}]},"bob":{"spans":[]}}}}}}})");
+  // Binary: new field numbers, which a reference decoder skips as unknown.
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
+  const auto& c = back.compose().completed();
+  REQUIRE(c.outputs_size() == 2);
+  CHECK(c.outputs(1).how() == "remuxed");
+  CHECK(c.outputs(1).peer() == "alice");
+  CHECK(c.speakers().at("alice").spans_size() == 2);
+  CHECK(c.speakers().at("alice").spans(1).end() == 2000);
+  CHECK(c.speakers().at("bob").spans_size() == 0);
+  CHECK(c.compose().duration_ms() == 1000);
+}
+
 TEST_CASE("compose_completed skips malformed summary entries instead of failing") {
   const std::string bad = R"({"metadata_json": 5, "peers": {
     "p": {"sessions": {"not-a-number": {"track": {}}, "1": {"track": {
