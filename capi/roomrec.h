@@ -95,7 +95,8 @@ ROOMREC_C_API int roomrec_abi_version(void);
 #define ROOMREC_RECORD_UNKNOWN_TRACK 3  /* rtp for a track not started (or stopped) */
 #define ROOMREC_RECORD_TOO_LARGE 4      /* payload over the chunk row limit */
 #define ROOMREC_RECORD_CLOSED 5         /* the session has left or was closed */
-#define ROOMREC_RECORD_INVALID 6        /* bad arguments (duplicate track id...) */
+#define ROOMREC_RECORD_INVALID 6        /* bad arguments (duplicate track id, pausing what is paused...) */
+#define ROOMREC_RECORD_PAUSED 7         /* rtp of a paused track or session, data of a paused session */
 
 /* A static name for any code above ("ok", "invalid_argument", "malformed"...);
  * "unknown" for other values. */
@@ -286,11 +287,28 @@ ROOMREC_C_API int roomrec_session_track_stopped(roomrec_session* s, uint32_t tra
 ROOMREC_C_API int roomrec_session_leave(roomrec_session* s, uint64_t now_ms);
 /* Closes the open chunk and ends the session (no leave row). */
 ROOMREC_C_API int roomrec_session_close(roomrec_session* s, uint64_t now_ms);
+/* Pause and resume recording of the whole session, or of one track (track_id
+ * >= 1). Each call writes a pause/resume row, so conversions know the spans.
+ * While paused, roomrec_session_rtp (of the paused track, or any track of a
+ * paused session) and roomrec_session_data (paused session) record nothing
+ * and return ROOMREC_RECORD_PAUSED; the drops are counted in the stats
+ * ("rtp_paused", "data_paused", "bytes_paused"). RTCP, track start/stop and
+ * leave are still recorded. Session and track pauses are independent: a track
+ * is recorded when neither is paused. Pausing what is already paused, or
+ * resuming what is not, writes nothing and returns ROOMREC_RECORD_INVALID
+ * (roomrec_last_error() says which); an unknown track gives
+ * ROOMREC_RECORD_UNKNOWN_TRACK. Resuming asks the keyframe callback for a key
+ * frame of each video track that records again. */
+ROOMREC_C_API int roomrec_session_pause(roomrec_session* s, uint64_t now_ms);
+ROOMREC_C_API int roomrec_session_resume(roomrec_session* s, uint64_t now_ms);
+ROOMREC_C_API int roomrec_session_pause_track(roomrec_session* s, uint32_t track_id, uint64_t now_ms);
+ROOMREC_C_API int roomrec_session_resume_track(roomrec_session* s, uint32_t track_id, uint64_t now_ms);
 /* Time-based rotation; call it every second or so. */
 ROOMREC_C_API int roomrec_session_tick(roomrec_session* s, uint64_t now_ms);
 
 /* {"app", "room", "peer", "session_id", "room_record_id", "room_path", "closed",
- *  "rtp_accepted", "rtp_malformed", "rtp_decrypt_failed", "rtp_unknown_track",
+ *  "paused" (the session), "paused_tracks" ([track ids paused on their own]),
+ *  "rtp_paused", "data_paused", "bytes_paused", "pauses", "rtp_accepted", "rtp_malformed", "rtp_decrypt_failed", "rtp_unknown_track",
  *  "rtcp_accepted", "rtcp_malformed", "rtcp_decrypt_failed", "data_messages",
  *  "bytes_recorded", "chunks_closed", "chunks_refused", "keyframe_requests",
  *  "lost_packets"}. Any thread. */

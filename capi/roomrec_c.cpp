@@ -35,7 +35,8 @@ static_assert(ROOMREC_RECORD_MALFORMED == static_cast<int>(roomrec::RecordResult
               ROOMREC_RECORD_UNKNOWN_TRACK == static_cast<int>(roomrec::RecordResult::unknown_track) &&
               ROOMREC_RECORD_TOO_LARGE == static_cast<int>(roomrec::RecordResult::too_large) &&
               ROOMREC_RECORD_CLOSED == static_cast<int>(roomrec::RecordResult::closed) &&
-              ROOMREC_RECORD_INVALID == static_cast<int>(roomrec::RecordResult::invalid),
+              ROOMREC_RECORD_INVALID == static_cast<int>(roomrec::RecordResult::invalid) &&
+              ROOMREC_RECORD_PAUSED == static_cast<int>(roomrec::RecordResult::paused),
               "ROOMREC_RECORD_* must equal RecordResult");
 static_assert(ROOMREC_LOG_TRACE == static_cast<int>(roomrec::LogLevel::trace) &&
               ROOMREC_LOG_OFF == static_cast<int>(roomrec::LogLevel::off), "ROOMREC_LOG_* must equal LogLevel");
@@ -133,6 +134,7 @@ const char* roomrec_strerror(int code) {
     case ROOMREC_RECORD_TOO_LARGE: return "too_large";
     case ROOMREC_RECORD_CLOSED: return "closed";
     case ROOMREC_RECORD_INVALID: return "invalid";
+    case ROOMREC_RECORD_PAUSED: return "paused";
     default: return "unknown";
   }
 }
@@ -542,6 +544,40 @@ int roomrec_session_close(roomrec_session* s, uint64_t now_ms) {
   });
 }
 
+namespace {
+// Pause/resume with the reason of a refusal in roomrec_last_error().
+int pause_call(roomrec_session* s, bool pause, uint32_t track_id, bool track, uint64_t now_ms) {
+  if (!s) return invalid("session is NULL");
+  SessionRecorder& r = *s->s;
+  const std::string who = "session " + r.peer() + "/" + std::to_string(r.session_id());
+  RecordResult res = track ? (pause ? r.pause_track(track_id, now_ms) : r.resume_track(track_id, now_ms))
+                           : (pause ? r.pause(now_ms) : r.resume(now_ms));
+  if (res != RecordResult::invalid) return static_cast<int>(res);
+  std::string what;
+  if (track && track_id == 0) what = "track id 0 names the whole session: use roomrec_session_" +
+                                     std::string(pause ? "pause" : "resume");
+  else if (track) what = "track " + std::to_string(track_id) + " of " + who + (pause ? " is already paused" : " is not paused");
+  else what = who + (pause ? " is already paused" : " is not paused");
+  return fail(ROOMREC_RECORD_INVALID, what);
+}
+}  // namespace
+
+int roomrec_session_pause(roomrec_session* s, uint64_t now_ms) {
+  return guarded([&] { return pause_call(s, true, 0, false, now_ms); });
+}
+
+int roomrec_session_resume(roomrec_session* s, uint64_t now_ms) {
+  return guarded([&] { return pause_call(s, false, 0, false, now_ms); });
+}
+
+int roomrec_session_pause_track(roomrec_session* s, uint32_t track_id, uint64_t now_ms) {
+  return guarded([&] { return pause_call(s, true, track_id, true, now_ms); });
+}
+
+int roomrec_session_resume_track(roomrec_session* s, uint32_t track_id, uint64_t now_ms) {
+  return guarded([&] { return pause_call(s, false, track_id, true, now_ms); });
+}
+
 int roomrec_session_tick(roomrec_session* s, uint64_t now_ms) {
   return guarded([&] {
     if (!s) return invalid("session is NULL");
@@ -575,7 +611,13 @@ int roomrec_session_stats(roomrec_session* s, char** stats_json) {
               {"chunks_closed", st.chunks_closed},
               {"chunks_refused", st.chunks_refused},
               {"keyframe_requests", st.keyframe_requests},
-              {"lost_packets", st.lost_packets}};
+              {"lost_packets", st.lost_packets},
+              {"paused", s->s->paused()},
+              {"paused_tracks", s->s->paused_tracks()},
+              {"rtp_paused", st.rtp_paused},
+              {"data_paused", st.data_paused},
+              {"bytes_paused", st.bytes_paused},
+              {"pauses", st.pauses}};
     *stats_json = dup_string(j.dump());
     return ROOMREC_OK;
   });

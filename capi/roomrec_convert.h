@@ -28,8 +28,10 @@ extern "C" {
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
- *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null}
- * At least one of transmux and compose. Bit rates in bit/s. Values are checked
+ *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null,
+ *  "participants": {"output": "<local folder>", "speaker_audio": true, "multichannel": false} | null}
+ *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)
+ * At least one of transmux, compose and participants. Bit rates in bit/s. Values are checked
  * by the library's one validation (roomrec::validate), the same words as the
  * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".
  * Result (every field; tests/python checks the list against what is returned):
@@ -43,6 +45,12 @@ extern "C" {
  *                 "speakers": {...speakers.json: "peers": [{"peer", "speaking_ms", "audio_ms",
  *                              "spans": [{"start", "end"}]}], "timeline": [...]...} | null} | null,
  *    "compose": {"media_uri", "duration_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
+ *    "participants": {"output", "start", "end", "duration_ms",
+ *                     "files": [{"path", "uri", "kind" ("av" | "audio" | "multichannel"), "peer", "sessions",
+ *                                "video" ("remuxed" | "reencoded" | "none"), "video_reason", "video_codec",
+ *                                "width", "height", "audio", "audio_frames", "silence_frames", "video_frames",
+ *                                "duration_ms", "bytes"}],
+ *                     "channels": [{"channel", "peer"}], "problems"} | null,
  *    "problems": [...]}
  */
 
@@ -52,7 +60,7 @@ ROOMREC_C_API int roomrec_convert(const char* job_json, char** result_json);
 typedef struct roomrec_convert_job roomrec_convert_job;
 
 /* Progress of an asynchronous job: runs on one of the job's threads, one call
- * at a time. `phase` is "transmux" or "compose" (valid during the call);
+ * at a time. `phase` is "transmux", "compose" or "participants" (valid during the call);
  * done_ms / total_ms are media times within the phase; fraction is of the
  * whole job, 0..1. It may call roomrec_convert_job_cancel() on its job, but
  * not _wait, _result or _free of that job. */

@@ -28,7 +28,7 @@ namespace {
 
 ConvertJob parse_job(const char* job_json) {
   json j = parse_json(job_json, "job_json");
-  Obj o(j, "job", {"input", "transmux", "compose"});
+  Obj o(j, "job", {"input", "transmux", "compose", "participants"});
   ConvertJob job;
   job.input = o.required_str("input");
   if (o.has("transmux")) {
@@ -61,6 +61,14 @@ ConvertJob parse_job(const char* job_json) {
     // Ranges are the core's (validate()): out of int's range still reads as out of range.
     opt.cpu_used = static_cast<int>(std::clamp<int64_t>(c.i64("cpu_used", opt.cpu_used), -1000, 1000));
     job.compose = std::move(opt);
+  }
+  if (o.has("participants")) {
+    Obj p(o.at("participants"), "job.participants", {"output", "speaker_audio", "multichannel"});
+    ParticipantsOptions opt;
+    opt.output = p.required_str("output");
+    opt.speaker_audio = p.boolean("speaker_audio", opt.speaker_audio);
+    opt.multichannel = p.boolean("multichannel", opt.multichannel);
+    job.participants = std::move(opt);
   }
   return job;
 }

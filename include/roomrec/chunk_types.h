@@ -38,6 +38,7 @@ struct OpenTrack {
   uint32_t track_id = 0;
   uint64_t started_ts = 0;
   TrackInfo info;
+  bool paused = false;  // paused on its own (SessionRecorder::pause_track) when the chunk started
   bool operator==(const OpenTrack&) const = default;
 };
 
@@ -53,17 +54,19 @@ struct ChunkHeader {
   std::string ip;
   std::string user_agent;
   std::vector<OpenTrack> tracks;  // tracks open when the chunk starts
+  bool paused = false;            // the whole session was paused when the chunk started
   bool operator==(const ChunkHeader&) const = default;
 };
 
-enum class RowKind : uint8_t { join, leave, track_started, track_stopped, rtp, rtcp, data };
+// pause/resume: track_id 0 is the whole session, another id that track alone.
+enum class RowKind : uint8_t { join, leave, track_started, track_stopped, rtp, rtcp, data, pause, resume };
 
 ROOMREC_API const char* row_kind_name(RowKind kind) noexcept;
 
 // One row as read back. Only the fields of its kind are meaningful.
 struct Row {
   uint64_t ts = 0;          // unix ms
-  uint32_t track_id = 0;    // track rows and rtp
+  uint32_t track_id = 0;    // track rows, rtp, pause/resume (0: the session)
   RowKind kind = RowKind::join;
   TrackInfo track;          // track_started
   std::string label;        // data: channel label

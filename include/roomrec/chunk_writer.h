@@ -28,6 +28,9 @@ class ROOMREC_API ChunkWriter {
   bool add_leave(uint64_t ts);
   bool add_track_started(uint64_t ts, uint32_t track_id, const TrackInfo& info);
   bool add_track_stopped(uint64_t ts, uint32_t track_id);
+  // Recording paused / resumed: track_id 0 for the whole session.
+  bool add_pause(uint64_t ts, uint32_t track_id);
+  bool add_resume(uint64_t ts, uint32_t track_id);
 
   const ChunkHeader& header() const noexcept { return header_; }
   size_t size_bytes() const noexcept { return buf_.size(); }

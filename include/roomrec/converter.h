@@ -18,6 +18,7 @@
 
 #include <roomrec/composer.h>
 #include <roomrec/export.h>
+#include <roomrec/participants.h>
 #include <roomrec/status.h>
 #include <roomrec/transmuxer.h>
 
@@ -31,7 +32,7 @@
 namespace roomrec {
 
 struct ConvertProgress {
-  const char* phase = "";   // "transmux" or "compose"
+  const char* phase = "";   // "transmux", "compose" or "participants"
   uint64_t done_ms = 0;     // media time done and in all, within the phase
   uint64_t total_ms = 0;
   double fraction = 0;      // of the whole job, 0..1 (phases weighted by their expected cost)
@@ -43,6 +44,8 @@ struct ConvertJob {
   std::string input;
   std::optional<TransmuxOptions> transmux;
   std::optional<ComposeOptions> compose;
+  // One file per participant (participants.h), made after the transmux and the compose.
+  std::optional<ParticipantsOptions> participants;
   // Called from the converting threads, one call at a time.
   std::function<void(const ConvertProgress&)> progress;
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Status cancelled)
@@ -51,10 +54,14 @@ struct ConvertJob {
 struct ConvertResult {
   std::optional<TransmuxResult> transmux;
   std::optional<ComposeResult> compose;
+  std::optional<ParticipantsResult> participants;
   std::string app, room, room_record_id;  // from the input's path
   // {"input": "<described, no secrets>", "app", "room", "room_record_id",
   //  "transmux": {"output", "files", "data_files", "duration_ms", "summary": {...summary.json...}} | null,
-  //  "compose": {"media_uri", "duration_ms", "bytes"} | null, "problems": [...]}
+  //  "compose": {"media_uri", "duration_ms", "bytes"} | null,
+  //  "participants": {...participants.json...} | null, "problems": [...]}
+  // With both transmux and participants, the transmux summary (and a local
+  // summary.json) also lists the participant files under "participants".
   // Each entry of files and data_files has its "bytes" too.
   ROOMREC_API std::string to_json(int indent = 2) const;
   // The bytes written: every media and data file, and the composed WebM.
@@ -68,8 +75,8 @@ struct ConvertResult {
 // convert_record_cli and the worker all call these, so the same mistake gets
 // the same words whoever made it; messages name the field as the JSON forms
 // spell it ("compose.fps must be 1..120").
-// A whole job: an input, at least one of transmux/compose, each with an
-// output, and each one's options.
+// A whole job: an input, at least one of transmux/compose/participants, each
+// with an output, and each one's options.
 ROOMREC_API Status validate(const ConvertJob& job);
 
 ROOMREC_API Result<ConvertResult> convert(const ConvertJob& job);

@@ -37,7 +37,8 @@ enum class RecordResult : int {
   unknown_track,   // rtp() for a track that was not started (or stopped)
   too_large,       // payload over the chunk row limit
   closed,          // the session has left or was closed
-  invalid,         // bad arguments (duplicate track id...)
+  invalid,         // bad arguments (duplicate track id, pausing what is already paused...)
+  paused,          // media of a paused session or track: counted (SessionStats::*_paused), not recorded
 };
 ROOMREC_API const char* record_result_name(RecordResult r) noexcept;
 
@@ -74,6 +75,10 @@ struct SessionStats {
   uint64_t chunks_refused = 0;     // refused by a full store
   uint64_t keyframe_requests = 0;
   uint64_t lost_packets = 0;       // sequence gaps seen on RTP
+  uint64_t rtp_paused = 0;         // RTP packets received while their track or the session was paused
+  uint64_t data_paused = 0;        // data-channel messages received while the session was paused
+  uint64_t bytes_paused = 0;       // their bytes (none of them recorded)
+  uint64_t pauses = 0;             // pause rows written (session and track)
 };
 
 class ROOMREC_API SessionRecorder {
@@ -94,6 +99,24 @@ class ROOMREC_API SessionRecorder {
   RecordResult leave(uint64_t now);
   // Closes the open chunk and ends the session (no leave row).
   RecordResult close(uint64_t now);
+  // Pause and resume. While the session is paused, no RTP and no data-channel message is recorded
+  // (each is counted in stats() and answered RecordResult::paused); RTCP, track start/stop and leave
+  // still are. A paused track drops only its own RTP. A track is recorded when neither it nor the
+  // session is paused: the two are independent (resume() leaves a track paused on its own paused).
+  // Each call writes a row (Pause/Resume, track_id 0 for the session), so the converter knows the
+  // spans. Pausing what is already paused, or resuming what is not paused, writes nothing and
+  // returns RecordResult::invalid (a host that repeats a request learns it did); an unknown track
+  // gives unknown_track; track id 0 names the session in the rows, so pause_track(0) is invalid.
+  // Resuming a video track (or a session with video) asks the keyframe callback for a key frame, so
+  // the recording goes on with a picture that decodes.
+  RecordResult pause(uint64_t now);
+  RecordResult resume(uint64_t now);
+  RecordResult pause_track(uint32_t track_id, uint64_t now);
+  RecordResult resume_track(uint32_t track_id, uint64_t now);
+  bool paused() const;                        // the session (the session's thread)
+  bool track_paused(uint32_t track_id) const; // the track on its own (false for an unknown track)
+  std::vector<uint32_t> paused_tracks() const; // the tracks paused on their own, in start order
+
   // Time-based rotation: closes the open chunk when it spans max_chunk_ms or
   // no row arrived for max_chunk_ms. Call it every second or so.
   void tick(uint64_t now);

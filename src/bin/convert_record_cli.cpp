@@ -56,6 +56,11 @@ More options (roomrec):
                                                {compose-out-path without .webm}-thumbnails/ [env: COMPOSE_THUMBNAILS=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
+      --participants                           One file per participant on the room's timeline: {peer}.webm (audio+video,
+                                               sessions joined, gaps filled), {peer}-audio.webm, participants.json [env: PARTICIPANTS=]
+      --participants-out-path <DIR>            Participant files folder (local) [env: PARTICIPANTS_OUT_PATH=]
+      --participants-speaker-audio=<BOOL>      Also {peer}-audio.webm per peer, default true [env: PARTICIPANTS_SPEAKER_AUDIO=]
+      --participants-multichannel              Also speakers-multichannel.wav: 16 kHz, one channel per peer [env: PARTICIPANTS_MULTICHANNEL=]
   -q, --quiet                                  No progress output
 
 --in-s3 takes an S3 URI (http(s)://KEY:SECRET@host:port/bucket/app/room/record_id?path_style=true),
@@ -109,6 +114,8 @@ uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
 struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
   std::optional<bool> transmux, compose_audio, compose_video, speakers;
+  std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
+  std::optional<std::string> participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
   bool quiet = false;
 };
@@ -137,6 +144,10 @@ const Spec kSpecs[] = {
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
     {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
     {"--threads", "THREADS", &Flags::threads},
+    {"--participants", "PARTICIPANTS", nullptr, &Flags::participants},
+    {"--participants-out-path", "PARTICIPANTS_OUT_PATH", &Flags::participants_out_path},
+    {"--participants-speaker-audio", "PARTICIPANTS_SPEAKER_AUDIO", nullptr, &Flags::participants_speaker_audio},
+    {"--participants-multichannel", "PARTICIPANTS_MULTICHANNEL", nullptr, &Flags::participants_multichannel},
 };
 
 enum class Action { run, help, version };
@@ -258,8 +269,18 @@ roomrec::ConvertJob build_job(const Flags& f) {
   } else if (compose_opts) {
     usage_error("composer options were given without --compose-audio or --compose-video");
   }
-  if (!job.transmux && !job.compose)
-    usage_error("nothing to do: give --transmux and/or --compose-audio/--compose-video");
+  if (f.participants.value_or(false)) {
+    if (!f.participants_out_path)
+      usage_error("--participants needs --participants-out-path <DIR>");
+    job.participants.emplace();
+    job.participants->output = *f.participants_out_path;
+    job.participants->speaker_audio = f.participants_speaker_audio.value_or(true);
+    job.participants->multichannel = f.participants_multichannel.value_or(false);
+  } else if (f.participants_out_path || f.participants_speaker_audio || f.participants_multichannel) {
+    usage_error("participant options were given without --participants");
+  }
+  if (!job.transmux && !job.compose && !job.participants)
+    usage_error("nothing to do: give --transmux, --compose-audio/--compose-video and/or --participants");
   return job;
 }
 

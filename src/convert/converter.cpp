@@ -37,6 +37,26 @@ Status check_remote(std::string_view what, std::string_view uri) {
 // composing decodes, scales and encodes (measured: ~100x apart).
 constexpr double kTransmuxWeight = 1.0;
 constexpr double kComposeWeight = 20.0;
+constexpr double kParticipantsWeight = 3.0;  // two reads per peer, Opus decoded for the mix, rarely video encoded
+
+// The transmux's summary lists the participant files too (in the result,
+// the Completed hook, and summary.json when the transmux output is local).
+Status add_participants_to_summary(const TransmuxOptions& t, TransmuxResult& tr, const ParticipantsResult& pr) {
+  auto summary = nlohmann::ordered_json::parse(tr.summary_json, nullptr, false);
+  if (summary.is_discarded()) return Status::ok();
+  auto parts = nlohmann::ordered_json::parse(pr.to_json(-1), nullptr, false);
+  parts.erase("problems");  // already in the summary's own list
+  summary["participants"] = std::move(parts);
+  tr.summary_json = summary.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (util::is_http_uri(t.output)) return Status::ok();  // stored in S3 as the transmux wrote it
+  std::string dir = t.output.rfind("file://", 0) == 0 ? t.output.substr(7) : t.output;
+  std::string path = dir + "/summary.json";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
+  const bool ok = std::fwrite(tr.summary_json.data(), 1, tr.summary_json.size(), f) == tr.summary_json.size();
+  if (std::fclose(f) != 0 || !ok) return Status::error(ErrorCode::io, "cannot write " + path);
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -87,7 +107,8 @@ Status validate(const ComposeOptions& c) {
 
 Status validate(const ConvertJob& job) {
   if (job.input.empty()) return invalid("no input recording given");
-  if (!job.transmux && !job.compose) return invalid("nothing to do: give a transmux, a compose or both");
+  if (!job.transmux && !job.compose && !job.participants)
+    return invalid("nothing to do: give a transmux, a compose, participants or several");
   if (Status s = check_remote("input", job.input); !s) return s;
   if (job.transmux) {
     if (job.transmux->output.empty()) return invalid("transmux needs an output (a folder or an S3 URI)");
@@ -97,6 +118,10 @@ Status validate(const ConvertJob& job) {
     if (job.compose->output.empty())
       return invalid("compose needs an output (a file path, an S3 URI or a presigned URL)");
     if (Status s = validate(*job.compose); !s) return s;
+  }
+  if (job.participants) {
+    if (job.participants->output.empty()) return invalid("participants needs an output (a local folder)");
+    if (Status s = validate(*job.participants); !s) return s;
   }
   return Status::ok();
 }
@@ -119,6 +144,7 @@ Result<ConvertResult> convert(const ConvertJob& job) {
 
   const double wt = job.transmux ? kTransmuxWeight : 0;
   const double wc = job.compose ? kComposeWeight * ((job.compose->video ? 1.0 : 0.1)) : 0;
+  const double wp = job.participants ? kParticipantsWeight : 0;
   std::mutex progress_mu;
   auto report = [&](const char* phase, double base, double weight, uint64_t done, uint64_t total) {
     if (!job.progress) return;
@@ -127,7 +153,7 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     p.done_ms = done;
     p.total_ms = total;
     double f = total ? static_cast<double>(std::min(done, total)) / static_cast<double>(total) : 1.0;
-    p.fraction = std::clamp((base + weight * f) / (wt + wc), 0.0, 1.0);
+    p.fraction = std::clamp((base + weight * f) / (wt + wc + wp), 0.0, 1.0);
     std::lock_guard lock(progress_mu);
     job.progress(p);
   };
@@ -171,6 +197,18 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     }
     result.compose = std::move(r.value());
   }
+  if (job.participants) {
+    ParticipantsOptions opt = *job.participants;
+    opt.cancel = job.cancel;
+    opt.progress = [&](uint64_t done, uint64_t total) { report("participants", wt + wc, wp, done, total); };
+    auto r = make_participant_files(src, opt);
+    if (!r) return r.status().with_context("participants");
+    add_problems(r->problems);
+    if (result.transmux) {
+      if (Status s = add_participants_to_summary(*job.transmux, *result.transmux, *r); !s) return s;
+    }
+    result.participants = std::move(r.value());
+  }
   return result;
 }
 
@@ -181,6 +219,8 @@ uint64_t ConvertResult::output_bytes() const {
     for (const auto& f : transmux->data_files) n += f.bytes;
   }
   if (compose) n += compose->bytes;
+  if (participants)
+    for (const auto& f : participants->files) n += f.bytes;
   return n;
 }
 
@@ -237,6 +277,8 @@ std::string ConvertResult::to_json(int indent) const {
                                                                        : nlohmann::ordered_json(compose->thumbnails_vtt)}};
   else
     j["compose"] = nullptr;
+  j["participants"] = participants ? nlohmann::ordered_json::parse(participants->to_json(-1), nullptr, false)
+                                   : nlohmann::ordered_json(nullptr);
   j["problems"] = problems;
   // Every text in it is valid UTF-8 where it entered; replace is the backstop that never throws.
   return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);

@@ -91,6 +91,8 @@ const char* row_kind_name(RowKind kind) noexcept {
     case RowKind::rtp: return "rtp";
     case RowKind::rtcp: return "rtcp";
     case RowKind::data: return "data";
+    case RowKind::pause: return "pause";
+    case RowKind::resume: return "resume";
   }
   return "?";
 }

@@ -243,6 +243,8 @@ ChunkReader::Impl::Frame ChunkReader::Impl::next_frame(Row* row) {
         format::from_proto(r.track_started(), row->track);
         break;
       case record::Row::kTrackStopped: row->kind = RowKind::track_stopped; break;
+      case record::Row::kPause: row->kind = RowKind::pause; break;
+      case record::Row::kResume: row->kind = RowKind::resume; break;
       case record::Row::kRtp:
         row->kind = RowKind::rtp;
         assign(row->payload, r.rtp());

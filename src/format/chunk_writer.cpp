@@ -59,6 +59,20 @@ bool ChunkWriter::add_track_stopped(uint64_t ts, uint32_t track_id) {
   return true;
 }
 
+bool ChunkWriter::add_pause(uint64_t ts, uint32_t track_id) {
+  if (finished_) return false;
+  format::write_empty_row(buf_, ts, track_id, format::kRowPause);
+  note_row(ts);
+  return true;
+}
+
+bool ChunkWriter::add_resume(uint64_t ts, uint32_t track_id) {
+  if (finished_) return false;
+  format::write_empty_row(buf_, ts, track_id, format::kRowResume);
+  note_row(ts);
+  return true;
+}
+
 Buffer ChunkWriter::finish() {
   if (finished_) return Buffer();
   format::write_trailer_row(buf_, last_ts(), rows_, last_ts());

@@ -222,7 +222,9 @@ void to_proto(const ChunkHeader& in, record::ChunkHeader& out) {
     o->set_track_id(t.track_id);
     o->set_started_ts(t.started_ts);
     to_proto(t.info, *o->mutable_info());
+    o->set_paused(t.paused);
   }
+  out.set_paused(in.paused);
 }
 
 void from_proto(const record::ChunkHeader& in, ChunkHeader& out) {
@@ -242,8 +244,10 @@ void from_proto(const record::ChunkHeader& in, ChunkHeader& out) {
     o.track_id = t.track_id();
     o.started_ts = t.started_ts();
     from_proto(t.info(), o.info);
+    o.paused = t.paused();
     out.tracks.push_back(std::move(o));
   }
+  out.paused = in.paused();
 }
 
 }  // namespace roomrec::format

@@ -33,7 +33,7 @@ inline constexpr size_t kMaxFrameBytes = 16u << 20;
 // Row field numbers (proto/record.proto).
 enum RowField : uint32_t {
   kRowTs = 1, kRowTrackId = 2, kRowJoin = 3, kRowLeave = 4, kRowTrackStarted = 5, kRowTrackStopped = 6,
-  kRowRtp = 7, kRowRtcp = 8, kRowData = 9, kRowTrailer = 10,
+  kRowRtp = 7, kRowRtcp = 8, kRowData = 9, kRowTrailer = 10, kRowPause = 11, kRowResume = 12,
 };
 
 void write_preamble(Buffer& out);
@@ -45,7 +45,7 @@ void write_frame(Buffer& out, uint8_t type, const uint8_t* msg, size_t n);
 void write_bytes_row(Buffer& out, uint64_t ts, uint32_t track_id, RowField field, const uint8_t* p, size_t n);
 // Appends a data row frame.
 void write_data_row(Buffer& out, uint64_t ts, std::string_view label, bool binary, const uint8_t* p, size_t n);
-// Appends a row with an empty sub-message (join, leave, track_stopped).
+// Appends a row with an empty sub-message (join, leave, track_stopped, pause, resume).
 void write_empty_row(Buffer& out, uint64_t ts, uint32_t track_id, RowField field);
 void write_track_started_row(Buffer& out, uint64_t ts, uint32_t track_id, const TrackInfo& info);
 void write_trailer_row(Buffer& out, uint64_t ts, uint64_t row_count, uint64_t last_ts);

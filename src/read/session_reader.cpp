@@ -44,6 +44,11 @@ bool SessionReader::track_open(uint32_t id) const {
   return it != open_tracks_.end() && it->second;
 }
 
+bool SessionReader::track_paused(uint32_t id) const {
+  auto it = paused_tracks_.find(id);
+  return it != paused_tracks_.end() && it->second;
+}
+
 bool SessionReader::open_chunk(size_t i) {
   const ChunkRef& c = session_.chunks[i];
   auto rows = open_rows(source_, c);
@@ -64,7 +69,11 @@ bool SessionReader::open_chunk(size_t i) {
     for (const OpenTrack& t : h->tracks) {
       tracks_[t.track_id] = t.info;
       open_tracks_[t.track_id] = true;
+      paused_tracks_[t.track_id] = t.paused;
     }
+    // The pause state at the chunk's start: what its rows change from (and what a missing earlier
+    // chunk would have said). Chunks of Janus peers (.mjr) never pause.
+    session_paused_ = h->paused;
   }
   if (!oc->reader->next(oc->row)) {
     finish_chunk(*oc);
@@ -125,9 +134,16 @@ bool SessionReader::next(Row& row) {
       case RowKind::track_started:
         tracks_[row.track_id] = row.track;
         open_tracks_[row.track_id] = true;
+        paused_tracks_.erase(row.track_id);
         break;
       case RowKind::track_stopped:
         open_tracks_[row.track_id] = false;
+        paused_tracks_.erase(row.track_id);
+        break;
+      case RowKind::pause:
+      case RowKind::resume:
+        if (row.track_id == 0) session_paused_ = row.kind == RowKind::pause;
+        else paused_tracks_[row.track_id] = row.kind == RowKind::pause;
         break;
       default:
         break;

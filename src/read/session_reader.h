@@ -56,6 +56,11 @@ class SessionReader {
   // Whether a track is open at the current row (started and not stopped).
   bool track_open(uint32_t id) const;
   const std::map<uint32_t, TrackInfo>& tracks() const { return tracks_; }
+  // Recording pauses (pause/resume rows, and the state each chunk header gives), as of the current
+  // row: the whole session, a track on its own, and whether a track's media is paused by either.
+  bool session_paused() const { return session_paused_; }
+  bool track_paused(uint32_t id) const;
+  bool paused(uint32_t id) const { return session_paused_ || track_paused(id); }
   // The last intact chunk header read (peer, ip, user agent...), nullptr before one was read.
   const ChunkHeader* header() const { return have_header_ ? &header_ : nullptr; }
 
@@ -78,6 +83,8 @@ class SessionReader {
   std::vector<std::unique_ptr<OpenChunk>> open_;  // chunks being read (usually one)
   std::map<uint32_t, TrackInfo> tracks_;
   std::map<uint32_t, bool> open_tracks_;
+  std::map<uint32_t, bool> paused_tracks_;
+  bool session_paused_ = false;
   ChunkHeader header_;
   bool have_header_ = false;
   std::vector<std::string> problems_;

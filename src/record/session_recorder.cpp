@@ -26,6 +26,7 @@ struct TrackState {
   uint16_t last_seq = 0;
   bool keyframe_requested = false;
   uint64_t last_keyframe_request = 0;
+  bool paused = false;  // on its own (pause_track)
 };
 
 // Relaxed atomic counter: one writer thread (the session's), any reader.
@@ -46,6 +47,7 @@ const char* record_result_name(RecordResult r) noexcept {
     case RecordResult::too_large: return "too_large";
     case RecordResult::closed: return "closed";
     case RecordResult::invalid: return "invalid";
+    case RecordResult::paused: return "paused";
   }
   return "?";
 }
@@ -61,12 +63,13 @@ struct ROOMREC_HIDDEN SessionRecorder::Impl {
   std::optional<ChunkWriter> writer;
   uint32_t next_index = 0;
   std::atomic<bool> closed{false};
+  bool paused = false;  // the whole session
   std::unique_ptr<SrtpSession> srtp;
   std::vector<uint8_t> scratch;
 
   Counter rtp_accepted, rtp_malformed, rtp_decrypt_failed, rtp_unknown_track, rtcp_accepted, rtcp_malformed,
       rtcp_decrypt_failed, data_messages, bytes_recorded, chunks_closed, chunks_refused, keyframe_requests,
-      lost_packets;
+      lost_packets, rtp_paused, data_paused, bytes_paused, pauses;
 
   TrackState* find_track(uint32_t id) {
     if (last_track < tracks.size() && tracks[last_track].id == id) return &tracks[last_track];
@@ -126,7 +129,8 @@ struct ROOMREC_HIDDEN SessionRecorder::Impl {
       h.ip = ip;
       h.user_agent = user_agent;
       h.tracks.reserve(tracks.size());
-      for (const auto& t : tracks) h.tracks.push_back({t.id, t.started_ts, t.info});
+      for (const auto& t : tracks) h.tracks.push_back({t.id, t.started_ts, t.info, t.paused});
+      h.paused = paused;
       // Start small and double: heap pages freed by closed chunks are reused
       // (reserving the whole chunk up front measured 2.5x slower: every chunk
       // became a fresh mapping, faulted in page by page).
@@ -153,6 +157,25 @@ struct ROOMREC_HIDDEN SessionRecorder::Impl {
     } catch (...) {
       // a throwing host callback must not break recording
     }
+  }
+
+  // Writes a pause or resume row for `track_id` (0: the session).
+  void pause_row(bool pause, uint32_t track_id, uint64_t now) {
+    rotate_if_needed(now, 32);
+    if (pause) {
+      chunk(now).add_pause(now, track_id);
+      pauses.add();
+    } else {
+      chunk(now).add_resume(now, track_id);
+    }
+  }
+
+  // After a resume: the track's sequence starts afresh (the packets dropped while paused are no
+  // loss) and a video track asks for a key frame.
+  void resumed(TrackState& t, uint64_t now) {
+    t.have_seq = false;
+    t.keyframe_requested = false;
+    maybe_request_keyframe(t, now);
   }
 
   void log_malformed(const char* what, const char* why, uint64_t now) {
@@ -247,6 +270,11 @@ RecordResult SessionRecorder::rtp(uint32_t track_id, const uint8_t* packet, size
     return RecordResult::malformed;
   }
   if (n > ChunkWriter::kMaxPayloadBytes) return RecordResult::too_large;
+  if (m.paused || t->paused) {
+    m.rtp_paused.add();
+    m.bytes_paused.add(n);
+    return RecordResult::paused;
+  }
   if (t->info.kind == TrackKind::video) {
     if (t->have_seq) {
       int32_t d = rtp::seq_delta(t->last_seq, h.seq);
@@ -304,6 +332,11 @@ RecordResult SessionRecorder::data(std::string_view label, bool binary, const ui
   if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
   if (n > ChunkWriter::kMaxPayloadBytes || label.size() > 65535) return RecordResult::too_large;
   if (bytes == nullptr && n > 0) return RecordResult::invalid;
+  if (m.paused) {
+    m.data_paused.add();
+    m.bytes_paused.add(n);
+    return RecordResult::paused;
+  }
   m.rotate_if_needed(now, format::kFrameOverhead + 32 + label.size() + n);
   m.chunk(now).add_data(now, label, binary, bytes, n);
   m.data_messages.add();
@@ -321,6 +354,66 @@ RecordResult SessionRecorder::track_stopped(uint32_t track_id, uint64_t now) {
   m.rotate_if_needed(now, 32);
   m.chunk(now).add_track_stopped(now, track_id);
   return RecordResult::ok;
+}
+
+RecordResult SessionRecorder::pause(uint64_t now) {
+  Impl& m = *impl_;
+  if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
+  if (m.paused) return RecordResult::invalid;
+  m.paused = true;
+  m.pause_row(true, 0, now);
+  return RecordResult::ok;
+}
+
+RecordResult SessionRecorder::resume(uint64_t now) {
+  Impl& m = *impl_;
+  if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
+  if (!m.paused) return RecordResult::invalid;
+  m.paused = false;
+  m.pause_row(false, 0, now);
+  for (auto& t : m.tracks)
+    if (!t.paused) m.resumed(t, now);
+  return RecordResult::ok;
+}
+
+RecordResult SessionRecorder::pause_track(uint32_t track_id, uint64_t now) {
+  Impl& m = *impl_;
+  if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
+  if (track_id == 0) return RecordResult::invalid;
+  TrackState* t = m.find_track(track_id);
+  if (!t) return RecordResult::unknown_track;
+  if (t->paused) return RecordResult::invalid;
+  t->paused = true;
+  m.pause_row(true, track_id, now);
+  return RecordResult::ok;
+}
+
+RecordResult SessionRecorder::resume_track(uint32_t track_id, uint64_t now) {
+  Impl& m = *impl_;
+  if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
+  if (track_id == 0) return RecordResult::invalid;
+  TrackState* t = m.find_track(track_id);
+  if (!t) return RecordResult::unknown_track;
+  if (!t->paused) return RecordResult::invalid;
+  t->paused = false;
+  m.pause_row(false, track_id, now);
+  if (!m.paused) m.resumed(*t, now);
+  return RecordResult::ok;
+}
+
+bool SessionRecorder::paused() const { return impl_->paused; }
+
+bool SessionRecorder::track_paused(uint32_t track_id) const {
+  for (const auto& t : impl_->tracks)
+    if (t.id == track_id) return t.paused;
+  return false;
+}
+
+std::vector<uint32_t> SessionRecorder::paused_tracks() const {
+  std::vector<uint32_t> out;
+  for (const auto& t : impl_->tracks)
+    if (t.paused) out.push_back(t.id);
+  return out;
 }
 
 RecordResult SessionRecorder::leave(uint64_t now) {
@@ -376,6 +469,10 @@ SessionStats SessionRecorder::stats() const {
   s.chunks_refused = m.chunks_refused.get();
   s.keyframe_requests = m.keyframe_requests.get();
   s.lost_packets = m.lost_packets.get();
+  s.rtp_paused = m.rtp_paused.get();
+  s.data_paused = m.data_paused.get();
+  s.bytes_paused = m.bytes_paused.get();
+  s.pauses = m.pauses.get();
   return s;
 }
 

@@ -111,6 +111,43 @@ int main(int argc, char** argv) {
     CHECK(roomrec_session_rtp(sa, 5, pkt, sizeof pkt, t0 + (uint64_t)i * 33) == ROOMREC_OK);
     CHECK(roomrec_session_rtp(sb, 3, pkt, sizeof pkt, t0 + (uint64_t)i * 33) == ROOMREC_OK);
   }
+
+  /* Pause and resume: alice's whole session, then bob's track alone. */
+  const uint64_t tp = t0 + 6700;
+  CHECK(roomrec_session_pause(sa, tp) == ROOMREC_OK);
+  CHECK(roomrec_session_pause(sa, tp) == ROOMREC_RECORD_INVALID);
+  CHECK(strstr(roomrec_last_error(), "already paused") != NULL);
+  CHECK(roomrec_session_pause_track(sb, 3, tp) == ROOMREC_OK);
+  CHECK(roomrec_session_pause_track(sb, 0, tp) == ROOMREC_RECORD_INVALID);
+  CHECK(strstr(roomrec_last_error(), "whole session") != NULL);
+  CHECK(roomrec_session_pause_track(sb, 9, tp) == ROOMREC_RECORD_UNKNOWN_TRACK);
+  CHECK(strcmp(roomrec_strerror(ROOMREC_RECORD_PAUSED), "paused") == 0);
+  for (int i = 200; i < 210; i++) {
+    rtp_packet(pkt, (uint16_t)i, (uint32_t)(i * 3000), 1234, 0);
+    CHECK(roomrec_session_rtp(sa, 5, pkt, sizeof pkt, tp + 10) == ROOMREC_RECORD_PAUSED);
+    CHECK(roomrec_session_rtp(sb, 3, pkt, sizeof pkt, tp + 10) == ROOMREC_RECORD_PAUSED);
+  }
+  CHECK(roomrec_session_data(sa, "chat", 0, (const uint8_t*)"hi", 2, tp + 11) == ROOMREC_RECORD_PAUSED);
+  CHECK(roomrec_session_data(sb, "chat", 0, (const uint8_t*)"hi", 2, tp + 11) == ROOMREC_OK);
+  char* stats = NULL;
+  REQUIRE(roomrec_session_stats(sa, &stats) == ROOMREC_OK);
+  CHECK(strstr(stats, "\"rtp_paused\":10") != NULL);
+  CHECK(strstr(stats, "\"data_paused\":1") != NULL);
+  CHECK(strstr(stats, "\"paused\":true") != NULL);
+  roomrec_free_string(stats);
+  REQUIRE(roomrec_session_stats(sb, &stats) == ROOMREC_OK);
+  CHECK(strstr(stats, "\"paused_tracks\":[3]") != NULL);
+  CHECK(strstr(stats, "\"paused\":false") != NULL);
+  roomrec_free_string(stats);
+  int alice_requests = alice.keyframe_requests;
+  CHECK(roomrec_session_resume(sa, tp + 20) == ROOMREC_OK);
+  CHECK(roomrec_session_resume(sa, tp + 20) == ROOMREC_RECORD_INVALID);
+  CHECK(strstr(roomrec_last_error(), "not paused") != NULL);
+  CHECK(alice.keyframe_requests == alice_requests + 1); /* the resumed video asks for a key frame */
+  CHECK(roomrec_session_resume_track(sb, 3, tp + 20) == ROOMREC_OK);
+  rtp_packet(pkt, 210, 210 * 3000, 1234, 1);
+  CHECK(roomrec_session_rtp(sa, 5, pkt, sizeof pkt, tp + 30) == ROOMREC_OK);
+  CHECK(roomrec_session_rtp(sb, 3, pkt, sizeof pkt, tp + 30) == ROOMREC_OK);
   CHECK(roomrec_session_leave(sa, t0 + 7000) == ROOMREC_OK);
   CHECK(roomrec_session_leave(sb, t0 + 7000) == ROOMREC_OK);
   size_t unsent = 99;

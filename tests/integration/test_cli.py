@@ -129,6 +129,10 @@ def test_version():
     (["--in-s3", "http://k:s@host/", "--transmux", "--transmux-out-path", "o"], {}, "bucket"),
     (["--in-s3", "/x", "--transmux", "--transmux-out-s3", "ftp://nope"], {}, "takes an S3 URI"),
     (["--in-s3", "ftp://host/x", "--transmux", "--transmux-out-path", "o"], {}, "unsupported URI scheme"),
+    (["--in-s3", "/x", "--participants"], {}, "--participants-out-path"),
+    (["--in-s3", "/x", "--participants-out-path", "p"], {}, "without --participants"),
+    (["--in-s3", "/x", "--participants", "--participants-out-path", "p", "--participants-multichannel=sure"], {},
+     "true or false"),
 ])
 def test_bad_usage_exits_2_with_a_reason(args, env, needle, tmp_path):
     r = cli(*args, env=clean_env(**env))
@@ -342,3 +346,42 @@ def test_compose_thumbnails_beside_the_composed_file(local_room, tmp_path):
     r = cli("--in-s3", local_room, "--compose-video", "--compose-out-s3", "http://k:s@127.0.0.1:9/b/x.webm?path_style=true",
             "--compose-thumbnails", "2")
     assert r.returncode == 2 and "compose.thumbnail_interval_s needs a local compose output" in r.stderr
+
+
+@pytest.mark.parametrize("video", ["vp8", "vp9", "h264"])
+def test_participant_files_beside_the_transmuxed_files(local_room, tmp_path, video):
+    """Issue 18: --participants makes one A+V file per peer on the room's timeline, a per-speaker
+    audio file each and the multichannel WAV; each lasts as long as the room and decodes cleanly
+    (ffmpeg -xerror), summary.json lists them with how each was made."""
+    room = local_room if video == "vp8" else record(str(tmp_path / "rec"), "--peers", "2", "--seconds", "4",
+                                                    "--size", "320x240", "--video", video)
+    out = tmp_path / "t"
+    r = cli("--in-s3", room, "--transmux", "--transmux-out-path", str(out), "--participants",
+            "--participants-out-path", str(out), "--participants-multichannel")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    people = result["participants"]
+    peers = sorted({f["peer"] for f in result["transmux"]["files"]})
+    ext = ".mkv" if video == "h264" else ".webm"
+    assert sorted(f["path"] for f in people["files"]) == sorted(
+        [p + ext for p in peers] + [p + "-audio.webm" for p in peers] + ["speakers-multichannel.wav"])
+    assert [c["peer"] for c in people["channels"]] == peers
+    for f in people["files"]:
+        path = out / f["path"]
+        info = probe(path)
+        assert abs(float(info["format"]["duration"]) * 1000 - people["duration_ms"]) < 60, (f["path"], info)
+        types = sorted(s["codec_type"] for s in info["streams"])
+        if f["kind"] == "av":
+            assert f["video"] == "remuxed" and f["video_codec"] == video, f
+            assert types == ["audio", "video"]
+            v = next(s for s in info["streams"] if s["codec_type"] == "video")
+            assert (v["codec_name"], v["width"], v["height"]) == (video, 320, 240)
+        elif f["kind"] == "multichannel":
+            assert info["streams"][0]["channels"] == len(peers)
+        else:
+            assert types == ["audio"]
+        ok, err = decodes_cleanly(path)
+        assert ok, (f["path"], err)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["participants"]["files"] == people["files"]
+    assert json.loads((out / "participants.json").read_text())["files"] == people["files"]

@@ -168,3 +168,78 @@ def test_a_worker_job_with_speakers_writes_speakers_json(worker):
     assert completed["outputs"] == [{"kind": "speakers", "uri": str(written[0]), "peer": "", "duration_ms":
                                      job["result"]["transmux"]["duration_ms"], "bytes": written[0].stat().st_size,
                                      "how": ""}]
+
+
+# Issue 18, participants: (participants JSON fields, CLI flags, message). The worker picks the
+# output itself (a folder under its transmux root), so only C, Python and the CLI can say these.
+S3_PEOPLE = "http://k:s@127.0.0.1:9/bucket/people"
+PARTICIPANT_CASES = [
+    ({"output": S3_PEOPLE}, ["--participants-out-path", S3_PEOPLE],
+     "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)"),
+    ({"output": "ftp://host/people"}, ["--participants-out-path", "ftp://host/people"],
+     "participants.output: unsupported URI scheme 'ftp' (use file:// or a path for a local folder)"),
+]
+PARTICIPANT_IDS = [f"participants-{i}" for i in range(len(PARTICIPANT_CASES))]
+
+
+@pytest.mark.parametrize("fields, cli, message", PARTICIPANT_CASES, ids=PARTICIPANT_IDS)
+def test_one_bad_participants_value_one_message_through_c_python_and_the_cli(roomrec_module, tmp_path, fields, cli,
+                                                                               message):
+    job = {"input": str(tmp_path / "in"), "participants": fields}
+    r = subprocess.run([build_path("tests", "convert_job_json"), json.dumps(job)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.strip() == f"-1 {message}"
+    for run in (lambda: roomrec_module.convert(job), lambda: roomrec_module.ConvertJob(job)):
+        with pytest.raises(roomrec_module.InvalidArgumentError) as e:
+            run()
+        assert e.value.message == message
+    r = subprocess.run([build_path("src", "bin", "convert_record_cli"), "--in-s3", str(tmp_path / "in"), "-q",
+                        "--participants"] + cli, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"convert_record_cli: error: {message}"
+
+
+def test_a_worker_job_with_participants_writes_one_file_per_peer(worker):
+    """Issue 18 through the worker: participants (its own fields, validated like the rest), the
+    files in the transmux root, listed in the result with how each was made, each decoding."""
+    path = record_room(str(worker.root / "rec"), "people", 150, sessions=2)
+    for fields, message in (({"multichannel": "yes"}, "participants.multichannel must be true or false"),
+                            ({"speaker_audio": 1}, "participants.speaker_audio must be true or false"),
+                            ({"output": "/tmp/x"}, "unknown field participants.output"),
+                            (True, "participants must be an object")):
+        status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "participants": fields})
+        assert (status, answer["error"]) == (400, message)
+    status, answer = worker.request("POST", "/api/convert/job",
+                                    {"record_path": path, "participants": {"multichannel": True}})
+    assert status == 200, answer
+    job = worker.wait_state(answer["data"]["job_id"], "completed", "failed")
+    assert job["state"] == "completed", job
+    assert job["participants"] is True
+    people = job["result"]["participants"]
+    kinds = sorted((f["kind"], f["peer"] or "") for f in people["files"])
+    peers = sorted({f["peer"] for f in people["files"] if f["peer"]})
+    assert len(peers) == 2, people
+    assert kinds == sorted([("av", p) for p in peers] + [("audio", p) for p in peers] + [("multichannel", "")])
+    assert [c["peer"] for c in people["channels"]] == peers
+    for f in people["files"]:
+        assert f["uri"].startswith(str(worker.root / "transmux")), f
+        assert f["duration_ms"] == people["duration_ms"]
+        if f["kind"] == "av":
+            assert f["video"] in ("remuxed", "reencoded"), f
+        r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", f["uri"], "-f", "null", "-"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and not r.stderr.strip(), (f["path"], r.stderr)
+    written = list((worker.root / "transmux").rglob("participants.json"))
+    assert len(written) == 1 and json.loads(written[0].read_text())["files"] == people["files"]
+    # The Completed hook lists every participant file with how it was made (fields beyond the reference's).
+    job_id = answer["data"]["job_id"]
+    completed = wait_until("the Completed hook", lambda: next(
+        (e["event"]["Compose"]["event"]["Completed"] for e in worker.hooks.events()
+         if e["event"]["Compose"]["job_id"] == job_id and "Completed" in e["event"]["Compose"]["event"]), None))
+    kind_of = {"av": "participant", "audio": "speaker_audio", "multichannel": "mix"}
+    assert sorted((o["kind"], o["peer"], o["uri"], o["bytes"], o["how"]) for o in completed["outputs"]) == sorted(
+        (kind_of[f["kind"]], f["peer"] or "", f["uri"], f["bytes"],
+         f["video"] if f["kind"] == "av" else "remuxed" if f["kind"] == "audio" else "decoded")
+        for f in people["files"])
+    assert "speakers" not in completed

@@ -372,7 +372,7 @@ def test_bad_requests_get_their_status_and_message(tmp_path, local_rooms, apps_f
             (SECRET[:-1], ok, 401, "invalid bearer token"),
             (SECRET, b"{not json", 400, "invalid JSON"),
             (SECRET, b"[1, 2]", 400, "the body must be a JSON object"),
-            (SECRET, {"record_path": short}, 400, "nothing to do: give transmux, compose or both"),
+            (SECRET, {"record_path": short}, 400, "nothing to do: give transmux, compose, participants or several"),
             (SECRET, {"record_path": short, "transmux": None, "compose": None}, 400, "nothing to do"),
             (SECRET, {"transmux": {}}, 400, "record_path (a string) is required"),
             (SECRET, {"record_path": "/app/r/1", "transmux": {}}, 400, "must be relative"),

@@ -42,7 +42,7 @@ def header_result_fields() -> dict:
         i = block.index(f'"{key}": [{{') + len(f'"{key}": [{{')
         return names(block[i:block.index("}", i)])
 
-    return {"top": {"input", "app", "room", "room_record_id", "transmux", "compose", "problems"},
+    return {"top": {"input", "app", "room", "room_record_id", "transmux", "compose", "participants", "problems"},
             "transmux": {"duration_ms", "files", "data_files", "summary", "speakers"},
             "files": inner("files"), "data_files": inner("data_files"),
             "compose": names(block[block.index('"compose": {'):block.index("| null", block.index('"compose": {'))]),

@@ -1,4 +1,4 @@
-"""Converting recordings: transmux (one file per track) and compose (one WebM)."""
+"""Converting recordings: transmux (one file per track), compose (one WebM) and one file per participant."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ ProgressCallback = Callable[[str, int, int, float], None]
 
 
 def _job(job: Optional[Mapping[str, Any]], input: Optional[str], transmux: Optional[Mapping[str, Any]],
-         compose: Optional[Mapping[str, Any]]) -> bytes:
+         compose: Optional[Mapping[str, Any]], participants: Optional[Mapping[str, Any]] = None) -> bytes:
     j: Json = dict(job or {})
     if input is not None:
         j["input"] = input
@@ -22,17 +22,21 @@ def _job(job: Optional[Mapping[str, Any]], input: Optional[str], transmux: Optio
         j["transmux"] = dict(transmux)
     if compose is not None:
         j["compose"] = dict(compose)
+    if participants is not None:
+        j["participants"] = dict(participants)
     return json.dumps(j).encode()
 
 
 def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
-            transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None) -> Json:
+            transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
+            participants: Optional[Mapping[str, Any]] = None) -> Json:
     """Runs a conversion job on this thread and returns its result as a dict.
 
     convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
-            compose={"output": "/out/room.webm"})
+            compose={"output": "/out/room.webm"},
+            participants={"output": "/out/people", "multichannel": True})
     """
-    return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose))
+    return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose, participants))
 
 
 class ConvertJob(Handle):
@@ -44,6 +48,7 @@ class ConvertJob(Handle):
 
     def __init__(self, job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
                  transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
+                 participants: Optional[Mapping[str, Any]] = None,
                  progress: Optional[ProgressCallback] = None) -> None:
         self.callback_errors: List[BaseException] = []
         if progress is not None:
@@ -56,7 +61,8 @@ class ConvertJob(Handle):
         else:
             self._cb = NULL_PROGRESS_CB
         h = c_void_p()
-        check(convert_lib().roomrec_convert_job_start(_job(job, input, transmux, compose), self._cb, None, byref(h)))
+        check(convert_lib().roomrec_convert_job_start(_job(job, input, transmux, compose, participants), self._cb, None,
+                                                     byref(h)))
         self._h: Optional[int] = h.value
 
     _what = "job"

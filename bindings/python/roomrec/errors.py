@@ -33,6 +33,7 @@ class RecordResult(enum.IntEnum):
     TOO_LARGE = 4
     CLOSED = 5
     INVALID = 6
+    PAUSED = 7  # rtp of a paused track or session, data of a paused session: counted, not recorded
 
 
 def strerror(code: int) -> str:

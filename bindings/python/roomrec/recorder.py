@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from ._lib import (ERROR_CB, KEYFRAME_CB, UPLOADED_CB, URL_CB, lib, u8)
 from ._handle import Handle
-from .errors import ErrorCode, InvalidArgumentError, RecordResult, check, out_json, out_string
+from .errors import ErrorCode, InvalidArgumentError, RecordResult, check, last_error, out_json, out_string
 
 Json = Dict[str, Any]
 
@@ -113,6 +113,36 @@ class Session(Handle):
 
     def close(self, now: Optional[int] = None) -> RecordResult:
         return self._result(lib.roomrec_session_close(self.handle, now_ms() if now is None else now))
+
+    def _pause_call(self, pause: bool, track_id: Optional[int], now: Optional[int]) -> RecordResult:
+        t = now_ms() if now is None else now
+        if track_id is None:
+            code = (lib.roomrec_session_pause if pause else lib.roomrec_session_resume)(self.handle, t)
+        else:
+            fn = lib.roomrec_session_pause_track if pause else lib.roomrec_session_resume_track
+            code = fn(self.handle, track_id, t)
+        r = self._result(code)
+        if r == RecordResult.INVALID:
+            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, last_error())
+        if r == RecordResult.UNKNOWN_TRACK:
+            raise InvalidArgumentError(ErrorCode.INVALID_ARGUMENT, f"track {track_id} is not started")
+        return r
+
+    def pause(self, track_id: Optional[int] = None, now: Optional[int] = None) -> RecordResult:
+        """Stops recording the whole session (track_id None) or one track until resume(): their RTP (and,
+        for the session, data messages) is counted in stats() and not recorded (rtp() answers PAUSED).
+        Session and track pauses are independent. Pausing what is already paused raises
+        InvalidArgumentError (so does an unknown track); a closed session gives RecordResult.CLOSED."""
+        return self._pause_call(True, track_id, now)
+
+    def resume(self, track_id: Optional[int] = None, now: Optional[int] = None) -> RecordResult:
+        """Records the session (track_id None) or the track again; InvalidArgumentError if it is not paused."""
+        return self._pause_call(False, track_id, now)
+
+    @property
+    def paused(self) -> bool:
+        """Whether the whole session is paused (tracks paused on their own: stats()["paused_tracks"])."""
+        return bool(self.stats()["paused"])
 
     def tick(self, now: Optional[int] = None) -> None:
         check(lib.roomrec_session_tick(self.handle, now_ms() if now is None else now))

@@ -8,6 +8,7 @@
 #include <roomrec/converter.h>
 
 #include "s3/s3_uri.h"
+#include "util/text.h"
 #include "worker/locations.h"
 
 namespace roomrec::worker {
@@ -104,7 +105,7 @@ json upgrade_stored_request(json req) {
 
 Result<JobSpec> parse_job_spec(const json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
-  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose"}); !s) return s;
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants"}); !s) return s;
   JobSpec spec;
   auto rp = body.find("record_path");
   if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
@@ -143,7 +144,17 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (Status s = validate(o); !s) return s;
     spec.compose = std::move(cs);
   }
-  if (!spec.transmux && !spec.compose) return bad("nothing to do: give transmux, compose or both");
+  if (auto p = body.find("participants"); p != body.end() && !p->is_null()) {
+    if (!p->is_object()) return bad("participants must be an object");
+    if (Status s = check_fields(*p, "participants", {"speaker_audio", "multichannel"}); !s) return s;
+    ParticipantsSpec ps;
+    for (Status s : {get_bool(*p, "participants", "speaker_audio", ps.speaker_audio),
+                     get_bool(*p, "participants", "multichannel", ps.multichannel)})
+      if (!s) return s;
+    spec.participants = ps;
+  }
+  if (!spec.transmux && !spec.compose && !spec.participants)
+    return bad("nothing to do: give transmux, compose, participants or several");
   return spec;
 }
 
@@ -163,6 +174,9 @@ json spec_to_json(const JobSpec& spec) {
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
     j["compose"] = std::move(c);
   }
+  if (spec.participants)
+    j["participants"] = {{"speaker_audio", spec.participants->speaker_audio},
+                         {"multichannel", spec.participants->multichannel}};
   return j;
 }
 
@@ -258,6 +272,7 @@ json job_to_api_json(const Job& job) {
   j["record_path"] = job.spec.record_path;
   j["transmux"] = job.spec.transmux.has_value();
   j["compose"] = job.spec.compose.has_value();
+  j["participants"] = job.spec.participants.has_value();
   j["state"] = job_state_name(job.state);
   j["progress"] = job.progress;
   j["attempts"] = job.attempts;
@@ -301,6 +316,16 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
       return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
     cj.compose = std::move(c);
   }
+  if (job.spec.participants) {
+    ParticipantsOptions p;
+    p.speaker_audio = job.spec.participants->speaker_audio;
+    p.multichannel = job.spec.participants->multichannel;
+    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
+      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
+                 "(S3 outputs for participant files are not made yet)");
+    p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
+    cj.participants = std::move(p);
+  }
   if (Status s = validate(cj); !s) return s;
   return cj;
 }
@@ -320,6 +345,15 @@ hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& 
     if (!result.transmux->speakers_uri.empty())
       extra.outputs.push_back({"speakers", result.transmux->speakers_uri, "", who.to_json(2).size(),  // as written
                                result.transmux->duration_ms, ""});
+  }
+  if (result.participants) {
+    for (const auto& f : result.participants->files) {
+      // how: the video's making for a peer's A+V file; an audio file's Opus frames are copied; the
+      // multichannel mix is decoded PCM.
+      const char* kind = f.kind == "av" ? "participant" : f.kind == "audio" ? "speaker_audio" : "mix";
+      std::string how = f.kind == "av" ? f.video : f.kind == "audio" ? "remuxed" : "decoded";
+      extra.outputs.push_back({kind, f.uri, f.peer, f.bytes, f.duration_ms, how});
+    }
   }
   if (result.compose && !result.compose->thumbnails_vtt.empty())
     extra.outputs.push_back({"thumbnails", result.compose->thumbnails_vtt, "", 0, result.compose->duration_ms, ""});

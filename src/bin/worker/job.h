@@ -29,10 +29,17 @@ struct ComposeSpec {
 };
 
 // The body of POST /api/convert/job, checked.
+// One file per participant (participants.h), in the transmux root.
+struct ParticipantsSpec {
+  bool speaker_audio = true;   // {peer}-audio.webm too
+  bool multichannel = false;   // speakers-multichannel.wav
+};
+
 struct JobSpec {
   std::string record_path;
   std::optional<TransmuxSpec> transmux;
   std::optional<ComposeSpec> compose;
+  std::optional<ParticipantsSpec> participants;
 };
 
 // Parses and checks a request body (already JSON). The message is the
@@ -79,7 +86,8 @@ struct Roots {
 
 // The ConvertJob for a job: input = input root + record_path; transmux
 // output = custom_s3 or {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/;
-// compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm.
+// compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm;
+// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local root only).
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
 

@@ -27,7 +27,7 @@ const std::string& openapi_document() {
       },
       "JobRequest": {
         "type": "object", "required": ["record_path"], "additionalProperties": false,
-        "description": "At least one of transmux and compose.",
+        "description": "At least one of transmux, compose and participants.",
         "properties": {
           "record_path": {"type": "string", "example": "app_id/room_uuid/1731132577000",
                           "description": "{app}/{room}/{room_record_id}, relative to the worker's input root; segments of letters, digits and ._~=@,:- only, no '.' or '..'."},
@@ -49,6 +49,14 @@ const std::string& openapi_document() {
               "video_bitrate": {"type": "integer", "minimum": 50000, "maximum": 50000000, "default": 1500000, "description": "bit/s"},
               "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"}
             }
+          },
+          "participants": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local transmux root only).",
+            "properties": {
+              "speaker_audio": {"type": "boolean", "default": true, "description": "{peer}-audio.webm: each peer's audio alone (Opus)"},
+              "multichannel": {"type": "boolean", "default": false, "description": "speakers-multichannel.wav: 16 kHz 16-bit PCM, one channel per peer (result.participants.channels maps them)"}
+            }
           }
         }
       },
@@ -61,13 +69,14 @@ const std::string& openapi_document() {
       },
       "Job": {
         "type": "object",
-        "required": ["job_id", "app", "record_path", "transmux", "compose", "state", "progress", "attempts", "accepted_ms", "started_ms", "finished_ms", "result", "error"],
+        "required": ["job_id", "app", "record_path", "transmux", "compose", "participants", "state", "progress", "attempts", "accepted_ms", "started_ms", "finished_ms", "result", "error"],
         "properties": {
           "job_id": {"type": "string"},
           "app": {"type": "string"},
           "record_path": {"type": "string"},
           "transmux": {"type": "boolean", "description": "the job transmuxes"},
           "compose": {"type": "boolean", "description": "the job composes"},
+          "participants": {"type": "boolean", "description": "the job makes one file per participant"},
           "state": {"type": "string", "enum": ["queued", "running", "completed", "failed"]},
           "progress": {"type": "number", "minimum": 0, "maximum": 1},
           "attempts": {"type": "integer", "description": "conversions started (more than 1 after a restart or a takeover)"},
@@ -76,13 +85,14 @@ const std::string& openapi_document() {
           "finished_ms": {"type": "integer", "nullable": true},
           "result": {
             "type": "object", "nullable": true,
-            "description": "When completed: {input, app, room, room_record_id, transmux: {duration_ms, files[], summary} | null, compose: {media_uri, duration_ms} | null, problems[]}",
+            "description": "When completed: {input, app, room, room_record_id, transmux: {duration_ms, files[], summary} | null, compose: {media_uri, duration_ms} | null, participants: {start, end, duration_ms, files[{path, uri, kind, peer, sessions, video: remuxed|reencoded|none, video_reason, ...}], channels[{channel, peer}]} | null, problems[]}",
             "properties": {
               "input": {"type": "string"}, "app": {"type": "string"}, "room": {"type": "string"},
               "room_record_id": {"type": "string"},
               "transmux": {"type": "object", "nullable": true},
               "compose": {"type": "object", "nullable": true,
                           "properties": {"media_uri": {"type": "string"}, "duration_ms": {"type": "integer"}}},
+              "participants": {"type": "object", "nullable": true},
               "problems": {"type": "array", "items": {"type": "string"}}
             }
           },
@@ -91,7 +101,7 @@ const std::string& openapi_document() {
       }
     },
     "responses": {
-      "BadRequest": {"description": "Invalid JSON, neither transmux nor compose, bad record_path, bad S3 URI or option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "BadRequest": {"description": "Invalid JSON, none of transmux, compose and participants, bad record_path, bad S3 URI or option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "Missing or wrong bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "record_path outside the token's app", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "No such job, another app's, or one finished longer ago than --job-retention-seconds", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

@@ -82,6 +82,15 @@ inline BuiltChunk build_chunk(uint32_t seed, int rtp_rows, size_t max_rtp = 1200
       q.payload.resize(28, 0x11);
       w.add_rtcp(ts, q.payload.data(), q.payload.size()); record(q);
     }
+    if (i == rtp_rows / 2) {  // recording paused and resumed: the session (track 0), then track 1 alone
+      for (uint32_t target : {0u, 1u}) {
+        Row p; p.ts = ts; p.kind = RowKind::pause; p.track_id = target;
+        w.add_pause(ts, target); record(p);
+        Row q; q.ts = ts + 1; q.kind = RowKind::resume; q.track_id = target;
+        w.add_resume(ts + 1, target); record(q);
+      }
+      ts += 1;
+    }
     if (i % 11 == 5) {
       Row d; d.ts = ts; d.kind = RowKind::data; d.label = "chat"; d.binary = (i % 2) != 0;
       std::string msg = "hello " + std::to_string(i);
@@ -107,7 +116,9 @@ inline bool same_row(const Row& a, const Row& b) {
   switch (a.kind) {
     case RowKind::join:
     case RowKind::leave: return true;
-    case RowKind::track_stopped: return a.track_id == b.track_id;
+    case RowKind::track_stopped:
+    case RowKind::pause:
+    case RowKind::resume: return a.track_id == b.track_id;
     case RowKind::track_started: return a.track_id == b.track_id && a.track == b.track;
     case RowKind::rtp: return a.track_id == b.track_id && a.payload == b.payload;
     case RowKind::rtcp: return a.payload == b.payload;

@@ -386,3 +386,94 @@ TEST_CASE("a full store refuses chunks; the session goes on and reports it") {
   // Indexes keep counting across refusals: a gap shows the converter what is missing.
   CHECK(chunks.back().key.index == st.chunks_closed + st.chunks_refused - 1);
 }
+
+TEST_CASE("pause and resume: media received while paused is counted and not stored; rows mark the spans") {
+  auto cfg = small_config();
+  std::vector<uint32_t> requests;
+  cfg.request_keyframe = [&](SessionRecorder&, uint32_t track) { requests.push_back(track); };
+  auto rec = Recorder::create(cfg).value();
+  auto s = rec->open("app", "room", "pia", 3, "", "", T0).value();
+  REQUIRE(s->track_started(1, TrackKind::audio, "a", "opus", 48000, 2, "", 11, "", T0) == RecordResult::ok);
+  REQUIRE(s->track_started(2, TrackKind::video, "v", "vp8", 90000, 0, "", 22, "", T0) == RecordResult::ok);
+  requests.clear();
+  uint16_t seq = 0;
+  std::map<uint32_t, std::vector<uint64_t>> stored_times;
+  auto send = [&](uint64_t now) {
+    auto a = make_rtp(seq, 0, 11, 50);
+    auto v = make_rtp(seq, 0, 22, 70);
+    ++seq;
+    return std::pair{s->rtp(1, a.data(), a.size(), now), s->rtp(2, v.data(), v.size(), now)};
+  };
+  CHECK(send(T0 + 10) == std::pair{RecordResult::ok, RecordResult::ok});
+  // The whole session: neither track, nor data, is recorded; RTCP still is.
+  CHECK(s->pause(T0 + 20) == RecordResult::ok);
+  CHECK(s->paused());
+  CHECK(s->pause(T0 + 21) == RecordResult::invalid);  // already paused: nothing written
+  for (int i = 0; i < 5; ++i) CHECK(send(T0 + 30 + i) == std::pair{RecordResult::paused, RecordResult::paused});
+  std::string msg = "secret";
+  CHECK(s->data("chat", false, reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), T0 + 40) ==
+        RecordResult::paused);
+  auto rr = make_rtcp_rr(11);
+  CHECK(s->rtcp(rr.data(), rr.size(), T0 + 41) == RecordResult::ok);
+  // A track paused on its own while the session is paused stays paused after the session resumes.
+  CHECK(s->pause_track(2, T0 + 45) == RecordResult::ok);
+  CHECK(s->resume(T0 + 50) == RecordResult::ok);
+  CHECK_FALSE(s->paused());
+  CHECK(s->track_paused(2));
+  CHECK(requests.empty());  // the video track is still paused: no key frame asked yet
+  CHECK(send(T0 + 60) == std::pair{RecordResult::ok, RecordResult::paused});
+  CHECK(s->resume(T0 + 61) == RecordResult::invalid);  // not paused
+  CHECK(s->resume_track(1, T0 + 62) == RecordResult::invalid);
+  CHECK(s->pause_track(0, T0 + 63) == RecordResult::invalid);  // 0 names the session
+  CHECK(s->pause_track(9, T0 + 64) == RecordResult::unknown_track);
+  CHECK(s->resume_track(2, T0 + 70) == RecordResult::ok);
+  CHECK(requests == std::vector<uint32_t>{2});  // the resumed video asks for a key frame
+  CHECK(send(T0 + 80) == std::pair{RecordResult::ok, RecordResult::ok});
+  auto st = s->stats();
+  CHECK(st.rtp_paused == 11);
+  CHECK(st.data_paused == 1);
+  CHECK(st.bytes_paused == 5 * (62 + 82) + msg.size() + 82);
+  CHECK(st.pauses == 2);
+  CHECK(st.rtp_accepted == 5);
+  CHECK(st.lost_packets == 0);  // packets dropped while paused are no loss
+  CHECK(s->leave(T0 + 90) == RecordResult::ok);
+  CHECK(s->pause(T0 + 91) == RecordResult::closed);
+
+  auto chunks = take_all(rec->store());
+  REQUIRE(chunks.size() == 1);
+  std::vector<std::tuple<RowKind, uint32_t, uint64_t>> marks;
+  for (const Row& r : chunks[0].rows) {
+    if (r.kind == RowKind::rtp) stored_times[r.track_id].push_back(r.ts);
+    if (r.kind == RowKind::pause || r.kind == RowKind::resume) marks.emplace_back(r.kind, r.track_id, r.ts);
+    CHECK(r.kind != RowKind::data);
+  }
+  CHECK(stored_times[1] == std::vector<uint64_t>{T0 + 10, T0 + 60, T0 + 80});
+  CHECK(stored_times[2] == std::vector<uint64_t>{T0 + 10, T0 + 80});
+  CHECK(marks == std::vector<std::tuple<RowKind, uint32_t, uint64_t>>{{RowKind::pause, 0, T0 + 20},
+                                                                       {RowKind::pause, 2, T0 + 45},
+                                                                       {RowKind::resume, 0, T0 + 50},
+                                                                       {RowKind::resume, 2, T0 + 70}});
+}
+
+TEST_CASE("a chunk that starts while paused says so in its header") {
+  auto cfg = small_config();
+  cfg.max_chunk_ms = 1000;
+  auto rec = Recorder::create(cfg).value();
+  auto s = rec->open("app", "room", "quinn", 4, "", "", T0).value();
+  s->track_started(1, TrackKind::audio, "a", "opus", 48000, 2, "", 1, "", T0);
+  s->track_started(2, TrackKind::audio, "b", "opus", 48000, 2, "", 2, "", T0);
+  CHECK(s->pause(T0 + 10) == RecordResult::ok);
+  CHECK(s->pause_track(2, T0 + 20) == RecordResult::ok);
+  s->tick(T0 + 1500);  // the first chunk closes on its span
+  auto rr = make_rtcp_rr(1);
+  CHECK(s->rtcp(rr.data(), rr.size(), T0 + 1600) == RecordResult::ok);  // opens chunk 1 while paused
+  CHECK(s->resume(T0 + 1700) == RecordResult::ok);
+  s->close(T0 + 1800);
+  auto chunks = take_all(rec->store());
+  REQUIRE(chunks.size() == 2);
+  CHECK_FALSE(chunks[0].header.paused);
+  CHECK(chunks[1].header.paused);
+  REQUIRE(chunks[1].header.tracks.size() == 2);
+  CHECK_FALSE(chunks[1].header.tracks[0].paused);
+  CHECK(chunks[1].header.tracks[1].paused);
+}
