@@ -23,14 +23,19 @@ extern "C" {
  * job_json:
  * {"input": "<S3 URI of the room's recording path | local folder | file:// | .mjr folder>",
  *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0,
- *               "speakers": false (true: who spoke when, speakers.json beside summary.json)} | null,
+ *               "speakers": false (true: who spoke when, speakers.json beside summary.json),
+ *               "pause_mode": "keep" | "cut" (recording pauses kept as a gap, or cut out)} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
- *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs)} | null,
- *  "participants": {"output": "<local folder>", "speaker_audio": true, "multichannel": false} | null}
+ *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs),
+ *              "pause_mode": "keep" | "cut" (cut: the times every present peer is paused)} | null,
+ *  "participants": {"output": "<local folder>", "speaker_audio": true, "multichannel": false} | null,
  *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)
+ *  "selection": {"include_peers": ["alice"], "exclude_peers": ["bob"],
+ *                "exclude_tracks": ["carol/video_main", "video_main"]} (consent: peers and tracks
+ *                left out appear in no output, not even the mix; default: everyone) | null}
  * At least one of transmux, compose and participants. Bit rates in bit/s. Values are checked
  * by the library's one validation (roomrec::validate), the same words as the
  * CLI, the worker and Python give: e.g. "compose.fps must be 1..120".
@@ -38,13 +43,13 @@ extern "C" {
  *   {"input", "app", "room", "room_record_id",
  *    "transmux": {"duration_ms",
  *                 "files": [{"path", "uri", "peer", "session", "track", "codec", "start", "end",
- *                            "width", "height", "frames", "bytes"}],
+ *                            "width", "height", "frames", "paused_ms", "bytes"}],
  *                 "data_files": [{"path", "uri", "peer", "session", "label", "start", "end",
  *                                 "messages", "bytes"}],
  *                 "summary": {...summary.json...},
  *                 "speakers": {...speakers.json: "peers": [{"peer", "speaking_ms", "audio_ms",
  *                              "spans": [{"start", "end"}]}], "timeline": [...]...} | null} | null,
- *    "compose": {"media_uri", "duration_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
+ *    "compose": {"media_uri", "duration_ms", "paused_ms", "bytes", "thumbnails", "thumbnails_vtt"} | null,
  *    "participants": {"output", "start", "end", "duration_ms",
  *                     "files": [{"path", "uri", "kind" ("av" | "audio" | "multichannel"), "peer", "sessions",
  *                                "video" ("remuxed" | "reencoded" | "none"), "video_reason", "video_codec",

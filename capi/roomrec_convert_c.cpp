@@ -26,24 +26,37 @@ namespace {
 
 // ---- conversion jobs --------------------------------------------------------
 
+std::vector<std::string> names(const Obj& o, const char* k) {
+  std::vector<std::string> out;
+  if (!o.has(k)) return out;
+  const json& v = o.at(k);
+  if (!v.is_array()) throw JsonError{o.name(k) + " must be an array of strings"};
+  for (const auto& x : v) {
+    if (!x.is_string()) throw JsonError{o.name(k) + " must be an array of strings"};
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
 ConvertJob parse_job(const char* job_json) {
   json j = parse_json(job_json, "job_json");
-  Obj o(j, "job", {"input", "transmux", "compose", "participants"});
+  Obj o(j, "job", {"input", "transmux", "compose", "participants", "selection"});
   ConvertJob job;
   job.input = o.required_str("input");
   if (o.has("transmux")) {
-    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads", "speakers"});
+    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads", "speakers", "pause_mode"});
     TransmuxOptions opt;
     opt.output = t.required_str("output");
     opt.temp_dir = t.str("temp_dir");
     opt.threads = t.u32("threads", 0);
     opt.speakers = t.boolean("speakers", false);
+    opt.pause_mode = t.str("pause_mode", opt.pause_mode);
     job.transmux = std::move(opt);
   }
   if (o.has("compose")) {
     Obj c(o.at("compose"), "job.compose",
           {"output", "audio", "video", "width", "height", "fps", "video_codec", "video_bitrate", "audio_bitrate",
-           "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s"});
+           "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s", "pause_mode"});
     ComposeOptions opt;
     opt.output = c.required_str("output");
     opt.temp_dir = c.str("temp_dir");
@@ -58,9 +71,16 @@ ConvertJob parse_job(const char* job_json) {
     opt.threads = c.u32("threads", opt.threads);
     opt.keyframe_interval_s = c.u32("keyframe_interval_s", opt.keyframe_interval_s);
     opt.thumbnail_interval_s = c.u32("thumbnail_interval_s", 0);
+    opt.pause_mode = c.str("pause_mode", opt.pause_mode);
     // Ranges are the core's (validate()): out of int's range still reads as out of range.
     opt.cpu_used = static_cast<int>(std::clamp<int64_t>(c.i64("cpu_used", opt.cpu_used), -1000, 1000));
     job.compose = std::move(opt);
+  }
+  if (o.has("selection")) {
+    Obj sel(o.at("selection"), "job.selection", {"include_peers", "exclude_peers", "exclude_tracks"});
+    job.selection.include_peers = names(sel, "include_peers");
+    job.selection.exclude_peers = names(sel, "exclude_peers");
+    job.selection.exclude_tracks = names(sel, "exclude_tracks");
   }
   if (o.has("participants")) {
     Obj p(o.at("participants"), "job.participants", {"output", "speaker_audio", "multichannel"});

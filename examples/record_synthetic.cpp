@@ -350,6 +350,8 @@ struct Options {
   std::string video = "vp8";
   uint32_t width = 640, height = 360;
   std::string app = "demo", room = "demo-room";
+  // --pause A-B: the first peer pauses its recording A s into the room and resumes at B s.
+  uint64_t pause_from_ms = 0, pause_to_ms = 0;
 };
 
 const char* kNames[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"};
@@ -374,7 +376,8 @@ struct Peer {
   std::fprintf(stderr,
                "usage: record_synthetic --out <folder | file:// | S3 URI> [--peers 3] [--seconds 20]\n"
                "                        [--video vp8|vp9|h264] [--size 640x360] [--fps 15]\n"
-               "                        [--app demo] [--room demo-room]\n");
+               "                        [--app demo] [--room demo-room] [--pause A-B]\n"
+               "  --pause A-B  the first peer's recording is paused from A to B seconds into the room\n");
   std::exit(2);
 }
 
@@ -407,6 +410,13 @@ Options parse(int argc, char** argv) {
         usage("--size must be WxH with even sides from 16x16 to 3840x2160");
       o.width = w;
       o.height = h;
+    } else if (a == "--pause") {
+      char* end = nullptr;
+      unsigned long from = std::strtoul(v.c_str(), &end, 10), to = 0;
+      if (end && *end == '-') to = std::strtoul(end + 1, &end, 10);
+      if (!end || *end || to <= from) usage("--pause must be A-B, whole seconds with A < B");
+      o.pause_from_ms = from * 1000;
+      o.pause_to_ms = to * 1000;
     } else usage(("unknown option " + a).c_str());
   }
   if (o.out.empty()) usage("--out is required");
@@ -504,7 +514,7 @@ int main(int argc, char** argv) {
   auto feed = [&](Peer& p, uint32_t track, RtpStream& s, uint64_t now) {
     for (auto& pkt : s.out) {
       RecordResult r = p.session->rtp(track, pkt.data(), pkt.size(), now);
-      if (r != RecordResult::ok)
+      if (r != RecordResult::ok && r != RecordResult::paused)  // paused: dropped and counted by the recorder
         std::fprintf(stderr, "record_synthetic: %s rtp: %s\n", p.name.c_str(), record_result_name(r));
       packets++;
     }
@@ -542,6 +552,10 @@ int main(int argc, char** argv) {
         p.session->leave(now);
         p.left = true;
         continue;
+      }
+      if (i == 0 && opt.pause_to_ms) {  // what a host does when a participant withdraws consent for a while
+        if (t == opt.pause_from_ms) p.session->pause(now);
+        if (t == opt.pause_to_ms) p.session->resume(now);  // asks for a key frame: the encoder makes one
       }
       const uint64_t local = t - p.join_ms;
       if (local % 20 == 0) {  // 20 ms of tone

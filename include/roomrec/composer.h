@@ -44,11 +44,19 @@ struct ComposeOptions {
   // "{output without .webm}-thumbnails/" (JPEGs, a sprite sheet and a WebVTT track; thumbnails.h).
   // Local outputs only for now.
   uint32_t thumbnail_interval_s = 0;
+  // Recording pauses. In either mode a paused peer's audio is silent and its picture leaves the
+  // grid at the pause (the others' cells reflow), coming back with its first key frame after the
+  // resume. "keep" (default): the file is the room's timeline, paused time included. "cut": the
+  // times when every peer present is paused (session pause, or all its open tracks paused) are
+  // taken out; output time = room time - start - (such paused time before it). Times when nobody
+  // is present are kept.
+  std::string pause_mode = "keep";
 };
 
 struct ComposeResult {
   std::string media_uri;   // the local path, the S3 key, or the presigned URL without its query
-  uint64_t duration_ms = 0;
+  uint64_t duration_ms = 0;  // of the file (with pause_mode "cut": without the paused time)
+  uint64_t paused_ms = 0;    // room time cut out (pause_mode "cut"), 0 otherwise
   uint64_t bytes = 0;      // the WebM file's size
   uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
   std::string thumbnails_vtt;  // with thumbnail_interval_s (convert()): the WebVTT track's path

@@ -46,6 +46,9 @@ struct ConvertJob {
   std::optional<ComposeOptions> compose;
   // One file per participant (participants.h), made after the transmux and the compose.
   std::optional<ParticipantsOptions> participants;
+  // Which peers and tracks go into the outputs (recording_source.h): the others appear in no file,
+  // no mix, no summary, speakers or problem line. Empty: everyone.
+  RoomSelection selection;
   // Called from the converting threads, one call at a time.
   std::function<void(const ConvertProgress&)> progress;
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Status cancelled)

@@ -92,4 +92,31 @@ class ROOMREC_API RecordingSource {
   static Result<std::unique_ptr<RecordingSource>> open(std::string_view uri_or_path);
 };
 
+// Which peers and tracks of a room a conversion reads (consent: record everyone, convert only those
+// who agreed). Names are spelled as summary.json spells them: the peer as in the chunk keys, the track
+// by its name ("audio_main"). An empty selection reads everything.
+struct ROOMREC_API RoomSelection {
+  std::vector<std::string> include_peers;   // when not empty: only these peers
+  std::vector<std::string> exclude_peers;   // never these
+  // Tracks left out: "peer/track" for one peer's track, or "track" for that track of every peer
+  // (a peer name with a '/' in it is split at the last '/').
+  std::vector<std::string> exclude_tracks;
+  bool empty() const { return include_peers.empty() && exclude_peers.empty() && exclude_tracks.empty(); }
+  bool peer_selected(std::string_view peer) const;
+  bool track_selected(std::string_view peer, std::string_view track) const;
+};
+
+// Empty names, a peer both included and excluded, and other contradictions; messages name the field as
+// the JSON spells it ("selection.exclude_peers[1] is empty"). validate(ConvertJob) calls it.
+ROOMREC_API Status validate(const RoomSelection& selection);
+
+// `inner` as seen through `selection`: list() leaves out the sessions of peers not selected (and the
+// listing problems that name them; a selection that leaves no session fails with invalid_argument),
+// and rows are read without the excluded tracks (their track_started/rtp/stop/pause rows, and their
+// entries in chunk headers). Every reader of rooms (transmux, compose, speakers, replay, the
+// per-participant files) reads through rows, so each gets the selection; open() of a chunk of a
+// peer not selected is refused (not_found), any other chunk is given as stored. `inner` must outlive
+// the result; convert() applies ConvertJob::selection this way.
+ROOMREC_API std::unique_ptr<RecordingSource> select_from(RecordingSource& inner, RoomSelection selection);
+
 }  // namespace roomrec

@@ -16,6 +16,21 @@
 //   {"time": <unix ms>, "binary": true, "base64": "..."}      binary messages, and text that is not UTF-8
 // listed beside the tracks of its session, under a key the track readers ignore:
 //   "sessions": {id: {"track": {...}, "data": {label: {"path", "start", "end", "messages"}}}}
+//
+// Pauses (SessionRecorder::pause/pause_track) never split a file: a track is one file per
+// start/stop span, paused or not. Each session lists its own pauses and each timeline entry the
+// pauses of its track (the session's and the track's own, merged), in room time:
+//   "sessions": {id: {"pauses": [{"start", "end"}], "track": {name: {"timeline": [{...,
+//       "pauses": [{"start", "end"}], "paused_ms": <paused time between start and end>}]}}}}
+// (a pause still open when the session or track ended ends there). pause_mode says what the file
+// does with the paused time:
+//   "keep" (default): the file stays on the room timeline: paused time is a gap in the frames (a
+//       player holds the last picture; Opus tracks get 20 ms silent frames across it, so audio
+//       plays on as silence). File time = room time - start.
+//   "cut": the paused time is taken out: frames after a pause move earlier by the paused time
+//       before them, so the file plays without the gaps and lasts (end - start - paused_ms).
+//       File time = room time - start - (paused time between start and that moment).
+// start, end, the pauses and data-channel times stay in room time in either mode.
 #pragma once
 
 #include <roomrec/export.h>
@@ -52,6 +67,8 @@ struct TransmuxOptions {
   // Who spoke when (speakers.h): speakers.json beside summary.json, and in the result.
   bool speakers = false;
   SpeakerOptions speaker_options;
+  // What the files do with paused time: "keep" (a gap on the room timeline) or "cut" (see above).
+  std::string pause_mode = "keep";
 };
 
 struct TransmuxFile {
@@ -63,6 +80,7 @@ struct TransmuxFile {
   uint32_t width = 0, height = 0;
   uint64_t frames = 0;
   uint64_t bytes = 0;   // the file's size
+  uint64_t paused_ms = 0;  // paused time between start_ms and end_ms (cut out with pause_mode "cut")
 };
 
 struct TransmuxDataFile {

@@ -2,7 +2,9 @@
  * janus.plugin.roomrec: records the peers of a Janus server with roomrec.
  *
  * A publisher attaches, sends {"request":"join","token":JWT} with its JSEP
- * offer, and gets a recvonly answer. Once its PeerConnection is up, every RTP
+ * offer, and gets a recvonly answer. {"request":"pause"} / {"request":"resume"}
+ * pause and resume its recording ({"mline": N}: only the track of m-line N);
+ * what it sends meanwhile is not recorded. Once its PeerConnection is up, every RTP
  * and RTCP packet Janus hands over (already decrypted) and every data-channel
  * message is given to a roomrec session, with track start/stop rows from the
  * negotiated m-lines; leave, hang-up, ICE failure and a vanished client (Janus
@@ -720,7 +722,7 @@ static inline rr_session *rr_media_session(janus_plugin_session *handle, const v
 static inline void rr_count(rr_session *s, int result, guint64 *recorded, gint64 started) {
 	if(result == ROOMREC_OK)
 		(*recorded)++;
-	else
+	else if(result != ROOMREC_RECORD_PAUSED)  /* paused on request: counted by roomrec, not refused */
 		s->refused++;
 	rr_account(s, started);
 }
@@ -974,6 +976,51 @@ static void rr_handle_join(rr_job *job) {
 		claims.app, claims.room, claims.peer, claims.record ? "on" : "off", r);
 }
 
+/* {"request":"pause"|"resume"} (the whole session) or with "mline": N (that m-line's track). */
+static void rr_handle_pause(rr_job *job, gboolean pause) {
+	rr_session *s = job->session;
+	const char *what = pause ? "pause" : "resume";
+	json_t *mline = json_object_get(job->message, "mline");
+	if(mline != NULL && (!json_is_integer(mline) || json_integer_value(mline) < 0 ||
+			json_integer_value(mline) >= RR_MAX_MLINES)) {
+		char err[96];
+		g_snprintf(err, sizeof(err), "%s: \"mline\" must be an m-line index 0..%d", what, RR_MAX_MLINES - 1);
+		rr_push_error(s, job->transaction, RR_ERROR_INVALID_ELEMENT, err);
+		return;
+	}
+	char err[300] = "";
+	int code = 0;
+	janus_mutex_lock(&s->mutex);
+	if(!s->joined || s->rec == NULL) {
+		code = RR_ERROR_NOT_JOINED;
+		g_snprintf(err, sizeof(err), "%s: not recording", what);
+	} else if(mline != NULL && !s->tracks[json_integer_value(mline)].used) {
+		code = RR_ERROR_INVALID_ELEMENT;
+		g_snprintf(err, sizeof(err), "%s: m-line %d is not recorded", what, (int)json_integer_value(mline));
+	} else {
+		uint64_t now = now_ms();
+		int r = mline == NULL ? (pause ? roomrec_session_pause(s->rec, now) : roomrec_session_resume(s->rec, now))
+			: (pause ? roomrec_session_pause_track(s->rec, s->tracks[json_integer_value(mline)].track_id, now)
+				: roomrec_session_resume_track(s->rec, s->tracks[json_integer_value(mline)].track_id, now));
+		if(r != ROOMREC_OK) {
+			code = r == ROOMREC_RECORD_INVALID ? RR_ERROR_INVALID_REQUEST : RR_ERROR_RECORDER;
+			g_snprintf(err, sizeof(err), "%s: %s", what,
+				r == ROOMREC_RECORD_INVALID ? roomrec_last_error() : roomrec_strerror(r));
+		}
+	}
+	janus_mutex_unlock(&s->mutex);
+	if(code) {
+		rr_push_error(s, job->transaction, code, err);
+		return;
+	}
+	json_t *event = json_pack("{ssss}", "roomrec", "event", "result", pause ? "paused" : "resumed");
+	if(mline != NULL)
+		json_object_set_new(event, "mline", json_integer(json_integer_value(mline)));
+	gateway->push_event(s->handle, &rr_plugin, job->transaction, event, NULL);
+	json_decref(event);
+	JANUS_LOG(LOG_INFO, "[%s-%p] recording %s\n", RR_PACKAGE, s->handle, pause ? "paused" : "resumed");
+}
+
 static void rr_handle_request(rr_job *job) {
 	rr_session *s = job->session;
 	if(g_atomic_int_get(&s->destroyed))
@@ -1003,6 +1050,8 @@ static void rr_handle_request(rr_job *job) {
 		json_decref(event);
 		/* Closing the PeerConnection ends in hangup_media, which resets the handle. */
 		gateway->close_pc(s->handle);
+	} else if(strcmp(request, "pause") == 0 || strcmp(request, "resume") == 0) {
+		rr_handle_pause(job, strcmp(request, "pause") == 0);
 	} else {
 		char err[128];
 		g_snprintf(err, sizeof(err), "unknown request \"%.64s\"", request);

@@ -56,6 +56,12 @@ More options (roomrec):
                                                {compose-out-path without .webm}-thumbnails/ [env: COMPOSE_THUMBNAILS=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
+      --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
+                                               (default), or cut it out (transmux and compose) [env: PAUSE_MODE=]
+      --include-peers <P1,P2,...>              Only these peers go into the outputs (consent) [env: INCLUDE_PEERS=]
+      --exclude-peers <P1,P2,...>              These peers go into no output, not even the mix [env: EXCLUDE_PEERS=]
+      --exclude-tracks <PEER/TRACK,TRACK,...>  Tracks left out: one peer's (alice/video_main) or every peer's
+                                               (video_main) [env: EXCLUDE_TRACKS=]
       --participants                           One file per participant on the room's timeline: {peer}.webm (audio+video,
                                                sessions joined, gaps filled), {peer}-audio.webm, participants.json [env: PARTICIPANTS=]
       --participants-out-path <DIR>            Participant files folder (local) [env: PARTICIPANTS_OUT_PATH=]
@@ -117,6 +123,7 @@ struct Flags {
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
   std::optional<std::string> participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
+  std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
 };
 
@@ -144,6 +151,10 @@ const Spec kSpecs[] = {
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
     {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
     {"--threads", "THREADS", &Flags::threads},
+    {"--pause-mode", "PAUSE_MODE", &Flags::pause_mode},
+    {"--include-peers", "INCLUDE_PEERS", &Flags::include_peers},
+    {"--exclude-peers", "EXCLUDE_PEERS", &Flags::exclude_peers},
+    {"--exclude-tracks", "EXCLUDE_TRACKS", &Flags::exclude_tracks},
     {"--participants", "PARTICIPANTS", nullptr, &Flags::participants},
     {"--participants-out-path", "PARTICIPANTS_OUT_PATH", &Flags::participants_out_path},
     {"--participants-speaker-audio", "PARTICIPANTS_SPEAKER_AUDIO", nullptr, &Flags::participants_speaker_audio},
@@ -213,6 +224,20 @@ void require_s3(const char* flag, const std::optional<std::string>& v) {
                 "destination use the -path flag");
 }
 
+// "a,b,c" -> {"a", "b", "c"} (an empty item stays, for validate() to name).
+std::vector<std::string> split_names(const std::optional<std::string>& v) {
+  std::vector<std::string> out;
+  if (!v) return out;
+  size_t from = 0;
+  for (;;) {
+    size_t comma = v->find(',', from);
+    out.push_back(v->substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
+
 roomrec::ConvertJob build_job(const Flags& f) {
   require_s3("--transmux-out-s3", f.transmux_out_s3);
   require_s3("--compose-out-s3", f.compose_out_s3);
@@ -234,6 +259,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.transmux->output = f.transmux_out_s3 ? *f.transmux_out_s3 : *f.transmux_out_path;
     job.transmux->threads = threads;
     job.transmux->speakers = f.speakers.value_or(false);
+    if (f.pause_mode) job.transmux->pause_mode = *f.pause_mode;
   } else if (f.transmux_out_s3 || f.transmux_out_path) {
     usage_error("a transmux destination was given without --transmux");
   } else if (f.speakers.value_or(false)) {
@@ -263,6 +289,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     if (f.codec) c.video_codec = *f.codec;
     if (f.thumbnails) c.thumbnail_interval_s = parse_uint("--compose-thumbnails", *f.thumbnails);
     if (threads) c.threads = threads;
+    if (f.pause_mode) c.pause_mode = *f.pause_mode;
     job.compose = std::move(c);
   } else if (f.compose_out_s3 || f.compose_out_path) {
     usage_error("a compose destination was given without --compose-audio or --compose-video");
@@ -281,6 +308,9 @@ roomrec::ConvertJob build_job(const Flags& f) {
   }
   if (!job.transmux && !job.compose && !job.participants)
     usage_error("nothing to do: give --transmux, --compose-audio/--compose-video and/or --participants");
+  job.selection.include_peers = split_names(f.include_peers);
+  job.selection.exclude_peers = split_names(f.exclude_peers);
+  job.selection.exclude_tracks = split_names(f.exclude_tracks);
   return job;
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "util/text.h"
 #include "convert/audio_mixer.h"
@@ -167,20 +168,37 @@ class Compose {
           for (auto& [k, t] : tracks_)
             if (k.first == rr.session_index) end_track(t);
           break;
+        case RowKind::pause:
+          // A paused peer leaves the mix and the grid now; its tracks start afresh after the resume.
+          for (auto it = tracks_.begin(); it != tracks_.end();) {
+            if (it->first.first == rr.session_index && (row.track_id == 0 || it->first.second == row.track_id)) {
+              end_track(it->second);
+              it = tracks_.erase(it);
+            } else {
+              ++it;
+            }
+          }
+          break;
         default:
           break;
       }
+      if (cut_) note_room_pause(reader, rr.session_index, row);
       if (row.ts >= watermark + kStepMs) {
         watermark = row.ts;
         if (watermark > start_ + kSafetyMs) {
-          s = produce(watermark - kSafetyMs, false);
+          s = produce(out_time(watermark - kSafetyMs), false);
           if (!s) return s;
         }
         if (opt_.progress) opt_.progress(std::min(row.ts, end_) - start_, end_ - start_);
       }
     }
     for (auto& [k, t] : tracks_) end_track(t);
-    s = produce(end_, true);
+    if (room_paused_since_) {  // paused to the end: that time is cut too
+      cuts_.emplace_back(*room_paused_since_, std::max(end_, *room_paused_since_));
+      room_paused_since_.reset();
+    }
+    const uint64_t out_end = out_time(end_);
+    s = produce(out_end, true);
     if (!s) return s;
     s = writer_->finish();
     if (!s) return s;
@@ -190,7 +208,8 @@ class Compose {
         result_.problems.push_back(p);
     s = deliver();
     if (!s) return s;
-    result_.duration_ms = end_ - start_;
+    result_.duration_ms = out_end - start_;
+    result_.paused_ms = end_ - out_end;
     if (opt_.progress) opt_.progress(end_ - start_, end_ - start_);
     return std::move(result_);
   }
@@ -297,16 +316,65 @@ class Compose {
     media::AssembledFrame f;
     while (t.assembler->pop(f)) {
       if (t.kind == TrackKind::audio) {
-        mixer_->push(t.source, f.frame.data.data(), f.frame.data.size(), f.pts_ms);
+        mixer_->push(t.source, f.frame.data.data(), f.frame.data.size(), out_time(f.pts_ms));
         result_.source_frames++;
       } else {
         if (f.frame.keyframe) t.decoder->set_codec_private(t.assembler->depacketizer().codec_private());
         if (t.decoder->decode(f.frame.data.data(), f.frame.data.size(), f.frame.keyframe, picture_)) {
-          compositor_->push(t.source, picture_, f.pts_ms, t.rotation);
+          compositor_->push(t.source, picture_, out_time(f.pts_ms), t.rotation);
           result_.source_frames++;
         }
       }
     }
+  }
+
+  // pause_mode "cut": the room is paused while somebody is present and every present session is
+  // paused (as a whole, or all its open tracks). Called after each row. A session's state is taken
+  // from its reader at its own rows only: the RoomReader has read one row ahead in every other
+  // session (which may be the resume that ends its pause).
+  void note_room_pause(RoomReader& reader, size_t session, const Row& row) {
+    if (present_.size() < reader.session_count()) {
+      present_.resize(reader.session_count(), false);
+      session_paused_.resize(reader.session_count(), false);
+    }
+    const SessionReader& sr = reader.session_reader(session);
+    bool paused = sr.session_paused();
+    if (!paused) {
+      bool open = false, every = true;
+      for (const auto& [id, info] : sr.tracks())
+        if (sr.track_open(id)) {
+          open = true;
+          every = every && sr.track_paused(id);
+        }
+      paused = open && every;
+    }
+    const bool present = row.kind != RowKind::leave;
+    if (present == present_[session] && paused == session_paused_[session]) return;
+    present_[session] = present;
+    session_paused_[session] = paused;
+    bool any = false, all = true;
+    for (size_t i = 0; i < present_.size(); ++i)
+      if (present_[i]) {
+        any = true;
+        all = all && session_paused_[i];
+      }
+    const bool room_paused = any && all;
+    if (room_paused && !room_paused_since_) room_paused_since_ = row.ts;
+    if (!room_paused && room_paused_since_) {
+      if (row.ts > *room_paused_since_) cuts_.emplace_back(*room_paused_since_, row.ts);
+      room_paused_since_.reset();
+    }
+  }
+
+  // Output time of room time `ms`: the cut time before it taken out (the identity with pause_mode "keep").
+  uint64_t out_time(uint64_t ms) const {
+    uint64_t cut = 0;
+    for (auto [a, b] : cuts_) {
+      if (ms >= b) cut += b - a;
+      else if (ms > a) cut += ms - a;
+    }
+    if (room_paused_since_ && ms > *room_paused_since_) cut += ms - *room_paused_since_;
+    return ms - cut;
   }
 
   void end_track(Track& t) {
@@ -420,6 +488,12 @@ class Compose {
   std::vector<convert::EncodedVideo> video_out_;
   media::I420Frame picture_;
   ComposeResult result_;
+  // pause_mode "cut": room time taken out (closed spans, and one open since a time).
+  const bool cut_ = opt_.pause_mode == "cut";
+  std::vector<std::pair<uint64_t, uint64_t>> cuts_;
+  std::optional<uint64_t> room_paused_since_;
+  std::vector<bool> present_;         // per session: a row seen and no leave yet
+  std::vector<bool> session_paused_;  // per session, as of its last row
 };
 
 }  // namespace

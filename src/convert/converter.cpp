@@ -71,6 +71,7 @@ Status validate(const TransmuxOptions& t) {
       return invalid("transmux.output must be an S3 URI with credentials or a folder, not a presigned URL");
   }
   if (t.threads > 256) return invalid("transmux.threads must be 0..256 (0: one per core)");
+  if (t.pause_mode != "keep" && t.pause_mode != "cut") return invalid("transmux.pause_mode must be keep or cut");
   if (t.speakers)
     if (Status s = validate(t.speaker_options); !s) return s;
   return Status::ok();
@@ -98,6 +99,7 @@ Status validate(const ComposeOptions& c) {
   if (c.keyframe_interval_s < 1 || c.keyframe_interval_s > 3600)
     return invalid("compose.keyframe_interval_s must be 1..3600");
   if (c.cpu_used < -16 || c.cpu_used > 16) return invalid("compose.cpu_used must be -16..16");
+  if (c.pause_mode != "keep" && c.pause_mode != "cut") return invalid("compose.pause_mode must be keep or cut");
   if (c.thumbnail_interval_s > 3600) return invalid("compose.thumbnail_interval_s must be 0..3600 (0: none)");
   if (c.thumbnail_interval_s && !c.video) return invalid("compose.thumbnail_interval_s needs video");
   if (c.thumbnail_interval_s && util::is_http_uri(c.output))
@@ -110,6 +112,7 @@ Status validate(const ConvertJob& job) {
   if (!job.transmux && !job.compose && !job.participants)
     return invalid("nothing to do: give a transmux, a compose, participants or several");
   if (Status s = check_remote("input", job.input); !s) return s;
+  if (Status s = validate(job.selection); !s) return s;
   if (job.transmux) {
     if (job.transmux->output.empty()) return invalid("transmux needs an output (a folder or an S3 URI)");
     if (Status s = validate(*job.transmux); !s) return s;
@@ -130,7 +133,10 @@ Result<ConvertResult> convert(const ConvertJob& job) {
   if (Status s = validate(job); !s) return s;
   auto source = RecordingSource::open(job.input);
   if (!source) return source.status().with_context("input");
-  RecordingSource& src = *source.value();
+  // Every phase reads the room through the selection (consent): peers and tracks left out are never read.
+  std::unique_ptr<RecordingSource> selected;
+  if (!job.selection.empty()) selected = select_from(*source.value(), job.selection);
+  RecordingSource& src = selected ? *selected : *source.value();
 
   ConvertResult result;
   result.input_description = src.describe();
@@ -244,6 +250,7 @@ std::string ConvertResult::to_json(int indent) const {
                        {"width", f.width},
                        {"height", f.height},
                        {"frames", f.frames},
+                       {"paused_ms", f.paused_ms},
                        {"bytes", f.bytes}});
     }
     nlohmann::ordered_json data_files = nlohmann::ordered_json::array();
@@ -271,6 +278,7 @@ std::string ConvertResult::to_json(int indent) const {
   if (compose)
     j["compose"] = {{"media_uri", compose->media_uri},
                     {"duration_ms", compose->duration_ms},
+                    {"paused_ms", compose->paused_ms},
                     {"bytes", compose->bytes},
                     {"thumbnails", compose->thumbnails},
                     {"thumbnails_vtt", compose->thumbnails_vtt.empty() ? nlohmann::ordered_json(nullptr)

@@ -142,10 +142,43 @@ struct TrackSpan {
   uint64_t writer_track = 0;
   std::string name;    // file name once opened
   uint64_t span_start_ms = 0;  // track_started time
+  uint64_t span_end_ms = 0;    // track_stopped (or leave, or last row) time
   uint64_t first_ms = 0, last_ms = 0;
   uint32_t width = 0, height = 0;
   uint64_t frames = 0;
+  // Recording pauses of this track (its session's and its own), in room time.
+  std::vector<std::pair<uint64_t, uint64_t>> pauses;
+  std::optional<uint64_t> paused_since;
+  uint64_t first_out_ms = 0;  // the first frame's output time (pause_mode "cut")
+  uint64_t written_ms = 0;    // room time of the last frame or silence written (pause_mode "keep")
+
+  // Paused time before `ms` (room time) of this span, the open pause counted up to `ms`.
+  uint64_t paused_before(uint64_t ms) const {
+    uint64_t cut = 0;
+    for (auto [a, b] : pauses) {
+      if (ms >= b) cut += b - a;
+      else if (ms > a) cut += ms - a;
+    }
+    if (paused_since && ms > *paused_since) cut += ms - *paused_since;
+    return cut;
+  }
+  // Paused time within [from, to].
+  uint64_t paused_within(uint64_t from, uint64_t to) const {
+    return to > from ? paused_before(to) - paused_before(from) : 0;
+  }
 };
+
+// The pause rows of a session as spans; `until` ends one still open.
+nlohmann::json pause_spans(const std::vector<std::pair<uint64_t, uint64_t>>& spans,
+                           std::optional<uint64_t> open_since = std::nullopt, uint64_t until = 0) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto [s, e] : spans) a.push_back({{"start", s}, {"end", e}});
+  if (open_since) a.push_back({{"start", *open_since}, {"end", std::max(until, *open_since)}});
+  return a;
+}
+
+// A 20 ms Opus frame of silence (CELT, fullband, mono: any Opus decoder, mono or stereo stream).
+constexpr uint8_t kOpusSilence[] = {0xF8, 0xFF, 0xFE};
 
 class Transmux {
  public:
@@ -245,18 +278,43 @@ class Transmux {
     const auto sender_reports = convert::first_sender_reports(src_, ref);
     uint64_t session_from = ref.chunks.empty() ? 0 : ref.chunks.front().key.from_ts;
     uint64_t reported = 0;
+    // The session's own pauses (summary.json), and the pause state each open span last saw.
+    std::vector<std::pair<uint64_t, uint64_t>> session_pauses;
+    std::optional<uint64_t> session_paused_since;
+    uint64_t last_ts = 0;
+    auto update_pauses = [&](uint64_t ts) {
+      if (reader.session_paused() && !session_paused_since) session_paused_since = ts;
+      if (!reader.session_paused() && session_paused_since) {
+        session_pauses.emplace_back(*session_paused_since, ts);
+        session_paused_since.reset();
+      }
+      for (auto& [id, t] : open) {
+        bool p = reader.paused(id);
+        if (p && !t.paused_since) t.paused_since = ts;
+        if (!p && t.paused_since) {
+          t.pauses.emplace_back(*t.paused_since, ts);
+          t.paused_since.reset();
+        }
+      }
+    };
     Row row;
     while (reader.next(row)) {
+      last_ts = std::max(last_ts, row.ts);
       if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "transmux cancelled");
       if (stop_) return Status::error(ErrorCode::cancelled, "stopped: another session failed");
       switch (row.kind) {
         case RowKind::track_started:
           if (open.count(row.track_id)) {
-            Status s = close_span(ref, open.at(row.track_id));
+            Status s = close_span(ref, open.at(row.track_id), row.ts);
             if (!s) return s;
             open.erase(row.track_id);
           }
           start_span(ref, open, row.track_id, row.track, row.ts);
+          update_pauses(row.ts);  // started while its session is paused
+          break;
+        case RowKind::pause:
+        case RowKind::resume:
+          update_pauses(row.ts);
           break;
         case RowKind::rtp: {
           auto it = open.find(row.track_id);
@@ -285,7 +343,7 @@ class Transmux {
         case RowKind::track_stopped: {
           auto it = open.find(row.track_id);
           if (it != open.end()) {
-            Status s = close_span(ref, it->second);
+            Status s = close_span(ref, it->second, row.ts);
             if (!s) return s;
             open.erase(it);
           }
@@ -298,7 +356,7 @@ class Transmux {
         }
         case RowKind::leave:
           for (auto& [id, t] : open) {
-            Status s = close_span(ref, t);
+            Status s = close_span(ref, t, row.ts);
             if (!s) return s;
           }
           open.clear();
@@ -315,8 +373,13 @@ class Transmux {
       }
     }
     for (auto& [id, t] : open) {
-      Status s = close_span(ref, t);
+      Status s = close_span(ref, t, last_ts);
       if (!s) return s;
+    }
+    if (!session_pauses.empty() || session_paused_since) {
+      std::lock_guard lock(mu_);
+      summary_["peers"][ref.peer]["sessions"][std::to_string(ref.session)]["pauses"] =
+          pause_spans(session_pauses, session_paused_since, last_ts);
     }
     for (auto& [label, c] : channels) {
       Status s = close_data(ref, c);
@@ -379,6 +442,8 @@ class Transmux {
     if (!track) return track.status().with_context(t.name);
     t.writer_track = *track;
     t.first_ms = f.pts_ms;
+    t.first_out_ms = f.pts_ms - t.paused_before(f.pts_ms);
+    t.written_ms = f.pts_ms;
     return Status::ok();
   }
 
@@ -399,7 +464,19 @@ class Transmux {
         t.width = std::max(t.width, f.frame.width);
         t.height = std::max(t.height, f.frame.height);
       }
-      uint64_t rel = f.pts_ms >= t.first_ms ? f.pts_ms - t.first_ms : 0;
+      uint64_t rel;
+      if (cut_) {
+        // The paused time before this frame is taken out (a frame stamped inside a pause lands at its start).
+        uint64_t out = f.pts_ms - t.paused_before(f.pts_ms);
+        rel = out >= t.first_out_ms ? out - t.first_out_ms : 0;
+      } else {
+        rel = f.pts_ms >= t.first_ms ? f.pts_ms - t.first_ms : 0;
+        if (t.codec == "opus" && t.frames > 0) {
+          Status s = fill_silence(t, f.pts_ms);
+          if (!s) return s.with_context(t.name);
+        }
+        t.written_ms = std::max(t.written_ms, f.pts_ms);
+      }
       Status s = t.writer->write_frame(t.writer_track, f.frame.data.data(), f.frame.data.size(), rel * 1'000'000ull,
                                        f.frame.keyframe);
       if (!s) return s.with_context(t.name);
@@ -409,7 +486,21 @@ class Transmux {
     return Status::ok();
   }
 
-  Status close_span(const SessionRef& ref, TrackSpan& t) {
+  // pause_mode "keep", Opus: 20 ms silent frames from the last frame written up to `pts_ms`, across
+  // a recording pause that lies between them (other gaps, such as DTX, stay as recorded).
+  Status fill_silence(TrackSpan& t, uint64_t pts_ms) {
+    if (t.paused_within(t.written_ms, pts_ms) == 0) return Status::ok();
+    for (uint64_t at = t.written_ms + 20; at + 20 <= pts_ms; at += 20) {
+      Status s = t.writer->write_frame(t.writer_track, kOpusSilence, sizeof kOpusSilence,
+                                       (at - t.first_ms) * 1'000'000ull, true);
+      if (!s) return s;
+      t.written_ms = at;
+    }
+    return Status::ok();
+  }
+
+  Status close_span(const SessionRef& ref, TrackSpan& t, uint64_t end_ts) {
+    t.span_end_ms = end_ts;
     if (!t.assembler) return Status::ok();
     t.assembler->flush();
     Status s = drain(ref, t);
@@ -450,6 +541,11 @@ class Transmux {
       entry["width"] = t.width;
       entry["height"] = t.height;
     }
+    const uint64_t paused_ms = t.paused_within(t.first_ms, t.last_ms);
+    if (!t.pauses.empty() || t.paused_since) {
+      entry["pauses"] = pause_spans(t.pauses, t.paused_since, std::max(t.last_ms, t.span_end_ms));
+      entry["paused_ms"] = paused_ms;
+    }
     auto& track = summary_["peers"][ref.peer]["sessions"][std::to_string(ref.session)]["track"][t.info.name];
     track["kind"] = t.info.kind == TrackKind::video ? 1 : 0;
     track["timeline"].push_back(entry);
@@ -467,6 +563,7 @@ class Transmux {
     file.width = t.width;
     file.height = t.height;
     file.frames = t.frames;
+    file.paused_ms = paused_ms;
     result_.files.push_back(std::move(file));
     log_message(LogLevel::info, kComponent, "wrote " + t.name + " (" + std::to_string(t.frames) + " frames)");
     return Status::ok();
@@ -554,6 +651,7 @@ class Transmux {
   uint64_t room_first_ = UINT64_MAX, room_last_ = 0;
   std::mutex mu_;  // guards result_, summary_, the room times and progress across session threads
   std::atomic<bool> stop_{false};
+  const bool cut_ = opt_.pause_mode == "cut";
 };
 
 }  // namespace

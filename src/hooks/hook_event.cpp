@@ -65,6 +65,13 @@ ordered_json record_json(const cc::RecordEvent& r) {
   return j;
 }
 
+template <class Pauses>
+ordered_json pauses_json(const Pauses& ps) {
+  ordered_json a = ordered_json::array();
+  for (const auto& p : ps) a.push_back({{"start", p.start()}, {"end", p.end()}});
+  return a;
+}
+
 ordered_json completed_json(const cc::ComposeEvent::RecordJobCompleted& c) {
   ordered_json j = ordered_json::object();
   if (c.has_transmux()) {
@@ -83,11 +90,16 @@ ordered_json completed_json(const cc::ComposeEvent::RecordJobCompleted& c) {
         for (const auto& [k, v] : ss->track()) sorted_tracks[k] = &v;
         for (const auto& [name, ts] : sorted_tracks) {
           ordered_json timeline = ordered_json::array();
-          for (const auto& tl : ts->timeline())
-            timeline.push_back({{"path", tl.path()}, {"start", tl.start()}, {"end", tl.end()}});
+          for (const auto& tl : ts->timeline()) {
+            ordered_json entry = {{"path", tl.path()}, {"start", tl.start()}, {"end", tl.end()}};
+            if (tl.pauses_size()) entry["pauses"] = pauses_json(tl.pauses());
+            timeline.push_back(std::move(entry));
+          }
           tracks[name] = {{"kind", static_cast<int>(ts->kind())}, {"timeline", timeline}};
         }
-        sessions[std::to_string(sid)] = {{"track", tracks}};
+        ordered_json session = {{"track", tracks}};
+        if (ss->pauses_size()) session["pauses"] = pauses_json(ss->pauses());
+        sessions[std::to_string(sid)] = std::move(session);
       }
       peers[peer] = {{"sessions", sessions}};
     }
@@ -196,6 +208,21 @@ HookEvent compose_failed(uint32_t node, uint64_t ts, std::string_view app, std::
 
 namespace {
 
+// summary.json's "pauses": [{"start", "end"}] (issue 18); entries of the wrong type are skipped.
+template <class Out>
+void fill_pauses(const nlohmann::json& in, Out add) {
+  auto pauses = in.find("pauses");
+  if (pauses == in.end() || !pauses->is_array()) return;
+  for (const auto& p : *pauses) {
+    if (!p.is_object()) continue;
+    auto a = p.find("start"), b = p.find("end");
+    if (a == p.end() || b == p.end() || !a->is_number_unsigned() || !b->is_number_unsigned()) continue;
+    auto* out = add();
+    out->set_start(a->get<uint64_t>());
+    out->set_end(b->get<uint64_t>());
+  }
+}
+
 // One track of summary.json -> TrackSummary; false when it is not usable.
 bool fill_track(const nlohmann::json& in, cc::ComposeEvent::RecordJobCompleted::TrackSummary& out) {
   if (!in.is_object()) return false;
@@ -214,6 +241,7 @@ bool fill_track(const nlohmann::json& in, cc::ComposeEvent::RecordJobCompleted::
     tl->set_start(start->get<uint64_t>());
     auto end = span.find("end");
     if (end != span.end() && end->is_number_unsigned()) tl->set_end(end->get<uint64_t>());
+    fill_pauses(span, [tl] { return tl->add_pauses(); });
   }
   return true;
 }
@@ -238,6 +266,7 @@ void fill_transmux(const std::string& summary_json, cc::ComposeEvent::RecordJobC
       auto tracks = session_json.is_object() ? session_json.find("track") : session_json.end();
       if (tracks == session_json.end() || !tracks->is_object()) continue;
       auto& session_out = (*peer_out.mutable_sessions())[session];
+      fill_pauses(session_json, [&session_out] { return session_out.add_pauses(); });
       for (const auto& [track, track_json] : tracks->items()) {
         cc::ComposeEvent::RecordJobCompleted::TrackSummary ts;
         if (fill_track(track_json, ts)) (*session_out.mutable_track())[track] = std::move(ts);

@@ -1,11 +1,13 @@
 // Fuzz target: what a host may hand a recording session, SRTP-protected or
 // not. The input is a list of records: a tag byte then a length byte L and L
 // bytes. Tag & 3 picks rtp (track 1 or 2 by bit 2), rtcp, data, or a track
-// stop/start. Byte 0 of the whole input says whether the session has an SRTP
-// key (odd) or not (even).
+// stop/start (L even) or a pause/resume (L odd: bit 2 pause or resume, bit 3
+// the session or a track, track 0..2 by L / 2 % 3). Byte 0 of the whole input
+// says whether the session has an SRTP key (odd) or not (even).
 //
-// It must never crash; every call returns a RecordResult; after leave() every
-// chunk written reads back complete and intact with the ChunkReader.
+// It must never crash; every call returns a RecordResult; nothing is recorded
+// for a paused session or track; after leave() every chunk written reads back
+// complete and intact with the ChunkReader.
 #include <roomrec/chunk_reader.h>
 #include <roomrec/recorder.h>
 #include <roomrec/srtp.h>
@@ -49,12 +51,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     i += n;
     now += tag >> 4;
     switch (tag & 3) {
-      case 0: (void)session.rtp((tag & 4) ? 2 : 1, b, n, now); break;
+      case 0: {
+        const uint32_t track = (tag & 4) ? 2 : 1;
+        const bool paused = session.paused() || session.track_paused(track);
+        if (session.rtp(track, b, n, now) == RecordResult::ok && paused) std::abort();
+        break;
+      }
       case 1: (void)session.rtcp(b, n, now); break;
-      case 2: (void)session.data((tag & 4) ? "chat" : "", (tag & 8) != 0, b, n, now); break;
+      case 2: {
+        const bool paused = session.paused();
+        if (session.data((tag & 4) ? "chat" : "", (tag & 8) != 0, b, n, now) == RecordResult::ok && paused)
+          std::abort();
+        break;
+      }
       case 3:
-        if (tag & 4) (void)session.track_stopped((tag & 8) ? 2 : 1, now);
-        else (void)session.track_started((tag & 8) ? 2 : 1, TrackKind::video, "v", "vp9", 90000, 0, "", 0, "", now);
+        if (n & 1) {
+          const uint32_t track = static_cast<uint32_t>(n / 2 % 3);
+          if (tag & 8) (void)((tag & 4) ? session.pause_track(track, now) : session.resume_track(track, now));
+          else (void)((tag & 4) ? session.pause(now) : session.resume(now));
+        } else if (tag & 4) {
+          (void)session.track_stopped((tag & 8) ? 2 : 1, now);
+        } else {
+          (void)session.track_started((tag & 8) ? 2 : 1, TrackKind::video, "v", "vp9", 90000, 0, "", 0, "", now);
+        }
         break;
     }
   }

@@ -385,3 +385,33 @@ def test_participant_files_beside_the_transmuxed_files(local_room, tmp_path, vid
     summary = json.loads((out / "summary.json").read_text())
     assert summary["participants"]["files"] == people["files"]
     assert json.loads((out / "participants.json").read_text())["files"] == people["files"]
+
+
+def test_pause_mode_keep_and_cut(tmp_path):
+    """Issue 18: a recording paused from 2 s to 4 s (examples/record_synthetic --pause) converts to one file
+    per track either way; keep holds the room timeline, cut drops the 2 s; every file probes and decodes."""
+    room = record(str(tmp_path / "rec"), "--peers", "2", "--seconds", "6", "--size", "160x120", "--pause", "2-4")
+    durations = {}
+    for mode in ("keep", "cut"):
+        out = tmp_path / mode
+        r = cli("-q", "--in-s3", room, "--transmux", "--transmux-out-path", str(out / "t"), "--compose-audio",
+                "--compose-video", "--compose-out-path", str(out / "room.webm"), "--compose-size", "320x240",
+                "--pause-mode", mode)
+        assert r.returncode == 0, r.stderr
+        result = json.loads(r.stdout)
+        alice = [f for f in result["transmux"]["files"] if f["peer"] == "alice"]
+        assert sorted(f["codec"] for f in alice) == ["opus", "vp8"], alice  # the pause split nothing
+        for f in alice:
+            assert 1900 <= f["paused_ms"] <= 2100, f
+            ok, err = decodes_cleanly(f["uri"])
+            assert ok, err
+            durations[(mode, f["codec"])] = float(probe(f["uri"])["format"]["duration"])
+        pauses = next(iter(result["transmux"]["summary"]["peers"]["alice"]["sessions"].values()))["pauses"]
+        assert len(pauses) == 1 and pauses[0]["end"] - pauses[0]["start"] == 2000, pauses
+        ok, err = decodes_cleanly(result["compose"]["media_uri"])
+        assert ok, err
+        # bob records throughout: nobody-paused time is never cut from the composed room.
+        assert result["compose"]["paused_ms"] == 0
+    for codec in ("opus", "vp8"):
+        assert abs(durations[("keep", codec)] - 6.0) < 0.3, durations
+        assert abs(durations[("cut", codec)] - 4.0) < 0.3, durations

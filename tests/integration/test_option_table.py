@@ -50,6 +50,12 @@ CASES = [
     ({"cpu_used": -(2 ** 40)}, None, None, None, "compose.cpu_used must be -16..16"),
     (None, {"threads": 300}, ["--transmux", "--threads", "300"], None,
      "transmux.threads must be 0..256 (0: one per core)"),
+    ({"pause_mode": "skip"}, None, ["--pause-mode", "skip"], {"pause_mode": "skip"},
+     "compose.pause_mode must be keep or cut"),
+    ({"pause_mode": "KEEP"}, None, ["--pause-mode", "KEEP"], {"pause_mode": "KEEP"},
+     "compose.pause_mode must be keep or cut"),
+    (None, {"pause_mode": "drop"}, ["--transmux", "--pause-mode", "drop"], None,
+     "transmux.pause_mode must be keep or cut"),
 ]
 IDS = [f"{i}-{c[4].split(' ')[0]}" for i, c in enumerate(CASES)]
 
@@ -243,3 +249,79 @@ def test_a_worker_job_with_participants_writes_one_file_per_peer(worker):
          f["video"] if f["kind"] == "av" else "remuxed" if f["kind"] == "audio" else "decoded")
         for f in people["files"])
     assert "speakers" not in completed
+
+
+# Issue 18, consent: the job's selection, through every front end (the C ABI and Python as the
+# job JSON's "selection", the worker as the request's "selection", the CLI as flags).
+SELECTION_CASES = [
+    ({"include_peers": ["alice"], "exclude_peers": ["alice"]}, ["--include-peers", "alice", "--exclude-peers", "alice"],
+     'selection: peer "alice" is both in include_peers and in exclude_peers'),
+    ({"exclude_peers": ["bob", ""]}, ["--exclude-peers", "bob,"], "selection.exclude_peers[1] is empty"),
+    ({"include_peers": ["a", "a"]}, ["--include-peers", "a,a"], 'selection.include_peers[1] repeats "a"'),
+    ({"exclude_tracks": ["alice/"]}, ["--exclude-tracks", "alice/"],
+     'selection.exclude_tracks[0] must be "peer/track" or "track", got "alice/"'),
+    ({"exclude_peers": ["bob"], "exclude_tracks": ["bob/video_main"]},
+     ["--exclude-peers", "bob", "--exclude-tracks", "bob/video_main"],
+     'selection.exclude_tracks[0] names a track of "bob", a peer the selection leaves out already'),
+]
+SEL_IDS = [f"sel{i}" for i in range(len(SELECTION_CASES))]
+
+
+@pytest.mark.parametrize("selection, cli, message", SELECTION_CASES, ids=SEL_IDS)
+def test_a_bad_selection_one_message_through_c_and_python(roomrec_module, tmp_path, selection, cli, message):
+    job = job_json(tmp_path, None, {})
+    job["selection"] = selection
+    r = subprocess.run([build_path("tests", "convert_job_json"), json.dumps(job)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.strip() == f"-1 {message}"
+    with pytest.raises(roomrec_module.InvalidArgumentError) as e:
+        roomrec_module.convert(job)
+    assert e.value.message == message
+
+
+@pytest.mark.parametrize("selection, cli, message", SELECTION_CASES, ids=SEL_IDS)
+def test_a_bad_selection_one_message_through_the_cli(tmp_path, selection, cli, message):
+    args = [build_path("src", "bin", "convert_record_cli"), "--in-s3", str(tmp_path / "in"), "-q", "--transmux",
+            "--transmux-out-path", str(tmp_path / "out")]
+    r = subprocess.run(args + cli, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == f"convert_record_cli: error: {message}"
+
+
+@pytest.mark.parametrize("selection, cli, message", SELECTION_CASES, ids=SEL_IDS)
+def test_a_bad_selection_one_message_through_the_worker(worker, selection, cli, message):
+    status, answer = worker.request("POST", "/api/convert/job",
+                                    {"record_path": "app/room/1731132577000", "transmux": {}, "selection": selection})
+    assert status == 400, answer
+    assert answer == {"status": False, "error": message}
+
+
+def test_the_worker_checks_transmux_pause_mode_and_selection_types(worker):
+    for body, message in (({"transmux": {"pause_mode": "drop"}}, "transmux.pause_mode must be keep or cut"),
+                          ({"transmux": {"pause_mode": 1}}, "transmux.pause_mode must be a string"),
+                          ({"transmux": {}, "selection": {"exclude_peers": "bob"}},
+                           "selection.exclude_peers must be an array of strings"),
+                          ({"transmux": {}, "selection": {"peers": ["bob"]}}, "unknown field selection.peers")):
+        status, answer = worker.request("POST", "/api/convert/job", {"record_path": "app/room/1731132577000", **body})
+        assert (status, answer["error"]) == (400, message), body
+
+
+def test_a_worker_job_with_a_selection_leaves_the_peer_out(worker):
+    """Consent through the worker: an excluded peer is in no file, summary or result."""
+    path = record_room(str(worker.root / "rec"), "consent", 150, sessions=2)
+    summary_peers = None
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "transmux": {"pause_mode": "cut"}})
+    assert status == 200, answer
+    job = worker.wait_state(answer["data"]["job_id"], "completed", "failed")
+    assert job["state"] == "completed", job
+    summary_peers = sorted(job["result"]["transmux"]["summary"]["peers"])
+    assert len(summary_peers) == 2, summary_peers
+    left_out = summary_peers[1]
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "transmux": {},
+                                                                 "selection": {"exclude_peers": [left_out]}})
+    assert status == 200, answer
+    job = worker.wait_state(answer["data"]["job_id"], "completed", "failed")
+    assert job["state"] == "completed", job
+    assert left_out not in json.dumps(job["result"])
+    assert sorted(job["result"]["transmux"]["summary"]["peers"]) == [summary_peers[0]]

@@ -127,19 +127,21 @@ async def _stats(obj, kind_type):
 
 async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", messages=(),
                   end="leave", leave_body=None, delay=0.0, video_codec="VP8",
-                  size=(640, 480), connect_timeout=20.0, on_publishing=None):
+                  size=(640, 480), connect_timeout=20.0, on_publishing=None, requests=()):
     """Publish to `plugin` with message `body`; returns a JSON-able result dict.
 
     end: "leave" (plugin message leave_body, default {"request":"leave"}, then
     close), "hangup"
     (Janus API hangup), "close" (just close the PeerConnection), each followed
     by destroying the session; "vanish" closes nothing on the Janus side.
+    requests: [[seconds after publishing, plugin message body], ...] sent in order while publishing
+    (after the data messages); their replies go to res["request_replies"].
     """
     messages = [decode_message(m) for m in messages]
     res = {"joined": False, "codecs": {}, "sent": {}, "received": {}, "frames_sent": {},
            "frames_received": {"audio": 0, "video": 0}, "data_sent": [],
            "data_received": [], "data_channel_open": False, "events": [],
-           "ice_states": [], "ice_connected": False, "error": None}
+           "ice_states": [], "ice_connected": False, "error": None, "request_replies": []}
     t0 = time.monotonic()  # wall_seconds includes the delay
     if delay:
         await asyncio.sleep(delay)
@@ -216,6 +218,10 @@ async def publish(janus_url, plugin, body, *, seconds=5.0, label="data", message
                 await asyncio.sleep(max(0, at - time.monotonic()))
                 channel.send(m)
                 res["data_sent"].append(encode_message(m))
+        for at, req in requests:
+            await asyncio.sleep(max(0, start + at - time.monotonic()))
+            r = await asyncio.to_thread(handle.message, req)
+            res["request_replies"].append(r.get("plugindata", {}).get("data"))
         await asyncio.sleep(max(0, start + seconds - time.monotonic()))
         res["published_seconds"] = round(time.monotonic() - start, 3)
         res["frames_sent"] = {"audio": audio.frames, "video": video.frames}
@@ -253,12 +259,13 @@ class PublisherProcess:
 
     def __init__(self, janus_url, plugin, body, *, seconds=5.0, label="data",
                  messages=(), end="leave", leave_body=None, delay=0.0, video_codec="VP8",
-                 log_path=None):
+                 log_path=None, requests=()):
         args = [sys.executable, os.path.abspath(__file__), "--janus", janus_url,
                 "--plugin", plugin, "--body", json.dumps(body), "--seconds", str(seconds),
                 "--label", label or "", "--messages", json.dumps(list(messages)),
                 "--end", end, "--leave-body", json.dumps(leave_body or {"request": "leave"}),
-                "--delay", str(delay), "--video-codec", video_codec or ""]
+                "--delay", str(delay), "--video-codec", video_codec or "",
+                "--requests", json.dumps([list(r) for r in requests])]
         self.stderr_path = log_path
         err = open(log_path, "wb") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -325,6 +332,7 @@ def main():
     ap.add_argument("--leave-body", default='{"request": "leave"}', help="JSON for --end leave")
     ap.add_argument("--delay", type=float, default=0.0, help="wait before joining")
     ap.add_argument("--video-codec", default="VP8", help="preferred video codec ('' = default)")
+    ap.add_argument("--requests", default="[]", help='JSON: [[seconds, {"request": ...}], ...] sent while publishing')
     a = ap.parse_args()
 
     def emit(obj):
@@ -333,7 +341,7 @@ def main():
     res = asyncio.run(publish(
         a.janus, a.plugin, json.loads(a.body), seconds=a.seconds, label=a.label or None,
         messages=json.loads(a.messages), end=a.end, leave_body=json.loads(a.leave_body),
-        delay=a.delay,
+        delay=a.delay, requests=json.loads(a.requests),
         video_codec=a.video_codec or None, on_publishing=lambda: emit({"status": "publishing"})))
     emit({"result": res})
 

@@ -362,6 +362,37 @@ def test_late_joiner_and_a_killed_client(built, roomrec_janus, aiortc_factory, t
     assert data == {"early": ["first"], "late": ["late hello"]}, data
 
 
+def test_pause_and_resume_requests(built, roomrec_janus, aiortc_factory, tmp_path):
+    """{"request":"pause"/"resume"} (issue 18): the paused time is not recorded, one file per track across it."""
+    rec = tmp_path / "recordings"
+    janus = roomrec_janus(plugin_config(f"""
+        upload: {{ uri = "{rec}" }}"""))
+    p = aiortc_factory(janus.base_url, PLUGIN_NAME, join("room-pause", "pia"), seconds=9,
+                       requests=[[2, {"request": "pause"}], [2.5, {"request": "pause"}],
+                                 [5, {"request": "resume"}], [6, {"request": "pause", "mline": 1}],
+                                 [7, {"request": "resume", "mline": 1}], [7.2, {"request": "resume", "mline": 9}]])
+    r = p.result()
+    assert r["error"] is None, r
+    replies = r["request_replies"]
+    assert [x.get("result") for x in replies[:5]] == ["paused", None, "resumed", "paused", "resumed"], replies
+    assert "already paused" in replies[1]["error"], replies[1]
+    assert replies[3]["mline"] == 1
+    assert "not recorded" in replies[5]["error"], replies[5]
+    janus.stop()
+    result = convert(built["cli"], one_recording(rec), tmp_path / "out", compose=False)
+    files = files_of(result, "pia")
+    assert len(files) == 2, files  # one per track: the pauses split nothing
+    for f in files:
+        ok, err = decodes_cleanly(f["uri"])
+        assert ok, err
+    session = next(iter(result["transmux"]["summary"]["peers"]["pia"]["sessions"].values()))
+    assert len(session["pauses"]) == 1, session
+    paused = session["pauses"][0]["end"] - session["pauses"][0]["start"]
+    assert 2500 <= paused <= 3500, session["pauses"]
+    video = [f for f in files if f["codec"] == "vp8"][0]
+    assert 3400 <= video["paused_ms"] <= 4600, video  # the session's 3 s and the video's own 1 s
+
+
 def test_refused_joins_record_nothing(built, roomrec_janus, aiortc_factory, tmp_path):
     rec = tmp_path / "recordings"
     janus = roomrec_janus(plugin_config(f'upload: {{ uri = "{rec}" }}'))

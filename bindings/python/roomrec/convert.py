@@ -14,8 +14,11 @@ ProgressCallback = Callable[[str, int, int, float], None]
 
 
 def _job(job: Optional[Mapping[str, Any]], input: Optional[str], transmux: Optional[Mapping[str, Any]],
-         compose: Optional[Mapping[str, Any]], participants: Optional[Mapping[str, Any]] = None) -> bytes:
+         compose: Optional[Mapping[str, Any]], participants: Optional[Mapping[str, Any]] = None,
+         selection: Optional[Mapping[str, Any]] = None) -> bytes:
     j: Json = dict(job or {})
+    if selection is not None:
+        j["selection"] = dict(selection)
     if input is not None:
         j["input"] = input
     if transmux is not None:
@@ -29,14 +32,19 @@ def _job(job: Optional[Mapping[str, Any]], input: Optional[str], transmux: Optio
 
 def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
             transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
-            participants: Optional[Mapping[str, Any]] = None) -> Json:
+            participants: Optional[Mapping[str, Any]] = None,
+            selection: Optional[Mapping[str, Any]] = None) -> Json:
     """Runs a conversion job on this thread and returns its result as a dict.
 
-    convert(input="/rec/app/room/1731132577000", transmux={"output": "/out"},
+    convert(input="/rec/app/room/1731132577000", transmux={"output": "/out", "pause_mode": "cut"},
             compose={"output": "/out/room.webm"},
-            participants={"output": "/out/people", "multichannel": True})
+            participants={"output": "/out/people", "multichannel": True},
+            selection={"exclude_peers": ["bob"]})
+
+    transmux/compose "pause_mode": "keep" (paused time stays as a gap) or "cut"; selection (consent):
+    {"include_peers": [...], "exclude_peers": [...], "exclude_tracks": ["peer/track" or "track"]}.
     """
-    return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose, participants))
+    return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose, participants, selection))
 
 
 class ConvertJob(Handle):
@@ -49,6 +57,7 @@ class ConvertJob(Handle):
     def __init__(self, job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = None,
                  transmux: Optional[Mapping[str, Any]] = None, compose: Optional[Mapping[str, Any]] = None,
                  participants: Optional[Mapping[str, Any]] = None,
+                 selection: Optional[Mapping[str, Any]] = None,
                  progress: Optional[ProgressCallback] = None) -> None:
         self.callback_errors: List[BaseException] = []
         if progress is not None:
@@ -61,7 +70,7 @@ class ConvertJob(Handle):
         else:
             self._cb = NULL_PROGRESS_CB
         h = c_void_p()
-        check(convert_lib().roomrec_convert_job_start(_job(job, input, transmux, compose, participants), self._cb, None,
+        check(convert_lib().roomrec_convert_job_start(_job(job, input, transmux, compose, participants, selection), self._cb, None,
                                                      byref(h)))
         self._h: Optional[int] = h.value
 

@@ -8,6 +8,7 @@
 #include <roomrec/converter.h>
 
 #include "s3/s3_uri.h"
+#include "util/utf8.h"
 #include "util/text.h"
 #include "worker/locations.h"
 
@@ -101,11 +102,31 @@ json upgrade_stored_request(json req) {
   return req;
 }
 
+Status get_string(const json& obj, const char* where, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_string()) return bad(std::string(where) + "." + key + " must be a string");
+  out = it->get<std::string>();
+  return Status::ok();
+}
+
+Status get_names(const json& obj, const char* key, std::vector<std::string>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::ok();
+  if (!it->is_array()) return bad(std::string("selection.") + key + " must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return bad(std::string("selection.") + key + " must be an array of strings");
+    out.push_back(util::utf8_replace_invalid(v.get<std::string>()));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<JobSpec> parse_job_spec(const json& body) {
   if (!body.is_object()) return bad("the body must be a JSON object");
-  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants"}); !s) return s;
+  if (Status s = check_fields(body, "body", {"record_path", "transmux", "compose", "participants", "selection"}); !s)
+    return s;
   JobSpec spec;
   auto rp = body.find("record_path");
   if (rp == body.end() || !rp->is_string()) return bad("record_path (a string) is required");
@@ -114,17 +135,21 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
     if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
+    if (Status s = get_string(*t, "transmux", "pause_mode", ts.pause_mode); !s) return s;
+    TransmuxOptions check;
+    check.pause_mode = ts.pause_mode;
+    if (Status s = validate(check); !s) return s;
     spec.transmux = std::move(ts);
   }
   if (auto c = body.find("compose"); c != body.end() && !c->is_null()) {
     if (!c->is_object()) return bad("compose must be an object");
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
-                                 "video_bitrate", "audio_bitrate"});
+                                 "video_bitrate", "audio_bitrate", "pause_mode"});
         !s)
       return s;
     ComposeSpec cs;
@@ -139,10 +164,20 @@ Result<JobSpec> parse_job_spec(const json& body) {
       if (!codec->is_string()) return bad("compose.video_codec must be a string");
       o.video_codec = codec->get<std::string>();
     }
+    if (Status s = get_string(*c, "compose", "pause_mode", o.pause_mode); !s) return s;
     o.audio = cs.audio;
     o.video = cs.video;
     if (Status s = validate(o); !s) return s;
     spec.compose = std::move(cs);
+  }
+  if (auto sel = body.find("selection"); sel != body.end() && !sel->is_null()) {
+    if (!sel->is_object()) return bad("selection must be an object");
+    if (Status s = check_fields(*sel, "selection", {"include_peers", "exclude_peers", "exclude_tracks"}); !s) return s;
+    for (Status s : {get_names(*sel, "include_peers", spec.selection.include_peers),
+                     get_names(*sel, "exclude_peers", spec.selection.exclude_peers),
+                     get_names(*sel, "exclude_tracks", spec.selection.exclude_tracks)})
+      if (!s) return s;
+    if (Status s = validate(spec.selection); !s) return s;
   }
   if (auto p = body.find("participants"); p != body.end() && !p->is_null()) {
     if (!p->is_object()) return bad("participants must be an object");
@@ -165,6 +200,7 @@ json spec_to_json(const JobSpec& spec) {
     j["transmux"] = json::object();
     if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
+    if (spec.transmux->pause_mode != "keep") j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
   }
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
@@ -172,7 +208,15 @@ json spec_to_json(const JobSpec& spec) {
               {"height", o.height},           {"fps", o.fps},                   {"video_codec", o.video_codec},
               {"video_bitrate", o.video_bitrate}, {"audio_bitrate", o.audio_bitrate}};
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
+    if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
     j["compose"] = std::move(c);
+  }
+  if (!spec.selection.empty()) {
+    json sel = json::object();
+    if (!spec.selection.include_peers.empty()) sel["include_peers"] = spec.selection.include_peers;
+    if (!spec.selection.exclude_peers.empty()) sel["exclude_peers"] = spec.selection.exclude_peers;
+    if (!spec.selection.exclude_tracks.empty()) sel["exclude_tracks"] = spec.selection.exclude_tracks;
+    j["selection"] = std::move(sel);
   }
   if (spec.participants)
     j["participants"] = {{"speaker_audio", spec.participants->speaker_audio},
@@ -288,10 +332,12 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   ConvertJob cj;
   if (Status s = check_no_links(roots.input, job.spec.record_path); !s) return s;
   cj.input = join_location(roots.input, job.spec.record_path);
+  cj.selection = job.spec.selection;
   const std::string day = utc_date_path(job.accepted_ms);
   if (job.spec.transmux) {
     TransmuxOptions t;
     t.speakers = job.spec.transmux->speakers;
+    t.pause_mode = job.spec.transmux->pause_mode;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
       if (Status s = restrict_custom_output(t, roots); !s) return s.with_context("transmux.custom_s3");

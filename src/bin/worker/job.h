@@ -20,6 +20,7 @@ namespace roomrec::worker {
 struct TransmuxSpec {
   std::string custom_s3;  // empty: the worker's default output
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
+  std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
 };
 
 struct ComposeSpec {
@@ -40,6 +41,7 @@ struct JobSpec {
   std::optional<TransmuxSpec> transmux;
   std::optional<ComposeSpec> compose;
   std::optional<ParticipantsSpec> participants;
+  RoomSelection selection;  // ConvertJob::selection
 };
 
 // Parses and checks a request body (already JSON). The message is the

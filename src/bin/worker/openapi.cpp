@@ -34,7 +34,8 @@ const std::string& openapi_document() {
           "transmux": {
             "type": "object", "nullable": true, "additionalProperties": false,
             "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"},
-                           "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"}}
+                           "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"},
+                           "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
           },
           "compose": {
             "type": "object", "nullable": true, "additionalProperties": false,
@@ -47,7 +48,17 @@ const std::string& openapi_document() {
               "fps": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15},
               "video_codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
               "video_bitrate": {"type": "integer", "minimum": 50000, "maximum": 50000000, "default": 1500000, "description": "bit/s"},
-              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"}
+              "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"},
+              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"}
+            }
+          },
+          "selection": {
+            "type": "object", "nullable": true, "additionalProperties": false,
+            "description": "Consent: which peers and tracks go into the outputs; the others appear in no file, mix, summary or problem line. Names as summary.json spells them.",
+            "properties": {
+              "include_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "only these peers (default: all)"},
+              "exclude_peers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "never these peers (none may also be in include_peers)"},
+              "exclude_tracks": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "\"peer/track\" for one peer's track, \"track\" (e.g. video_main) for that track of every peer"}
             }
           },
           "participants": {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct PeerPlan {
   double tone_hz = 440;
   // When not empty, the tone sounds only in these spans (ms from the join), silence elsewhere.
   std::vector<std::pair<uint64_t, uint64_t>> speaking;
+  // Recording paused in these spans (ms from the join): SessionRecorder::pause/resume, or
+  // pause_track/resume_track of pause_track (1 audio, 2 video) when it is not 0. The peer goes on
+  // sending; what it sends meanwhile is not recorded.
+  std::vector<std::pair<uint64_t, uint64_t>> pauses;
+  uint32_t pause_track = 0;
 };
 
 struct BuiltRoom {
@@ -52,7 +58,7 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
   struct Event {
     uint64_t at;
     size_t peer;
-    int kind;  // 0 rtp audio, 1 rtp video, 2 leave
+    int kind;  // 0 rtp audio, 1 rtp video, 2 leave, 3 pause, 4 resume
     std::vector<uint8_t> packet;
   };
   std::mt19937 rng(seed);
@@ -120,6 +126,10 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
         }
     }
     impaired.push_back({kRoomT0 + p.leave_ms, pi, 2, {}});
+    for (auto [from, to] : p.pauses) {
+      impaired.push_back({kRoomT0 + p.join_ms + from, pi, 3, {}});
+      impaired.push_back({kRoomT0 + p.join_ms + to, pi, 4, {}});
+    }
     events.insert(events.end(), impaired.begin(), impaired.end());
     room.sent.push_back(sent);
   }
@@ -151,9 +161,14 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
     while (next_join < joins.size() && joins[next_join].first <= e.at) ensure(joins[next_join++].second);
     ensure(e.peer);
     auto& s = sessions[e.peer];
+    const uint32_t pt = plans[e.peer].pause_track;
     if (e.kind == 2)
       s->leave(e.at);
-    else
+    else if (e.kind == 3 && (pt ? s->pause_track(pt, e.at) : s->pause(e.at)) != RecordResult::ok)
+      throw std::runtime_error("room_builder: pause refused");
+    else if (e.kind == 4 && (pt ? s->resume_track(pt, e.at) : s->resume(e.at)) != RecordResult::ok)
+      throw std::runtime_error("room_builder: resume refused");
+    else if (e.kind < 2)
       s->rtp(e.kind == 0 ? 1 : 2, e.packet.data(), e.packet.size(), e.at);
   }
   rec->store().wait_drained(60000);

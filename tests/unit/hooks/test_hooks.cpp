@@ -123,6 +123,23 @@ TEST_CASE("compose_completed adds outputs and speakers only when a job made them
   CHECK(c.compose().duration_ms() == 1000);
 }
 
+TEST_CASE("compose_completed carries the recording pauses of summary.json (issue 18), only where there were some") {
+  const std::string summary = R"({"metadata_json": "{}", "peers": {"pia": {"sessions": {"3": {
+    "pauses": [{"start": 2000, "end": 5000}, {"start": 1, "end": "x"}],
+    "track": {"audio_main": {"kind": 0, "timeline": [
+      {"path": "a.webm", "start": 1000, "end": 8000, "pauses": [{"start": 2000, "end": 5000}], "paused_ms": 3000}]},
+              "video_main": {"kind": 1, "timeline": [{"path": "v.webm", "start": 1000, "end": 8000}]}}}}}}})";
+  auto e = compose_completed(0, 1, "a", "j", &summary, nullptr);
+  CHECK(to_json(e) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"{}","peers":{"pia":{"sessions":{"3":{"track":{"audio_main":{"kind":0,"timeline":[{"path":"a.webm","start":1000,"end":8000,"pauses":[{"start":2000,"end":5000}]}]},"video_main":{"kind":1,"timeline":[{"path":"v.webm","start":1000,"end":8000}]}},"pauses":[{"start":2000,"end":5000}]}}}}},"compose":null}}}}})");
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
+  const auto& s = back.compose().completed().transmux().peers().at("pia").sessions().at(3);
+  REQUIRE(s.pauses_size() == 1);
+  CHECK(s.pauses(0).end() == 5000);
+  CHECK(s.track().at("audio_main").timeline(0).pauses_size() == 1);
+}
+
 TEST_CASE("compose_completed skips malformed summary entries instead of failing") {
   const std::string bad = R"({"metadata_json": 5, "peers": {
     "p": {"sessions": {"not-a-number": {"track": {}}, "1": {"track": {
