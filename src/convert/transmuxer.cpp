@@ -302,6 +302,9 @@ class Transmux {
       last_ts = std::max(last_ts, row.ts);
       if (opt_.cancel && opt_.cancel->load()) return Status::error(ErrorCode::cancelled, "transmux cancelled");
       if (stop_) return Status::error(ErrorCode::cancelled, "stopped: another session failed");
+      // The pause state changes at pause/resume rows, and at the first row of a chunk whose header
+      // says otherwise (an earlier chunk missing); media rows never come while paused.
+      if (row.kind != RowKind::rtp && row.kind != RowKind::track_started) update_pauses(row.ts);
       switch (row.kind) {
         case RowKind::track_started:
           if (open.count(row.track_id)) {
@@ -311,10 +314,6 @@ class Transmux {
           }
           start_span(ref, open, row.track_id, row.track, row.ts);
           update_pauses(row.ts);  // started while its session is paused
-          break;
-        case RowKind::pause:
-        case RowKind::resume:
-          update_pauses(row.ts);
           break;
         case RowKind::rtp: {
           auto it = open.find(row.track_id);

@@ -392,19 +392,11 @@ hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& 
       extra.outputs.push_back({"speakers", result.transmux->speakers_uri, "", who.to_json(2).size(),  // as written
                                result.transmux->duration_ms, ""});
   }
-  if (result.participants) {
-    for (const auto& f : result.participants->files) {
-      // how: the video's making for a peer's A+V file; an audio file's Opus frames are copied; the
-      // multichannel mix is decoded PCM.
-      const char* kind = f.kind == "av" ? "participant" : f.kind == "audio" ? "speaker_audio" : "mix";
-      std::string how = f.kind == "av" ? f.video : f.kind == "audio" ? "remuxed" : "decoded";
-      extra.outputs.push_back({kind, f.uri, f.peer, f.bytes, f.duration_ms, how});
-    }
-  }
   if (result.compose && !result.compose->thumbnails_vtt.empty())
     extra.outputs.push_back({"thumbnails", result.compose->thumbnails_vtt, "", 0, result.compose->duration_ms, ""});
+  const std::string people = result.participants ? result.participants->to_json(-1) : std::string();
   return hooks::compose_completed(node, ts, app, job_id, result.transmux ? &result.transmux->summary_json : nullptr,
-                                  composed ? &*composed : nullptr, &extra);
+                                  composed ? &*composed : nullptr, result.participants ? &people : nullptr, &extra);
 }
 
 }  // namespace roomrec::worker

@@ -94,9 +94,9 @@ struct Roots {
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
 
 // The Completed hook of a finished job (both schedulers send it): the
-// reference's transmux and compose parts, plus the outputs the reference has
-// no field for (speakers.json, thumbnails, ...) and who spoke when, only when
-// the job made them.
+// reference's transmux and compose parts, plus what the reference has no field
+// for, only when the job made it: the participant files, the other outputs
+// (speakers.json, thumbnails) and who spoke when.
 hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& app, const std::string& job_id,
                                  const ConvertResult& result);
 

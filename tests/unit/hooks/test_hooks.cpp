@@ -97,26 +97,26 @@ TEST_CASE("compose_completed adds outputs and speakers only when a job made them
   ComposeOutput out{"o.webm", 1000};
   // Nothing extra: the reference's event exactly (an empty extra changes nothing).
   CompletedExtra none;
-  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, &none)) ==
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &none)) ==
         to_json(compose_completed(0, 1, "a", "j", nullptr, &out)));
-  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, &none)).find("outputs") == std::string::npos);
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &none)).find("outputs") == std::string::npos);
 
   CompletedExtra extra;
   extra.outputs.push_back({"speakers", "out/speakers.json", "", 321, 5000, ""});
-  extra.outputs.push_back({"participant", "out/alice.webm", "alice", 9999, 5000, "remuxed"});
+  extra.outputs.push_back({"thumbnails", "out/room-thumbnails/room.vtt", "", 0, 5000, ""});
   extra.has_speakers = true;
   extra.speakers["bob"] = {};  // had audio, never spoke
   extra.speakers["alice"] = {{100, 900}, {1500, 2000}};
-  auto e = compose_completed(0, 1, "a", "j", nullptr, &out, &extra);
+  auto e = compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &extra);
   CHECK(to_json(e) ==
-        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":{"media_uri":"o.webm","duration_ms":1000},"outputs":[{"kind":"speakers","uri":"out/speakers.json","peer":"","bytes":321,"duration_ms":5000,"how":""},{"kind":"participant","uri":"out/alice.webm","peer":"alice","bytes":9999,"duration_ms":5000,"how":"remuxed"}],"speakers":{"alice":{"spans":[{"start":100,"end":900},{"start":1500,"end":2000}]},"bob":{"spans":[]}}}}}}})");
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":{"media_uri":"o.webm","duration_ms":1000},"outputs":[{"kind":"speakers","uri":"out/speakers.json","peer":"","bytes":321,"duration_ms":5000,"how":""},{"kind":"thumbnails","uri":"out/room-thumbnails/room.vtt","peer":"","bytes":0,"duration_ms":5000,"how":""}],"speakers":{"alice":{"spans":[{"start":100,"end":900},{"start":1500,"end":2000}]},"bob":{"spans":[]}}}}}}})");
   // Binary: new field numbers, which a reference decoder skips as unknown.
   cc::HookEvent back;
   REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
   const auto& c = back.compose().completed();
   REQUIRE(c.outputs_size() == 2);
-  CHECK(c.outputs(1).how() == "remuxed");
-  CHECK(c.outputs(1).peer() == "alice");
+  CHECK(c.outputs(1).kind() == "thumbnails");
+  CHECK(c.outputs(0).bytes() == 321);
   CHECK(c.speakers().at("alice").spans_size() == 2);
   CHECK(c.speakers().at("alice").spans(1).end() == 2000);
   CHECK(c.speakers().at("bob").spans_size() == 0);
@@ -152,6 +152,27 @@ TEST_CASE("compose_completed skips malformed summary entries instead of failing"
   const std::string not_json = "{";
   CHECK(to_json(compose_completed(0, 1, "a", "j", &not_json, nullptr)) ==
         R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"","peers":{}},"compose":null}}}}})");
+}
+
+TEST_CASE("compose_completed lists the participant files, remuxed or re-encoded, only when the job made them") {
+  const std::string people = R"({"output": "/o", "start": 1, "end": 5001, "duration_ms": 5000, "files": [
+    {"path": "alice.webm", "uri": "/o/alice.webm", "kind": "av", "peer": "alice", "sessions": [1, 2],
+     "video": "reencoded", "video_reason": "sizes differ: 320x240 640x360", "duration_ms": 5000, "bytes": 9},
+    {"path": "alice-audio.webm", "uri": "/o/alice-audio.webm", "kind": "audio", "peer": "alice", "video": "none",
+     "video_reason": "", "duration_ms": 5000},
+    {"path": "speakers-multichannel.wav", "uri": "/o/speakers-multichannel.wav", "kind": "multichannel",
+     "peer": null, "video": "none", "duration_ms": 5000},
+    "junk"],
+    "channels": [{"channel": 0, "peer": "alice"}], "problems": []})";
+  auto e = compose_completed(0, 1, "a", "j", nullptr, nullptr, &people);
+  CHECK(to_json(e) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":null,"participants":{"files":[{"path":"alice.webm","uri":"/o/alice.webm","kind":"av","peer":"alice","video":"reencoded","video_reason":"sizes differ: 320x240 640x360","duration_ms":5000},{"path":"alice-audio.webm","uri":"/o/alice-audio.webm","kind":"audio","peer":"alice","video":"none","video_reason":"","duration_ms":5000},{"path":"speakers-multichannel.wav","uri":"/o/speakers-multichannel.wav","kind":"multichannel","peer":"","video":"none","video_reason":"","duration_ms":5000}],"channels":["alice"]}}}}}})");
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
+  REQUIRE(back.compose().completed().participants().files_size() == 3);
+  CHECK(back.compose().completed().participants().files(0).video() == "reencoded");
+  // Without participant files the event keeps the reference's shape (no "participants" key).
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, nullptr)).find("participants") == std::string::npos);
 }
 
 TEST_CASE("protobuf-binary bodies use the reference's field numbers") {
