@@ -54,7 +54,7 @@ extern "C" {
  *                     "files": [{"path", "uri", "kind" ("av" | "audio" | "multichannel"), "peer", "sessions",
  *                                "video" ("remuxed" | "reencoded" | "none"), "video_reason", "video_codec",
  *                                "width", "height", "audio", "audio_frames", "silence_frames", "video_frames",
- *                                "duration_ms", "bytes"}],
+ *                                "pauses": [{"start", "end"}], "duration_ms", "bytes"}],
  *                     "channels": [{"channel", "peer"}], "problems"} | null,
  *    "problems": [...]}
  */

@@ -58,6 +58,10 @@ struct ParticipantsOptions {
   const std::atomic<bool>* cancel = nullptr;  // set to true to stop (Status cancelled)
 };
 
+struct PausedSpan {
+  uint64_t start_ms = 0, end_ms = 0;  // unix ms: a recording pause of the whole session (pause/resume rows)
+};
+
 struct ParticipantFile {
   std::string path;    // relative to the output folder
   std::string uri;     // where it was written
@@ -74,6 +78,7 @@ struct ParticipantFile {
   std::string audio;
   uint64_t audio_frames = 0, silence_frames = 0;  // 20 ms Opus frames copied / inserted
   uint64_t video_frames = 0;                      // frames written
+  std::vector<PausedSpan> pauses;  // the peer's session pauses (filled like any gap)
   uint64_t duration_ms = 0;
   uint64_t bytes = 0;
 };
@@ -87,7 +92,7 @@ struct ParticipantsResult {
   // participants.json: {"output", "start", "end", "duration_ms",
   //   "files": [{"path", "uri", "kind", "peer", "sessions", "video", "video_reason", "video_codec",
   //              "width", "height", "audio", "audio_frames", "silence_frames", "video_frames",
-  //              "duration_ms", "bytes"}],
+  //              "pauses": [{"start", "end"}], "duration_ms", "bytes"}],
   //   "channels": [{"channel": 0, "peer": "alice"}, ...], "problems": [...]}
   ROOMREC_API std::string to_json(int indent = 2) const;
 };

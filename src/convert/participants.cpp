@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -584,8 +585,16 @@ class Participants {
           while (video->pop(f)) vq.push_back(std::move(f));
       };
       Row row;
+      std::optional<uint64_t> paused_at;
+      uint64_t last_row = 0;
       while (reader.next(row)) {
         if (cancelled()) return cancel_status();
+        last_row = std::max(last_row, row.ts);
+        if ((row.kind == RowKind::pause || row.kind == RowKind::resume) && row.track_id == 0) {
+          if (row.kind == RowKind::pause && !paused_at) paused_at = row.ts;
+          if (row.kind == RowKind::resume && paused_at) o.file.pauses.push_back({*paused_at, row.ts}), paused_at.reset();
+          continue;
+        }
         if (row.kind != RowKind::rtp) continue;
         TrackKind kind;
         if (!choose(reader, row.track_id, choice, kind)) continue;
@@ -619,6 +628,7 @@ class Participants {
         if (row.ts > kSettleMs)
           if (Status s = emit(row.ts - kSettleMs); !s) return s;
       }
+      if (paused_at) o.file.pauses.push_back({*paused_at, std::max(*paused_at, last_row)});  // left while paused
       if (audio) audio->flush();
       if (video) video->flush();
       drain();
@@ -658,6 +668,7 @@ class Participants {
       o.audio_file.audio_frames = o.file.audio_frames;
       o.audio_file.silence_frames = o.file.silence_frames;
       o.audio_file.duration_ms = o.file.duration_ms;
+      o.audio_file.pauses = o.file.pauses;
       o.audio_file.uri = dir_ + "/" + o.audio_name;
       o.audio_file.bytes = fs::file_size(o.audio_file.uri, ec);
       result_.files.push_back(o.audio_file);
@@ -727,6 +738,9 @@ std::string ParticipantsResult::to_json(int indent) const {
     j["audio_frames"] = f.audio_frames;
     j["silence_frames"] = f.silence_frames;
     j["video_frames"] = f.video_frames;
+    ordered_json pauses = ordered_json::array();
+    for (const auto& p : f.pauses) pauses.push_back({{"start", p.start_ms}, {"end", p.end_ms}});
+    j["pauses"] = std::move(pauses);
     j["duration_ms"] = f.duration_ms;
     j["bytes"] = f.bytes;
     fs_j.push_back(std::move(j));

@@ -111,6 +111,20 @@ ordered_json completed_json(const cc::ComposeEvent::RecordJobCompleted& c) {
     j["compose"] = {{"media_uri", c.compose().media_uri()}, {"duration_ms", c.compose().duration_ms()}};
   else
     j["compose"] = nullptr;
+  if (c.has_participants()) {  // only when made: the reference's shape otherwise
+    ordered_json files = ordered_json::array();
+    for (const auto& f : c.participants().files())
+      files.push_back({{"path", f.path()},
+                       {"uri", f.uri()},
+                       {"kind", f.kind()},
+                       {"peer", f.peer()},
+                       {"video", f.video()},
+                       {"video_reason", f.video_reason()},
+                       {"duration_ms", f.duration_ms()}});
+    ordered_json channels = ordered_json::array();
+    for (const auto& ch : c.participants().channels()) channels.push_back(ch);
+    j["participants"] = {{"files", files}, {"channels", channels}};
+  }
   return j;
 }
 
@@ -259,14 +273,46 @@ void fill_transmux(const std::string& summary_json, cc::ComposeEvent::RecordJobC
 
 }  // namespace
 
+namespace {
+
+// participants.json (ParticipantsResult::to_json) -> ParticipantsSummary; entries of the wrong shape skipped.
+void fill_participants(const std::string& participants_json,
+                       cc::ComposeEvent::RecordJobCompleted::ParticipantsSummary& out) {
+  auto j = nlohmann::json::parse(participants_json, nullptr, false);
+  if (!j.is_object()) return;
+  auto str = [](const nlohmann::json& o, const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (auto files = j.find("files"); files != j.end() && files->is_array())
+    for (const auto& f : *files) {
+      if (!f.is_object()) continue;
+      auto* o = out.add_files();
+      o->set_path(str(f, "path"));
+      o->set_uri(str(f, "uri"));
+      o->set_kind(str(f, "kind"));
+      o->set_peer(str(f, "peer"));
+      o->set_video(str(f, "video"));
+      o->set_video_reason(str(f, "video_reason"));
+      if (auto d = f.find("duration_ms"); d != f.end() && d->is_number_unsigned()) o->set_duration_ms(d->get<uint64_t>());
+    }
+  if (auto channels = j.find("channels"); channels != j.end() && channels->is_array())
+    for (const auto& c : *channels)
+      if (c.is_object()) out.add_channels(str(c, "peer"));
+}
+
+}  // namespace
+
 HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
-                            const std::string* transmux_summary_json, const ComposeOutput* compose) {
+                            const std::string* transmux_summary_json, const ComposeOutput* compose,
+                            const std::string* participants_json) {
   HookEvent e = envelope(node, ts);
   auto* c = e.mutable_compose();
   c->set_app(std::string(app));
   c->set_job_id(std::string(job_id));
   auto* done = c->mutable_completed();
   if (transmux_summary_json) fill_transmux(*transmux_summary_json, *done->mutable_transmux());
+  if (participants_json) fill_participants(*participants_json, *done->mutable_participants());
   if (compose) {
     done->mutable_compose()->set_media_uri(compose->media_uri);
     done->mutable_compose()->set_duration_ms(compose->duration_ms);

@@ -54,8 +54,11 @@ struct ComposeOutput {
 // TransmuxSummary; every other field of ours is left out, and an entry of the
 // wrong type is skipped (so the event is always built). `compose` is null when
 // the job had no compose. An absent part is JSON null in protobuf-json.
+// participants_json: ParticipantsResult::to_json() when the job made participant files (then the
+// Completed event lists them under "participants"; otherwise the event keeps the reference's shape).
 HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
-                            const std::string* transmux_summary_json, const ComposeOutput* compose);
+                            const std::string* transmux_summary_json, const ComposeOutput* compose,
+                            const std::string* participants_json = nullptr);
 
 // The reference's JSON for an event (fields in declaration order, 64-bit
 // integers as numbers, map keys as strings, enums as numbers).

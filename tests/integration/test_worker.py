@@ -675,3 +675,26 @@ def test_finished_jobs_are_forgotten_after_the_retention_and_queued_ones_are_not
         assert w.job(new)["state"] == "failed"
         assert w.metrics()["roomrec_worker_jobs_expired_total"] == 0
         w.stop(signal.SIGKILL)
+
+
+def test_the_completed_hook_lists_the_participant_files(tmp_path, local_rooms, hooks):
+    """Issue 18: a job with participants; its Completed hook lists each participant file with how it
+    was made (remuxed or re-encoded), the same files as the job's result."""
+    root, short, _ = local_rooms
+    with Worker(tmp_path, "--input-s3-uri", str(root), "--transmux-s3-uri", str(tmp_path / "out"),
+                "--hook-uri", hooks.url, env={"SECRET": SECRET}) as w:
+        job_id = w.submit({"record_path": short, "transmux": {}, "participants": {"multichannel": True}})
+        job = w.wait_state(job_id, "completed", "failed")
+        assert job["state"] == "completed", job
+        people = job["result"]["participants"]
+        started, completed = [json.loads(r)["event"]["Compose"]["event"] for r in hooks.wait_for(job_id, 2)]
+        assert list(started) == ["Started"]
+        listed = completed["Completed"]["participants"]
+        assert listed["channels"] == [c["peer"] for c in people["channels"]]
+        assert listed["files"] == [{k: f[k] or "" for k in ("path", "uri", "kind", "peer", "video", "video_reason",
+                                                            "duration_ms")} for f in people["files"]]
+        assert {f["video"] for f in listed["files"] if f["kind"] == "av"} <= {"remuxed", "reencoded"}
+        assert all(pathlib.Path(f["uri"]).is_file() for f in listed["files"])
+        # The transmux summary in the result lists them too.
+        assert job["result"]["transmux"]["summary"]["participants"]["files"] == people["files"]
+        assert w.stop() == 0

@@ -522,10 +522,12 @@ void RedisScheduler::run(const Taken& taken) {
       log_message(LogLevel::info, kComponent, "job " + snapshot.id + ": completed in " + std::to_string(seconds) + " s");
       std::optional<hooks::ComposeOutput> composed;
       if (result->compose) composed = hooks::ComposeOutput{result->compose->media_uri, result->compose->duration_ms};
+      const std::string people = result->participants ? result->participants->to_json(-1) : std::string();
       hooks_.send(snapshot.app, snapshot.id,
                   hooks::compose_completed(opt_.node_id, now_ms(), snapshot.app, snapshot.id,
                                            result->transmux ? &result->transmux->summary_json : nullptr,
-                                           composed ? &*composed : nullptr));
+                                           composed ? &*composed : nullptr,
+                                           result->participants ? &people : nullptr));
       break;
     }
     case Outcome::failed:

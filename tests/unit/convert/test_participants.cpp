@@ -7,6 +7,7 @@
 
 #include "../temp_dir.h"
 
+#include <roomrec/converter.h>
 #include <roomrec/participants.h>
 #include <roomrec/recording_source.h>
 
@@ -182,6 +183,51 @@ TEST_CASE("participants: a peer who left and rejoined gets one remuxed file as l
   CHECK(json["files"][0]["video"] == "remuxed");
 }
 
+TEST_CASE("participants: a paused peer's file keeps the room's timeline, silence and the held frame in the pause") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "alice";
+  plans[0].leave_ms = 6000;
+  plans[0].pauses = {{2010, 3990}};  // SessionRecorder::pause/resume: nothing recorded in between
+  plans[1].peer = "bob";
+  plans[1].leave_ms = 6000;
+  plans[1].video = false;
+  plans[1].tone_hz = 660;
+  auto room = record_room(dir.str() + "/rec", plans);
+  auto r = run(room, dir.str() + "/out");
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->end_ms - r->start_ms == 6000);
+  const ParticipantFile* alice = find_file(*r, "alice", "av");
+  REQUIRE(alice);
+  CHECK(alice->sessions == std::vector<uint64_t>{1});
+  CHECK(alice->video == "remuxed");
+  REQUIRE(alice->pauses.size() == 1);
+  CHECK(alice->pauses[0].start_ms == kRoomT0 + 2010);
+  CHECK(alice->pauses[0].end_ms == kRoomT0 + 3990);
+  CHECK(alice->silence_frames >= 95);  // the 2 s pause: 100 frames of 20 ms
+  CHECK(alice->silence_frames <= 105);
+  auto p = probe(alice->uri);
+  CHECK_MESSAGE(p.ok, p.decode_errors);
+  CHECK(std::abs(p.duration - 6.0) < 0.05);
+  auto audio = decode_audio(alice->uri);
+  CHECK(std::abs(double(audio.size()) / 48000 - 6.0) < 0.05);
+  CHECK(tone_power(audio, 440, 0.2, 1.9) > 1e-3);
+  CHECK(rms(audio, 2.1, 3.95) < 1e-3);  // paused: silence
+  CHECK(tone_power(audio, 440, 4.1, 5.8) > 1e-3);
+  CHECK(rms(audio, 4.05, 4.12) > 0.05);  // the tone right after the resume
+  auto pics = decode_luma(alice->uri, 320, 240);
+  REQUIRE(pics.size() >= 59);
+  // The last frame before the pause is frame 30 (2 s): luma x + y + 4*30, held through the pause.
+  for (size_t at : {21u, 30u, 39u}) {
+    INFO("held frame at " << at / 10.0 << " s");
+    CHECK(std::abs(block_mean(pics[at], 320, 0, 0, 8) - (120 + 7)) < 8);
+  }
+  CHECK(mean_abs_diff(pics[21], pics[39]) < 1.0);
+  // From the resume (a key frame at 4 s, frame 60) the picture moves again.
+  CHECK(std::abs(block_mean(pics[45], 320, 0, 0, 8) - (120 + 7)) > 40);  // not the held picture any more
+  CHECK(mean_abs_diff(pics[45], pics[50]) > 4);
+}
+
 TEST_CASE("participants: a session with another video size makes the file re-encoded, and says why") {
   TempDir dir;
   std::vector<PeerPlan> plans(2);
@@ -289,4 +335,31 @@ TEST_CASE("participants: options are checked with the field's name") {
         "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)");
   o.output = "ftp://host/x";
   CHECK(validate(o).message().find("participants.output: unsupported URI scheme 'ftp'") == 0);
+}
+
+TEST_CASE("participants: a peer left out by the job's selection gets no file and no channel of the mix") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "alice";
+  plans[0].video = false;
+  plans[1].peer = "bob";
+  plans[1].video = false;
+  plans[1].tone_hz = 660;
+  auto room = record_room(dir.str() + "/rec", plans);
+  ConvertJob job;
+  job.input = room.room_dir();
+  job.selection.exclude_peers = {"bob"};
+  job.participants = ParticipantsOptions{};
+  job.participants->output = dir.str() + "/out";
+  job.participants->multichannel = true;
+  auto r = convert(job);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  REQUIRE(r->participants);
+  CHECK(r->participants->channels == std::vector<std::string>{"alice"});
+  for (const auto& f : r->participants->files) CHECK(f.peer != "bob");
+  CHECK(r->participants->files.size() == 3);  // alice.webm, alice-audio.webm, the mix
+  auto mix = decode_audio(dir.str() + "/out/speakers-multichannel.wav", false, 16000);
+  CHECK(tone_power(mix, 440, 0.5, 3.5, 16000) > 1e-3);
+  CHECK(tone_power(mix, 660, 0.5, 3.5, 16000) < 1e-7);  // bob's tone is nowhere
+  CHECK(!std::filesystem::exists(dir.str() + "/out/bob.webm"));
 }

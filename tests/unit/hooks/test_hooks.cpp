@@ -124,6 +124,27 @@ TEST_CASE("compose_completed skips malformed summary entries instead of failing"
         R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":{"metadata_json":"","peers":{}},"compose":null}}}}})");
 }
 
+TEST_CASE("compose_completed lists the participant files, remuxed or re-encoded, only when the job made them") {
+  const std::string people = R"({"output": "/o", "start": 1, "end": 5001, "duration_ms": 5000, "files": [
+    {"path": "alice.webm", "uri": "/o/alice.webm", "kind": "av", "peer": "alice", "sessions": [1, 2],
+     "video": "reencoded", "video_reason": "sizes differ: 320x240 640x360", "duration_ms": 5000, "bytes": 9},
+    {"path": "alice-audio.webm", "uri": "/o/alice-audio.webm", "kind": "audio", "peer": "alice", "video": "none",
+     "video_reason": "", "duration_ms": 5000},
+    {"path": "speakers-multichannel.wav", "uri": "/o/speakers-multichannel.wav", "kind": "multichannel",
+     "peer": null, "video": "none", "duration_ms": 5000},
+    "junk"],
+    "channels": [{"channel": 0, "peer": "alice"}], "problems": []})";
+  auto e = compose_completed(0, 1, "a", "j", nullptr, nullptr, &people);
+  CHECK(to_json(e) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":null,"participants":{"files":[{"path":"alice.webm","uri":"/o/alice.webm","kind":"av","peer":"alice","video":"reencoded","video_reason":"sizes differ: 320x240 640x360","duration_ms":5000},{"path":"alice-audio.webm","uri":"/o/alice-audio.webm","kind":"audio","peer":"alice","video":"none","video_reason":"","duration_ms":5000},{"path":"speakers-multichannel.wav","uri":"/o/speakers-multichannel.wav","kind":"multichannel","peer":"","video":"none","video_reason":"","duration_ms":5000}],"channels":["alice"]}}}}}})");
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
+  REQUIRE(back.compose().completed().participants().files_size() == 3);
+  CHECK(back.compose().completed().participants().files(0).video() == "reencoded");
+  // Without participant files the event keeps the reference's shape (no "participants" key).
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, nullptr)).find("participants") == std::string::npos);
+}
+
 TEST_CASE("protobuf-binary bodies use the reference's field numbers") {
   auto e = record_started(22, 1, "a", "r", "p");
   auto enc = encode(e, BodyType::protobuf_binary);
