@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -585,15 +584,17 @@ class Participants {
           while (video->pop(f)) vq.push_back(std::move(f));
       };
       Row row;
-      std::optional<uint64_t> paused_at;
-      uint64_t last_row = 0;
+      bool paused = false;
+      uint64_t paused_at = 0, last_row = 0;
       while (reader.next(row)) {
         if (cancelled()) return cancel_status();
         last_row = std::max(last_row, row.ts);
-        if ((row.kind == RowKind::pause || row.kind == RowKind::resume) && row.track_id == 0) {
-          if (row.kind == RowKind::pause && !paused_at) paused_at = row.ts;
-          if (row.kind == RowKind::resume && paused_at) o.file.pauses.push_back({*paused_at, row.ts}), paused_at.reset();
-          continue;
+        // The session's pause state as of this row (its Pause/Resume rows, or a chunk header
+        // saying the chunk started paused when the chunk with the Pause row is missing).
+        if (reader.session_paused() != paused) {
+          if (!paused) paused_at = row.ts;
+          else o.file.pauses.push_back({paused_at, row.ts});
+          paused = !paused;
         }
         if (row.kind != RowKind::rtp) continue;
         TrackKind kind;
@@ -628,7 +629,7 @@ class Participants {
         if (row.ts > kSettleMs)
           if (Status s = emit(row.ts - kSettleMs); !s) return s;
       }
-      if (paused_at) o.file.pauses.push_back({*paused_at, std::max(*paused_at, last_row)});  // left while paused
+      if (paused) o.file.pauses.push_back({paused_at, std::max(paused_at, last_row)});  // left while paused
       if (audio) audio->flush();
       if (video) video->flush();
       drain();
