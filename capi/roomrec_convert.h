@@ -31,7 +31,8 @@ extern "C" {
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
  *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs),
  *              "pause_mode": "keep" | "cut" (cut: the times every present peer is paused)} | null,
- *  "participants": {"output": "<local folder>", "speaker_audio": true, "multichannel": false} | null,
+ *  "participants": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "speaker_audio": true,
+ *                   "multichannel": false} | null,
  *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)
  *  "selection": {"include_peers": ["alice"], "exclude_peers": ["bob"],
  *                "exclude_tracks": ["carol/video_main", "video_main"]} (consent: peers and tracks
