@@ -30,6 +30,12 @@ extern "C" {
  *              "video_bitrate": 1500000, "audio_bitrate": 64000, "threads": 2,
  *              "keyframe_interval_s": 10, "cpu_used": 8, "temp_dir": "",
  *              "thumbnail_interval_s": 0 (N: thumbnails every N s, local outputs),
+ *              "layout": "grid" | "speaker" | "single-speaker" | "presentation" |
+ *                        {"regions": [{"x", "y", "w", "h", "z", "role" | "peer"}],
+ *                         "changes": [{"at": "10:02" | seconds, "layout" | "regions"}]}
+ *                        (a custom layout; README "Layouts"),
+ *              "speaker_hold_ms": 2000, "speaker_lead_ms": 300,
+ *              "names": false (peer names on the tiles), "speaker_border": false,
  *              "pause_mode": "keep" | "cut" (cut: the times every present peer is paused)} | null,
  *  "participants": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "speaker_audio": true,
  *                   "multichannel": false} | null,

@@ -56,7 +56,8 @@ ConvertJob parse_job(const char* job_json) {
   if (o.has("compose")) {
     Obj c(o.at("compose"), "job.compose",
           {"output", "audio", "video", "width", "height", "fps", "video_codec", "video_bitrate", "audio_bitrate",
-           "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s", "pause_mode"});
+           "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s", "layout",
+           "speaker_hold_ms", "speaker_lead_ms", "names", "speaker_border", "pause_mode"});
     ComposeOptions opt;
     opt.output = c.required_str("output");
     opt.temp_dir = c.str("temp_dir");
@@ -71,6 +72,16 @@ ConvertJob parse_job(const char* job_json) {
     opt.threads = c.u32("threads", opt.threads);
     opt.keyframe_interval_s = c.u32("keyframe_interval_s", opt.keyframe_interval_s);
     opt.thumbnail_interval_s = c.u32("thumbnail_interval_s", 0);
+    if (c.has("layout")) {  // a name, or a custom layout object (validate() reads its text)
+      const json& l = c.at("layout");
+      if (l.is_string()) opt.layout = l.get<std::string>();
+      else if (l.is_object()) opt.layout = l.dump();
+      else throw JsonError{c.name("layout") + " must be a string (a layout name) or an object (a custom layout)"};
+    }
+    opt.speaker_hold_ms = c.u32("speaker_hold_ms", opt.speaker_hold_ms);
+    opt.speaker_lead_ms = c.u32("speaker_lead_ms", opt.speaker_lead_ms);
+    opt.names = c.boolean("names", false);
+    opt.speaker_border = c.boolean("speaker_border", false);
     opt.pause_mode = c.str("pause_mode", opt.pause_mode);
     // Ranges are the core's (validate()): out of int's range still reads as out of range.
     opt.cpu_used = static_cast<int>(std::clamp<int64_t>(c.i64("cpu_used", opt.cpu_used), -1000, 1000));

@@ -44,6 +44,20 @@ struct ComposeOptions {
   // "{output without .webm}-thumbnails/" (JPEGs, a sprite sheet and a WebVTT track; thumbnails.h).
   // Local outputs only for now.
   uint32_t thumbnail_interval_s = 0;
+  // How the cameras are laid out: "grid" (every live camera in an adaptive
+  // grid), "speaker" (the active speaker large, the others in a strip on the
+  // right), "single-speaker" (only the active speaker), "presentation" (a
+  // screen share, a video track whose name contains "screen", large; the
+  // cameras in the strip), or a custom layout as JSON text: regions of the
+  // frame, each showing a peer or a role (speaker, screen, others), and
+  // changes at times ({"regions": [...], "changes": [{"at": "10:02", "layout":
+  // "presentation"}]}; README "Layouts"). Layouts that follow the active
+  // speaker first read the room's audio once (detect_speakers()).
+  std::string layout = "grid";
+  uint32_t speaker_hold_ms = 2000;  // the active speaker stays at least this long (0..60000)
+  uint32_t speaker_lead_ms = 300;   // a switch comes this far ahead of the voice (0..5000)
+  bool names = false;               // each tile shows its peer's name (font: Debian fonts-dejavu-core)
+  bool speaker_border = false;      // a yellow frame around the active speaker's tile
   // Recording pauses. In either mode a paused peer's audio is silent and its picture leaves the
   // grid at the pause (the others' cells reflow), coming back with its first key frame after the
   // resume. "keep" (default): the file is the room's timeline, paused time included. "cut": the

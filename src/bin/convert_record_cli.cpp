@@ -54,6 +54,13 @@ More options (roomrec):
       --compose-codec <vp8|vp9>                Composed video codec, default vp8 [env: COMPOSE_CODEC=]
       --compose-thumbnails <SECONDS>           Thumbnails every SECONDS (JPEGs, sprite, WebVTT) into
                                                {compose-out-path without .webm}-thumbnails/ [env: COMPOSE_THUMBNAILS=]
+      --compose-layout <LAYOUT>                grid (default), speaker, single-speaker, presentation, a JSON
+                                               layout ({"regions": [...], "changes": [...]}) or @FILE holding
+                                               one [env: COMPOSE_LAYOUT=]
+      --compose-speaker-hold <MS>              The active speaker stays at least MS, default 2000 [env: COMPOSE_SPEAKER_HOLD=]
+      --compose-speaker-lead <MS>              Switch to a speaker MS before the voice, default 300 [env: COMPOSE_SPEAKER_LEAD=]
+      --compose-names                          Each tile shows its peer's name [env: COMPOSE_NAMES=]
+      --compose-speaker-border                 A yellow frame around the active speaker [env: COMPOSE_SPEAKER_BORDER=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
       --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
@@ -104,6 +111,19 @@ uint32_t parse_uint(std::string_view flag, std::string_view v) {
   return n;
 }
 
+// --compose-layout: the value itself, or with @FILE the file's text (a JSON layout).
+std::string read_layout(const std::string& v) {
+  if (v.empty() || v[0] != '@') return v;
+  std::FILE* f = std::fopen(v.c_str() + 1, "rb");
+  if (!f) usage_error("--compose-layout: cannot read " + v.substr(1) + ": " + std::strerror(errno));
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() < (1u << 20)) text.append(buf, n);
+  std::fclose(f);
+  return text;
+}
+
 // "1500000", "1500k", "1.5M" -> bits per second.
 uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
   double mult = 1;
@@ -120,10 +140,11 @@ uint32_t parse_bitrate(std::string_view flag, std::string_view v) {
 
 struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
-  std::optional<bool> transmux, compose_audio, compose_video, speakers;
+  std::optional<bool> transmux, compose_audio, compose_video, speakers, names, speaker_border;
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
   std::optional<std::string> participants_out_s3, participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
+  std::optional<std::string> layout, speaker_hold, speaker_lead;
   std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
 };
@@ -151,6 +172,11 @@ const Spec kSpecs[] = {
     {"--compose-audio-bitrate", "COMPOSE_AUDIO_BITRATE", &Flags::audio_bitrate},
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
     {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
+    {"--compose-layout", "COMPOSE_LAYOUT", &Flags::layout},
+    {"--compose-speaker-hold", "COMPOSE_SPEAKER_HOLD", &Flags::speaker_hold},
+    {"--compose-speaker-lead", "COMPOSE_SPEAKER_LEAD", &Flags::speaker_lead},
+    {"--compose-names", "COMPOSE_NAMES", nullptr, &Flags::names},
+    {"--compose-speaker-border", "COMPOSE_SPEAKER_BORDER", nullptr, &Flags::speaker_border},
     {"--threads", "THREADS", &Flags::threads},
     {"--pause-mode", "PAUSE_MODE", &Flags::pause_mode},
     {"--include-peers", "INCLUDE_PEERS", &Flags::include_peers},
@@ -270,7 +296,8 @@ roomrec::ConvertJob build_job(const Flags& f) {
   }
 
   const bool audio = f.compose_audio.value_or(false), video = f.compose_video.value_or(false);
-  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec || f.thumbnails;
+  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec || f.thumbnails ||
+                            f.layout || f.speaker_hold || f.speaker_lead || f.names || f.speaker_border;
   if (audio || video) {
     if (f.compose_out_s3 && f.compose_out_path)
       usage_error("give --compose-out-s3 or --compose-out-path, not both");
@@ -291,6 +318,11 @@ roomrec::ConvertJob build_job(const Flags& f) {
     if (f.audio_bitrate) c.audio_bitrate = parse_bitrate("--compose-audio-bitrate", *f.audio_bitrate);
     if (f.codec) c.video_codec = *f.codec;
     if (f.thumbnails) c.thumbnail_interval_s = parse_uint("--compose-thumbnails", *f.thumbnails);
+    if (f.layout) c.layout = read_layout(*f.layout);
+    if (f.speaker_hold) c.speaker_hold_ms = parse_uint("--compose-speaker-hold", *f.speaker_hold);
+    if (f.speaker_lead) c.speaker_lead_ms = parse_uint("--compose-speaker-lead", *f.speaker_lead);
+    c.names = f.names.value_or(false);
+    c.speaker_border = f.speaker_border.value_or(false);
     if (threads) c.threads = threads;
     if (f.pause_mode) c.pause_mode = *f.pause_mode;
     job.compose = std::move(c);

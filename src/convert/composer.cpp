@@ -1,5 +1,6 @@
 #include <roomrec/composer.h>
 #include <roomrec/log.h>
+#include <roomrec/speakers.h>
 
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "util/text.h"
 #include "convert/audio_mixer.h"
+#include "convert/layout.h"
 #include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "convert/video_compositor.h"
@@ -103,10 +105,29 @@ class Compose {
       vo.threads = opt_.threads >= 2 ? opt_.threads - 1 : 1;
       vo.keyframe_interval_frames = opt_.keyframe_interval_s * opt_.fps;
       vo.cpu_used = opt_.cpu_used;
-      compositor_ = std::make_unique<convert::VideoCompositor>(vo);
+      auto plan = convert::parse_layout(opt_.layout);
+      if (!plan) return plan.status();
+      vo.plan = std::move(plan.value());
+      vo.names = opt_.names;
+      vo.speaker_border = opt_.speaker_border;
+      const bool follow_speaker = vo.plan.needs_speaker() || vo.speaker_border;
+      compositor_ = std::make_unique<convert::VideoCompositor>(std::move(vo));
       s = compositor_->init();
       if (!s) return s;
       compositor_->set_start(start_);
+      if (follow_speaker) {
+        // The whole recording is at hand: who speaks when is known before the first frame.
+        SpeakerOptions so;
+        so.cancel = opt_.cancel;
+        auto who = detect_speakers(src_, so);
+        if (!who) {
+          if (who.status().code() == ErrorCode::cancelled) return who.status();
+          note("the active speaker is not known (" + who.status().message() + "): the first camera is shown as speaker");
+        } else {
+          compositor_->set_speaker_turns(
+              convert::speaker_turns(who->peers, start_, opt_.speaker_hold_ms, opt_.speaker_lead_ms));
+        }
+      }
     }
     s = open_writer();
     if (!s) return s;
@@ -304,7 +325,9 @@ class Compose {
           note(dec.status().message());
         } else {
           t.decoder = std::move(dec.value());
-          t.source = compositor_->add_source(reader.session(session).peer);
+          const std::string& peer = reader.session(session).peer;
+          const bool screen = convert::is_screen_track(info->name);
+          t.source = compositor_->add_source(screen ? peer + " (screen)" : peer, peer, screen);
           t.assembler = std::make_unique<media::FrameAssembler>(std::move(dep), info->clock_rate, TrackKind::video);
         }
       }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convert/layout_check.h"
 #include "s3/s3_uri.h"
 #include "util/text.h"
 #include "util/utf8.h"
@@ -104,6 +105,11 @@ Status validate(const ComposeOptions& c) {
   if (c.thumbnail_interval_s && !c.video) return invalid("compose.thumbnail_interval_s needs video");
   if (c.thumbnail_interval_s && util::is_http_uri(c.output))
     return invalid("compose.thumbnail_interval_s needs a local compose output (not made for S3 outputs yet)");
+  if (Status s = check_layout(c.layout); !s) return s;
+  if (c.speaker_hold_ms > 60'000) return invalid("compose.speaker_hold_ms must be 0..60000");
+  if (c.speaker_lead_ms > 5'000) return invalid("compose.speaker_lead_ms must be 0..5000");
+  if (!c.video && (c.layout != "grid" || c.names || c.speaker_border))
+    return invalid("compose.layout, compose.names and compose.speaker_border need video");
   return Status::ok();
 }
 

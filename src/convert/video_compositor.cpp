@@ -159,6 +159,11 @@ Status VideoCompositor::init() {
   if (opt_.fps == 0 || opt_.fps > 240)
     return fail(ErrorCode::invalid_argument, "frame rate " + std::to_string(opt_.fps) + " is out of range (1..240)");
   if (opt_.bitrate < 1000) return fail(ErrorCode::invalid_argument, "bitrate must be at least 1000 bit/s");
+  if (opt_.names) {
+    auto font = media::LabelFont::open(opt_.font_path);
+    if (!font) return fail(font.status().code(), font.status().message());
+    font_ = std::move(font.value());
+  }
   const bool vp9 = codec == "vp9";
   vpx_codec_iface_t* iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
 
@@ -228,9 +233,11 @@ Status VideoCompositor::init() {
 
 // ---- sources ------------------------------------------------------------------
 
-uint32_t VideoCompositor::add_source(std::string label) {
+uint32_t VideoCompositor::add_source(std::string label, std::string peer, bool screen) {
   sources_.emplace_back();
   sources_.back().label = std::move(label);
+  sources_.back().peer = std::move(peer);
+  sources_.back().screen = screen;
   return static_cast<uint32_t>(sources_.size() - 1);
 }
 
@@ -359,15 +366,32 @@ void VideoCompositor::assign_cells(uint64_t t) {
     }
   }
   stats_.live_max = std::max<uint64_t>(stats_.live_max, n);
+  if (opt_.speaker_border || !opt_.plan.grid_only()) speaker_ = active_speaker(t);
+  const Scene* scene = nullptr;
+  if (!opt_.plan.changes.empty()) scene = &opt_.plan.at(t - start_);
+  if (!scene || scene->kind == SceneKind::grid)
+    assign_grid(t, n);
+  else
+    assign_regions(t, *scene);
+  int border = opt_.speaker_border ? speaker_ : -1;
+  if (border >= 0 && sources_[static_cast<size_t>(border)].cell < 0) border = -1;
+  if (border != border_) {
+    border_ = border;
+    ++layout_epoch_;
+  }
+}
+
+void VideoCompositor::assign_grid(uint64_t t, uint32_t n) {
   uint32_t cols = 0, rows = 0;
   grid_shape(n, cols, rows);
-  if (cols != grid_cols_ || rows != grid_rows_) {
+  if (cols != grid_cols_ || rows != grid_rows_ || !grid_mode_) {
+    grid_mode_ = true;
     grid_cols_ = cols;
     grid_rows_ = rows;
     cells_ = layout(n, opt_.width, opt_.height);
+    ++layout_epoch_;
     int next = 0;
-    for (auto& s : sources_)
-      if (live(s, t)) s.cell = next++;  // in order of arrival
+    for (auto& s : sources_) s.cell = live(s, t) ? next++ : -1;  // in order of arrival
     return;
   }
   std::vector<bool> used(cells_.size(), false);
@@ -379,6 +403,47 @@ void VideoCompositor::assign_cells(uint64_t t) {
     s.cell = static_cast<int>(it - used.begin());  // a free cell exists: n <= cols * rows
     *it = true;
   }
+}
+
+void VideoCompositor::assign_regions(uint64_t t, const Scene& scene) {
+  grid_mode_ = false;
+  live_scratch_.clear();
+  for (size_t i = 0; i < sources_.size(); ++i)
+    if (live(sources_[i], t)) live_scratch_.push_back({static_cast<uint32_t>(i), sources_[i].peer, sources_[i].screen});
+  place(scene, live_scratch_, speaker_, opt_.width, opt_.height, placements_);
+  for (auto& s : sources_) s.cell = -1;
+  bool same = placements_.size() == cells_.size();
+  cells_.resize(placements_.size());
+  for (size_t k = 0; k < placements_.size(); ++k) {  // by z: cells are drawn in their order
+    sources_[placements_[k].id].cell = static_cast<int>(k);
+    same = same && cells_[k] == placements_[k].rect;
+    cells_[k] = placements_[k].rect;
+  }
+  if (!same) ++layout_epoch_;
+}
+
+void VideoCompositor::set_speaker_turns(std::vector<SpeakerTurn> turns) {
+  turns_ = std::move(turns);
+  turn_ = 0;
+}
+
+// The active speaker's camera at t (see the header), -1 when no camera is live.
+int VideoCompositor::active_speaker(uint64_t t) {
+  while (turn_ + 1 < turns_.size() && turns_[turn_ + 1].from_ms <= t) ++turn_;
+  int pick = -1;
+  if (!turns_.empty() && turns_[turn_].from_ms <= t) {
+    const std::string& peer = turns_[turn_].peer;
+    for (size_t i = sources_.size(); i-- > 0;)
+      if (!sources_[i].screen && sources_[i].peer == peer && live(sources_[i], t)) {
+        pick = static_cast<int>(i);
+        break;
+      }
+  }
+  if (pick < 0 && speaker_ >= 0 && live(sources_[static_cast<size_t>(speaker_)], t)) pick = speaker_;
+  for (size_t i = 0; pick < 0 && i < sources_.size(); ++i)
+    if (!sources_[i].screen && live(sources_[i], t)) pick = static_cast<int>(i);
+  if (pick != speaker_ && pick >= 0 && speaker_ >= 0) ++stats_.speaker_switches;
+  return pick;
 }
 
 // ---- drawing ------------------------------------------------------------------
@@ -401,14 +466,86 @@ void VideoCompositor::draw(Canvas& canvas) {
   auto& d = canvas.data;
   std::fill_n(d.begin(), w * h, kBlackY);
   std::fill(d.begin() + static_cast<ptrdiff_t>(w * h), d.begin() + static_cast<ptrdiff_t>(w * h + 2 * cw * ch), kBlackUV);
-  for (auto& s : sources_)
-    if (s.cell >= 0 && static_cast<size_t>(s.cell) < cells_.size())
-      draw_source(s, cells_[static_cast<size_t>(s.cell)], d.data());
+  draw_order_.clear();  // in cell order: regions come sorted by z
+  for (size_t i = 0; i < sources_.size(); ++i)
+    if (sources_[i].cell >= 0 && static_cast<size_t>(sources_[i].cell) < cells_.size())
+      draw_order_.emplace_back(sources_[i].cell, i);
+  std::sort(draw_order_.begin(), draw_order_.end());
+  for (auto [cell, i] : draw_order_) {
+    Rect r = draw_source(sources_[i], cells_[static_cast<size_t>(cell)], d.data());
+    if (r.w == 0) continue;
+    if (font_) draw_label(sources_[i], r, d.data());
+    if (border_ == static_cast<int>(i)) draw_border(r, d.data());
+  }
 }
 
-void VideoCompositor::draw_source(Source& s, const Cell& c, uint8_t* canvas) {
+// The label in a dark box at the bottom left of the picture's rectangle.
+void VideoCompositor::draw_label(Source& s, const Rect& r, uint8_t* canvas) {
+  if (s.label.empty() || r.w < 24 || r.h < 24) return;
+  const uint32_t px = std::clamp(r.h / 16, 10u, 32u);
+  const uint32_t pad = even_down(std::max(2u, px / 4)), margin = pad;
+  if (r.w <= 2 * (margin + pad) + 4) return;
+  const uint32_t max_w = r.w - 2 * (margin + pad);
+  const uint64_t key = (uint64_t{px} << 32) | max_w;
+  if (s.label_key != key) {
+    s.label_mask = font_->render(s.label, px, max_w);
+    s.label_key = key;
+  }
+  const media::TextMask& m = s.label_mask;
+  if (m.width == 0 || m.height == 0) return;
+  const uint32_t bw = even_down(m.width + 2 * pad + 1), bh = even_down(m.height + 2 * pad + 1);
+  if (bh + margin > r.h || bw + margin > r.w) return;
+  const uint32_t bx = r.x + margin, by = even_down(r.y + r.h - margin - bh);
+  const size_t w = opt_.width, h = opt_.height, cw = (w + 1) / 2;
+  uint8_t* y = canvas;
+  uint8_t* u = y + w * h;
+  uint8_t* v = u + cw * ((h + 1) / 2);
+  for (uint32_t row = by; row < by + bh; ++row)  // the box: the picture darkened
+    for (uint32_t x = bx; x < bx + bw; ++x) {
+      uint8_t& p = y[row * w + x];
+      p = static_cast<uint8_t>(kBlackY + (std::max<int>(p, kBlackY) - kBlackY) * 3 / 8);
+    }
+  for (uint32_t row = by / 2; row < (by + bh) / 2; ++row)
+    for (uint32_t x = bx / 2; x < (bx + bw) / 2; ++x) {
+      uint8_t& pu = u[row * cw + x];
+      uint8_t& pv = v[row * cw + x];
+      pu = static_cast<uint8_t>(kBlackUV + (pu - kBlackUV) * 3 / 8);
+      pv = static_cast<uint8_t>(kBlackUV + (pv - kBlackUV) * 3 / 8);
+    }
+  const uint32_t tx = bx + pad, ty = by + pad;  // the text: white, by coverage
+  for (uint32_t row = 0; row < m.height; ++row)
+    for (uint32_t x = 0; x < m.width; ++x) {
+      const int a = m.alpha[size_t{row} * m.width + x];
+      if (a == 0) continue;
+      uint8_t& p = y[(ty + row) * w + tx + x];
+      p = static_cast<uint8_t>(p + (235 - p) * a / 255);
+    }
+}
+
+// A yellow frame just inside the rectangle.
+void VideoCompositor::draw_border(const Rect& r, uint8_t* canvas) {
+  const uint32_t b = std::max(2u, even_down(opt_.height / 180));
+  if (r.w < 2 * b + 2 || r.h < 2 * b + 2) return;
+  const size_t w = opt_.width, h = opt_.height, cw = (w + 1) / 2;
+  uint8_t* y = canvas;
+  uint8_t* u = y + w * h;
+  uint8_t* v = u + cw * ((h + 1) / 2);
+  auto fill = [&](uint32_t x0, uint32_t y0, uint32_t fw, uint32_t fh) {
+    for (uint32_t row = y0; row < y0 + fh; ++row) std::memset(y + row * w + x0, 210, fw);
+    for (uint32_t row = y0 / 2; row < (y0 + fh) / 2; ++row) {
+      std::memset(u + row * cw + x0 / 2, 16, fw / 2);
+      std::memset(v + row * cw + x0 / 2, 146, fw / 2);
+    }
+  };
+  fill(r.x, r.y, r.w, b);
+  fill(r.x, r.y + r.h - b, r.w, b);
+  fill(r.x, r.y, b, r.h);
+  fill(r.x + r.w - b, r.y, b, r.h);
+}
+
+Rect VideoCompositor::draw_source(Source& s, const Cell& c, uint8_t* canvas) {
   const media::I420Frame& pic = s.current.img;
-  if (c.w < 2 || c.h < 2 || !pic.valid()) return;
+  if (c.w < 2 || c.h < 2 || !pic.valid()) return {};
   // Fit keeping the aspect ratio; even sizes, centered on even offsets.
   const uint64_t pw = pic.width, ph = pic.height;
   uint32_t dw, dh;
@@ -444,6 +581,7 @@ void VideoCompositor::draw_source(Source& s, const Cell& c, uint8_t* canvas) {
     std::memcpy(u + (dy / 2 + r) * cw + dx / 2, s.scaled.u.data() + r * scw, scw);
     std::memcpy(v + (dy / 2 + r) * cw + dx / 2, s.scaled.v.data() + r * scw, scw);
   }
+  return {dx, dy, dw, dh};
 }
 
 // ---- rendering and encoding -----------------------------------------------------
@@ -494,11 +632,10 @@ Status VideoCompositor::render_until(uint64_t until_ms, std::vector<EncodedVideo
     shown_.clear();
     for (size_t i = 0; i < sources_.size(); ++i)
       if (sources_[i].cell >= 0) shown_.emplace_back(i, sources_[i].cell, sources_[i].generation);
-    if (!canvas.drawn || shown_ != canvas.shown || grid_cols_ != canvas.cols || grid_rows_ != canvas.rows) {
+    if (!canvas.drawn || shown_ != canvas.shown || layout_epoch_ != canvas.epoch) {
       draw(canvas);
       canvas.shown.swap(shown_);
-      canvas.cols = grid_cols_;
-      canvas.rows = grid_rows_;
+      canvas.epoch = layout_epoch_;
       canvas.drawn = true;
     }
     Encoder::Job job;

@@ -15,6 +15,16 @@
 // scaled to fit their cell keeping their aspect ratio, centered, with black
 // bars (Y=16, U=V=128).
 //
+// Other layouts (layout.h: speaker, single-speaker, presentation, custom
+// regions, changes at times) come in as a LayoutPlan: at each output frame
+// the scene of that time places the live sources (layout.h's place()), the
+// active speaker taken from set_speaker_turns(): the newest live camera of
+// the turn's peer, else the camera shown as speaker before if still live,
+// else the first live camera. Overlapping regions are drawn in z order.
+// With `names`, each tile carries its label (FreeType, DejaVu Sans) in a dark
+// box at its bottom left; with `speaker_border`, the active speaker's tile
+// gets a yellow frame.
+//
 // Pictures may be pushed ahead of rendering (the Composer stays behind the
 // newest row); each source queues them until the output clock reaches them,
 // keeping only those some output frame will show.
@@ -37,6 +47,8 @@
 #include <tuple>
 #include <vector>
 
+#include "convert/layout.h"
+#include "media/label_font.h"
 #include "media/video_decoder.h"
 
 namespace roomrec::convert {
@@ -50,6 +62,10 @@ struct CompositorOptions {
   uint32_t keyframe_interval_frames = 150;
   int cpu_used = 8;
   uint64_t hold_ms = 2000;  // a frozen/absent picture is held this long, then its cell is freed
+  LayoutPlan plan;          // empty: the grid throughout
+  bool names = false;       // each tile's label drawn in it
+  bool speaker_border = false;  // a frame around the active speaker's tile
+  std::string font_path = media::kLabelFontPath;
 };
 
 struct EncodedVideo {
@@ -68,7 +84,11 @@ class VideoCompositor {
   // Checks the options and starts the encoder. Called by render_until() if
   // the caller has not.
   Status init();
-  uint32_t add_source(std::string label);  // a participant video track
+  // A participant video track: `label` is drawn with `names`, `peer` is who
+  // it belongs to (speaker turns, peer regions), `screen` a screen share.
+  uint32_t add_source(std::string label, std::string peer = {}, bool screen = false);
+  // Who is the active speaker when (layout.h speaker_turns()); before rendering.
+  void set_speaker_turns(std::vector<SpeakerTurn> turns);
   // A decoded picture of the source at its room time; rotation 0/90/180/270
   // (CVO), applied here. Pictures older than the source's latest are ignored;
   // an invalid picture is counted in stats().decode_errors.
@@ -84,15 +104,14 @@ class VideoCompositor {
   // Renders up to end_ms and flushes the encoder; later calls do nothing.
   Status finish(uint64_t end_ms, std::vector<EncodedVideo>& out);
 
-  struct Cell {
-    uint32_t x, y, w, h;
-  };
+  using Cell = Rect;
   // The cols*rows cells of the grid for n sources, row by row; even-aligned
   // coordinates tiling the whole frame (n = 0 -> empty).
   static std::vector<Cell> layout(uint32_t n, uint32_t width, uint32_t height);
 
   struct Stats {
     uint64_t frames_out = 0, decode_errors = 0, live_max = 0;
+    uint64_t speaker_switches = 0;  // times the active speaker's camera changed
   };
   Stats stats() const { return stats_; }
 
@@ -103,6 +122,8 @@ class VideoCompositor {
   };
   struct Source {
     std::string label;
+    std::string peer;
+    bool screen = false;
     std::deque<Picture> queue;  // pushed, not yet reached by the output clock (pts ascending)
     bool has_current = false;
     Picture current;            // the latest picture with pts <= the output time
@@ -115,6 +136,9 @@ class VideoCompositor {
     // `current` scaled for its cell, reused while neither changes.
     media::I420Frame scaled;
     uint64_t scaled_generation = UINT64_MAX;
+    // The label's mask for names, rendered for label_key (pixel size, width).
+    media::TextMask label_mask;
+    uint64_t label_key = 0;
   };
   struct Encoder;
   // An I420 frame the encoder reads (tightly packed), and what it shows: the
@@ -123,7 +147,7 @@ class VideoCompositor {
     std::vector<uint8_t> data;
     std::vector<std::tuple<size_t, int, uint64_t>> shown;
     bool drawn = false;
-    uint32_t cols = 0, rows = 0;
+    uint64_t epoch = 0;  // layout_epoch_ when drawn
   };
 
   uint64_t output_time(uint64_t k) const;
@@ -131,8 +155,13 @@ class VideoCompositor {
   bool live(const Source& s, uint64_t t) const;
   void advance_sources(uint64_t t);
   void assign_cells(uint64_t t);
+  void assign_grid(uint64_t t, uint32_t n);
+  void assign_regions(uint64_t t, const Scene& scene);
+  int active_speaker(uint64_t t);
   void draw(Canvas& canvas);
-  void draw_source(Source& s, const Cell& c, uint8_t* canvas);
+  Rect draw_source(Source& s, const Cell& c, uint8_t* canvas);
+  void draw_label(Source& s, const Rect& r, uint8_t* canvas);
+  void draw_border(const Rect& r, uint8_t* canvas);
   Status collect(std::vector<EncodedVideo>& out, bool wait_all);
   media::I420Frame take_spare();
   void recycle(media::I420Frame&& f);
@@ -147,7 +176,17 @@ class VideoCompositor {
   uint64_t next_k_ = 0;  // the next output frame
   std::vector<Source> sources_;
   uint32_t grid_cols_ = 0, grid_rows_ = 0;
+  bool grid_mode_ = true;     // the last frame was laid out as the grid
   std::vector<Cell> cells_;
+  uint64_t layout_epoch_ = 1;  // bumps when cells_, or the bordered source, change
+  std::vector<SpeakerTurn> turns_;
+  size_t turn_ = 0;            // turns_[turn_] is the turn at the last output time
+  int speaker_ = -1;           // the active speaker's source, -1: none
+  int border_ = -1;            // the source framed with speaker_border
+  std::unique_ptr<media::LabelFont> font_;
+  std::vector<LiveSource> live_scratch_;
+  std::vector<Placement> placements_;
+  std::vector<std::pair<int, size_t>> draw_order_;
   std::vector<Canvas> canvases_;            // 1, or a few with encode_thread
   std::vector<media::I420Frame> spare_;     // recycled picture buffers
   std::vector<std::tuple<size_t, int, uint64_t>> shown_;

@@ -43,6 +43,11 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
 
     transmux/compose "pause_mode": "keep" (paused time stays as a gap) or "cut"; selection (consent):
     {"include_peers": [...], "exclude_peers": [...], "exclude_tracks": ["peer/track" or "track"]}.
+
+    compose takes the C ABI's fields (roomrec_convert.h), e.g. a layout:
+    compose={"output": "/out/room.webm", "layout": "speaker", "names": True} or a custom one,
+    "layout": {"regions": [{"w": 0.75, "role": "screen"}, {"x": 0.75, "w": 0.25, "role": "others"}],
+               "changes": [{"at": "10:02", "layout": "presentation"}]}.
     """
     return out_json(convert_lib().roomrec_convert, _job(job, input, transmux, compose, participants, selection))
 

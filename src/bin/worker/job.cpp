@@ -149,7 +149,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (!c->is_object()) return bad("compose must be an object");
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
-                                 "video_bitrate", "audio_bitrate", "pause_mode"});
+                                 "video_bitrate", "audio_bitrate", "layout", "speaker_hold_ms", "speaker_lead_ms",
+                                 "names", "speaker_border", "pause_mode"});
         !s)
       return s;
     ComposeSpec cs;
@@ -158,8 +159,16 @@ Result<JobSpec> parse_job_spec(const json& body) {
                      get_custom_s3(*c, "compose", true, cs.custom_s3), get_number(*c, "compose", "width", o.width),
                      get_number(*c, "compose", "height", o.height), get_number(*c, "compose", "fps", o.fps),
                      get_number(*c, "compose", "video_bitrate", o.video_bitrate),
-                     get_number(*c, "compose", "audio_bitrate", o.audio_bitrate)})
+                     get_number(*c, "compose", "audio_bitrate", o.audio_bitrate),
+                     get_number(*c, "compose", "speaker_hold_ms", o.speaker_hold_ms),
+                     get_number(*c, "compose", "speaker_lead_ms", o.speaker_lead_ms),
+                     get_bool(*c, "compose", "names", o.names), get_bool(*c, "compose", "speaker_border", o.speaker_border)})
       if (!s) return s;
+    if (auto layout = c->find("layout"); layout != c->end() && !layout->is_null()) {
+      if (layout->is_string()) o.layout = layout->get<std::string>();
+      else if (layout->is_object()) o.layout = layout->dump();  // a custom layout: validate() reads its text
+      else return bad("compose.layout must be a string (a layout name) or an object (a custom layout)");
+    }
     if (auto codec = c->find("video_codec"); codec != c->end() && !codec->is_null()) {
       if (!codec->is_string()) return bad("compose.video_codec must be a string");
       o.video_codec = codec->get<std::string>();
@@ -208,6 +217,14 @@ json spec_to_json(const JobSpec& spec) {
               {"height", o.height},           {"fps", o.fps},                   {"video_codec", o.video_codec},
               {"video_bitrate", o.video_bitrate}, {"audio_bitrate", o.audio_bitrate}};
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
+    if (o.layout != "grid") {
+      json custom = json::parse(o.layout, nullptr, false);
+      c["layout"] = custom.is_object() ? custom : json(o.layout);
+    }
+    if (o.speaker_hold_ms != ComposeOptions{}.speaker_hold_ms) c["speaker_hold_ms"] = o.speaker_hold_ms;
+    if (o.speaker_lead_ms != ComposeOptions{}.speaker_lead_ms) c["speaker_lead_ms"] = o.speaker_lead_ms;
+    if (o.names) c["names"] = true;
+    if (o.speaker_border) c["speaker_border"] = true;
     if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
     j["compose"] = std::move(c);
   }

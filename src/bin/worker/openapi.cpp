@@ -49,6 +49,14 @@ const std::string& openapi_document() {
               "video_codec": {"type": "string", "enum": ["vp8", "vp9"], "default": "vp8"},
               "video_bitrate": {"type": "integer", "minimum": 50000, "maximum": 50000000, "default": 1500000, "description": "bit/s"},
               "audio_bitrate": {"type": "integer", "minimum": 6000, "maximum": 510000, "default": 64000, "description": "bit/s"},
+              "layout": {"oneOf": [{"type": "string", "enum": ["grid", "speaker", "single-speaker", "presentation"]},
+                                   {"$ref": "#/components/schemas/CustomLayout"}],
+                         "default": "grid",
+                         "description": "grid: every camera in a grid; speaker: the active speaker large, the others in a strip; single-speaker: only the active speaker; presentation: a screen share (a video track whose name contains 'screen') large, the cameras in a strip; or a custom layout"},
+              "speaker_hold_ms": {"type": "integer", "minimum": 0, "maximum": 60000, "default": 2000, "description": "the active speaker stays at least this long"},
+              "speaker_lead_ms": {"type": "integer", "minimum": 0, "maximum": 5000, "default": 300, "description": "a switch comes this far ahead of the voice"},
+              "names": {"type": "boolean", "default": false, "description": "each tile shows its peer's name"},
+              "speaker_border": {"type": "boolean", "default": false, "description": "a yellow frame around the active speaker's tile"},
               "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"}
             }
           },
@@ -69,6 +77,34 @@ const std::string& openapi_document() {
               "multichannel": {"type": "boolean", "default": false, "description": "speakers-multichannel.wav: 16 kHz 16-bit PCM, one channel per peer (result.participants.channels maps them)"}
             }
           }
+        }
+      },
+      "CustomLayout": {
+        "type": "object", "additionalProperties": false,
+        "description": "Regions of the frame and changes at times. Give either layout (a built-in name) or regions.",
+        "properties": {
+          "layout": {"type": "string", "enum": ["grid", "speaker", "single-speaker", "presentation"]},
+          "regions": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"$ref": "#/components/schemas/LayoutRegion"}},
+          "changes": {"type": "array", "maxItems": 10000, "items": {
+            "type": "object", "additionalProperties": false, "required": ["at"],
+            "properties": {
+              "at": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "example": "10:02"}], "description": "from the recording's start: seconds, or [h:]mm:ss[.fff]; in time order"},
+              "layout": {"type": "string", "enum": ["grid", "speaker", "single-speaker", "presentation"]},
+              "regions": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"$ref": "#/components/schemas/LayoutRegion"}}
+            }}}
+        }
+      },
+      "LayoutRegion": {
+        "type": "object", "additionalProperties": false,
+        "description": "Fractions of the frame (x + w <= 1, y + h <= 1); either role or peer.",
+        "properties": {
+          "x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+          "y": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
+          "w": {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": true, "default": 1},
+          "h": {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": true, "default": 1},
+          "z": {"type": "integer", "minimum": -100, "maximum": 100, "default": 0, "description": "higher on top"},
+          "role": {"type": "string", "enum": ["speaker", "screen", "others"]},
+          "peer": {"type": "string", "description": "a peer id: that peer's camera"}
         }
       },
       "JobAccepted": {

@@ -31,6 +31,10 @@ struct PeerPlan {
   double tone_hz = 440;
   // When not empty, the tone sounds only in these spans (ms from the join), silence elsewhere.
   std::vector<std::pair<uint64_t, uint64_t>> speaking;
+  // The camera shows one flat colour (I420 Y, U, V) when colour_y >= 0, else a moving gradient.
+  int colour_y = -1;
+  uint8_t colour_u = 128, colour_v = 128;
+  std::string video_name = "video_main";  // "screen..." makes it a screen share for the layouts
   // Recording paused in these spans (ms from the join): SessionRecorder::pause/resume, or
   // pause_track/resume_track of pause_track (1 audio, 2 video) when it is not 0. The peer goes on
   // sending; what it sends meanwhile is not recorded.
@@ -75,7 +79,12 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
     std::vector<Event> mine;
     if (p.video) {
       uint32_t frames = static_cast<uint32_t>(dur * p.fps / 1000);
-      auto enc = encode_vp8(p.width, p.height, frames, p.fps, p.kf_interval);
+      auto enc = p.colour_y >= 0 ? encode_vp8_painted(p.width, p.height, frames, p.fps, p.kf_interval,
+                                                      [&p](uint32_t, vpx_image_t& img) {
+                                                        fill_i420(img, static_cast<uint8_t>(p.colour_y),
+                                                                  p.colour_u, p.colour_v);
+                                                      })
+                                 : encode_vp8(p.width, p.height, frames, p.fps, p.kf_interval);
       uint16_t seq = p.seq_start;
       uint32_t ts = p.ts_start;
       for (auto& f : enc) {
@@ -149,7 +158,7 @@ inline BuiltRoom record_room(const std::string& root, const std::vector<PeerPlan
     uint64_t t = kRoomT0 + p.join_ms;
     sessions[pi] = rec->open("app", "room", p.peer, p.session, "10.0.0.1", "synth", t).value();
     if (p.audio) sessions[pi]->track_started(1, TrackKind::audio, "audio_main", "opus", 48000, 2, "", 0, "", t);
-    if (p.video) sessions[pi]->track_started(2, TrackKind::video, "video_main", "vp8", 90000, 0, "", 0, "", t);
+    if (p.video) sessions[pi]->track_started(2, TrackKind::video, p.video_name, "vp8", 90000, 0, "", 0, "", t);
     if (room.room_path.empty()) room.room_path = sessions[pi]->room_path();
   };
   // Joins happen at join time even before the first packet.
