@@ -15,6 +15,11 @@
 // too (CBR, q 2..56, 1000 ms buffer, 50% under/overshoot, keyframe every 150
 // frames), so both encode to the same constraints; --ffmpeg-rc defaults:
 // ffmpeg's own (VBR, q 4..63), which spends fewer bits on this noisy content.
+// --layout NAME (speaker, single-speaker, presentation or a JSON layout):
+// instead of ffmpeg, roomrec's grid against roomrec in that layout on the same
+// room, alternating, --runs times; prints the time ratio layout / grid. The
+// room's peers then speak in turns (5 s each, in order) instead of all at
+// once, so the active speaker changes.
 #include <roomrec/composer.h>
 #include <roomrec/recorder.h>
 #include <roomrec/recording_source.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -51,6 +57,7 @@ int main(int argc, char** argv) {
   std::string ffmpeg_rc = "same";
   int cpu_used = -8, runs = 1;
   uint32_t threads = 2;
+  std::string layout;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
@@ -60,9 +67,11 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = static_cast<uint32_t>(std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--ffmpeg-rc") && i + 1 < argc) ffmpeg_rc = argv[++i];
     else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--layout") && i + 1 < argc) layout = argv[++i];
   }
   const uint32_t fps = 30, bitrate = 1500;
-  const std::string marker = dir + "/input-" + std::to_string(seconds) + "s";
+  const bool turns = !layout.empty();
+  const std::string marker = dir + "/input-" + std::to_string(seconds) + "s" + (turns ? "-turns" : "");
   std::string room_path;
   if (reuse && fs::exists(marker)) {
     std::FILE* f = std::fopen(marker.c_str(), "r");
@@ -85,7 +94,11 @@ int main(int argc, char** argv) {
     q.start();
     for (int peer = 0; peer < 4; ++peer) {
       auto video = encode_vp8(640, 360, seconds * fps, fps, 60, 800, true);
-      auto audio = encode_opus(seconds, 300 + 150 * peer);
+      const double hz = 300 + 150 * peer;
+      auto audio = turns ? encode_opus_wave(seconds, [&](double t) {
+                             return static_cast<int>(t / 5) % 4 == peer ? 0.4 * std::sin(2 * M_PI * hz * t) : 0.0;
+                           })
+                         : encode_opus(seconds, hz);
       auto s = rec->open("bench", "room", "peer" + std::to_string(peer), 1, "", "", t0).value();
       if (room_path.empty()) room_path = s->room_path();
       s->track_started(1, TrackKind::audio, "audio_main", "opus", 48000, 2, "", 0, "", t0);
@@ -123,6 +136,81 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   }  // input
+  if (!layout.empty()) {
+    // roomrec grid against roomrec in `layout`, same room, same settings.
+    ::malloc_trim(0);
+    auto run_compose = [&](const std::string& l) {
+      return in_child([&] {
+        auto src = RecordingSource::open(dir + "/rec/" + room_path);
+        if (!src) return 1;
+        ComposeOptions o;
+        o.output = dir + "/roomrec-" + (l.size() < 20 ? l : std::string("custom")) + ".webm";
+        o.width = 1280;
+        o.height = 720;
+        o.fps = 15;
+        o.video_bitrate = bitrate * 1000;
+        o.threads = threads;
+        o.cpu_used = cpu_used;
+        o.layout = l;
+        auto r = compose(*src.value(), o);
+        if (!r) std::fprintf(stderr, "compose (%s) failed: %s\n", l.c_str(), r.status().to_string().c_str());
+        return r.is_ok() ? 0 : 2;
+      });
+    };
+    std::vector<RunFigures> grid_runs, layout_runs;
+    for (int run = 0; run < runs; ++run) {
+      std::printf("run %d/%d: grid and %s...\n", run + 1, runs, layout.c_str());
+      std::fflush(stdout);
+      if (run % 2 == 0) {
+        grid_runs.push_back(run_compose("grid"));
+        layout_runs.push_back(run_compose(layout));
+      } else {
+        layout_runs.push_back(run_compose(layout));
+        grid_runs.push_back(run_compose("grid"));
+      }
+    }
+    std::printf("\nbench_compose --layout: 4 peers x %d s (VP8 640x360 + Opus, speaking in turns of 5 s) -> 1280x720 "
+                "VP8 %u kbit/s, 15 fps, cpu-used %d, threads %u\n",
+                seconds, bitrate, cpu_used, threads);
+    std::printf("%-4s %-16s %10s %16s %12s %14s %8s\n", "run", "layout", "seconds", "realtime factor", "CPU seconds",
+                "peak RSS MiB", "status");
+    std::vector<double> ratio, cpu_ratio;
+    bool all_ok = true;
+    for (int run = 0; run < runs; ++run) {
+      for (auto* f : {&grid_runs[static_cast<size_t>(run)], &layout_runs[static_cast<size_t>(run)]}) {
+        std::printf("%-4d %-16s %10.2f %15.1fx %12.2f %14.1f %8s\n", run + 1,
+                    f == &grid_runs[static_cast<size_t>(run)] ? "grid" : layout.substr(0, 16).c_str(), f->seconds,
+                    seconds / f->seconds, f->cpu_seconds, f->peak_rss_kb / 1024.0, f->status == 0 ? "ok" : "FAILED");
+        all_ok = all_ok && f->status == 0;
+      }
+      ratio.push_back(layout_runs[static_cast<size_t>(run)].seconds / grid_runs[static_cast<size_t>(run)].seconds);
+      cpu_ratio.push_back(layout_runs[static_cast<size_t>(run)].cpu_seconds /
+                          grid_runs[static_cast<size_t>(run)].cpu_seconds);
+    }
+    auto med = [](std::vector<double> x) {
+      std::sort(x.begin(), x.end());
+      size_t n = x.size();
+      return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+    };
+    std::printf("time ratio %s / grid:", layout.c_str());
+    for (double r : ratio) std::printf(" %.3f", r);
+    std::printf(" (median %.3f: %+.1f %%); CPU time ratio: median %.3f (%+.1f %%)\n", med(ratio),
+                (med(ratio) - 1) * 100, med(cpu_ratio), (med(cpu_ratio) - 1) * 100);
+    std::vector<double> grid_s, layout_s, grid_kb, layout_kb;
+    for (int run = 0; run < runs; ++run) {
+      grid_s.push_back(grid_runs[static_cast<size_t>(run)].seconds);
+      layout_s.push_back(layout_runs[static_cast<size_t>(run)].seconds);
+      grid_kb.push_back(double(grid_runs[static_cast<size_t>(run)].peak_rss_kb));
+      layout_kb.push_back(double(layout_runs[static_cast<size_t>(run)].peak_rss_kb));
+    }
+    std::printf("SUMMARY\tcompose 4 x %d s -> 720p VP8, %s layout (median of %d)\t%.1fx realtime\t%.1fx realtime "
+                "(grid)\t%+.1f %% time, %+.1f %% CPU\t%.0f MiB\t%.0f MiB\n",
+                seconds, layout.size() < 20 ? layout.c_str() : "custom", runs, seconds / med(layout_s),
+                seconds / med(grid_s), (med(ratio) - 1) * 100, (med(cpu_ratio) - 1) * 100, med(layout_kb) / 1024.0,
+                med(grid_kb) / 1024.0);
+    if (!keep) fs::remove_all(dir);
+    return all_ok ? 0 : 1;
+  }
   std::vector<std::string> v, a;
   for (auto& e : fs::directory_iterator(dir + "/tracks")) {
     std::string n = e.path().filename().string();

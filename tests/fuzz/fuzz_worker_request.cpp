@@ -37,5 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (spec->compose && (again->compose->custom_s3 != spec->compose->custom_s3 ||
                         again->compose->audio != spec->compose->audio || again->compose->video != spec->compose->video))
     std::abort();
+  if (spec->compose) {  // the layout survives too (a custom layout as the same JSON, a name as itself)
+    const auto& a = spec->compose->options;
+    const auto& b = again->compose->options;
+    auto as_json = [](const std::string& l) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      return j.is_object() ? j : nlohmann::json(l);
+    };
+    if (as_json(a.layout) != as_json(b.layout) || a.speaker_hold_ms != b.speaker_hold_ms ||
+        a.speaker_lead_ms != b.speaker_lead_ms || a.names != b.names || a.speaker_border != b.speaker_border)
+      std::abort();
+  }
   return 0;
 }

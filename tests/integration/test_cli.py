@@ -448,3 +448,33 @@ def test_participant_files_into_s3(tmp_path):
             ok, err = decodes_cleanly(p)
             assert ok, (f["path"], err)
         assert list(temp.iterdir()) == []  # the staging folder is removed
+
+
+def test_layouts_through_the_cli_and_python(local_room, tmp_path):
+    """Issue 19: --compose-layout with a name or @FILE (a custom layout), names and the speaker's frame, through
+    the CLI; the same custom layout as an object through Python (the C ABI's JSON) gives the same bytes."""
+    layout = {"layout": "grid", "changes": [{"at": "0:02", "regions": [
+        {"role": "speaker"}, {"x": 0.7, "y": 0.7, "w": 0.3, "h": 0.3, "z": 1, "role": "others"}]}]}
+    (tmp_path / "layout.json").write_text(json.dumps(layout))
+    runs = {"speaker": ["--compose-layout", "speaker", "--compose-names", "--compose-speaker-border"],
+            "single": ["--compose-layout", "single-speaker", "--compose-speaker-hold", "500"],
+            "presentation": ["--compose-layout", "presentation", "--compose-speaker-lead", "0"],
+            "custom": ["--compose-layout", "@" + str(tmp_path / "layout.json")]}
+    for name, args in runs.items():
+        out = tmp_path / f"{name}.webm"
+        r = cli("-q", "--in-s3", local_room, "--compose-audio", "--compose-video", "--compose-out-path", str(out),
+                "--compose-size", "320x180", "--threads", "2", *args)
+        assert r.returncode == 0, (name, r.stderr)
+        ok, err = decodes_cleanly(out)
+        assert ok, (name, err)
+    r = cli("-q", "--in-s3", local_room, "--compose-video", "--compose-out-path", str(tmp_path / "x.webm"),
+            "--compose-layout", "@" + str(tmp_path / "missing.json"))
+    assert r.returncode == 2 and "--compose-layout: cannot read" in r.stderr
+
+    os.environ.setdefault("ROOMREC_LIBRARY", os.path.join(BUILD, "libroomrec.so.2"))
+    os.environ.setdefault("ROOMREC_CONVERT_LIBRARY", os.path.join(BUILD, "libroomrec-convert.so.2"))
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bindings" / "python"))
+    import roomrec
+    roomrec.convert(input=local_room, compose={"output": str(tmp_path / "py.webm"), "width": 320, "height": 180,
+                                               "threads": 2, "layout": layout})
+    assert (tmp_path / "py.webm").read_bytes() == (tmp_path / "custom.webm").read_bytes()

@@ -12,6 +12,7 @@
 #include <roomrec/recording_source.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -75,6 +76,15 @@ ComposeResult compose_room(const BuiltRoom& room, const std::string& out, Compos
   o.fps = kFps;
   auto r = compose(**src, o);
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  // To look at: ROOMREC_KEEP_LAYOUTS=DIR keeps each composed file and the room it came from.
+  if (const char* keep = std::getenv("ROOMREC_KEEP_LAYOUTS")) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const std::string name = fs::path(out).stem().string();
+    fs::create_directories(fs::path(keep) / "rooms" / name, ec);
+    fs::copy(room.root, fs::path(keep) / "rooms" / name, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+    fs::copy_file(out, fs::path(keep) / (name + ".webm"), fs::copy_options::overwrite_existing, ec);
+  }
   return *r;
 }
 
