@@ -113,9 +113,10 @@ class ROOMREC_API SessionRecorder {
   RecordResult resume(uint64_t now);
   RecordResult pause_track(uint32_t track_id, uint64_t now);
   RecordResult resume_track(uint32_t track_id, uint64_t now);
-  bool paused() const;                        // the session (the session's thread)
+  // The state now, from any thread (like stats()):
+  bool paused() const;                        // the session
   bool track_paused(uint32_t track_id) const; // the track on its own (false for an unknown track)
-  std::vector<uint32_t> paused_tracks() const; // the tracks paused on their own, in start order
+  std::vector<uint32_t> paused_tracks() const; // the tracks paused on their own, in the order paused
 
   // Time-based rotation: closes the open chunk when it spans max_chunk_ms or
   // no row arrived for max_chunk_ms. Call it every second or so.

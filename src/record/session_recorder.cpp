@@ -2,7 +2,9 @@
 #include <roomrec/log.h>
 #include <roomrec/recorder.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include "format/row_codec.h"
@@ -63,7 +65,12 @@ struct ROOMREC_HIDDEN SessionRecorder::Impl {
   std::optional<ChunkWriter> writer;
   uint32_t next_index = 0;
   std::atomic<bool> closed{false};
-  bool paused = false;  // the whole session
+  bool paused = false;  // the whole session (the session's thread; the hot path reads it)
+  // What stats readers on other threads see: a mirror of `paused`, and the ids of the tracks paused
+  // on their own (changed only by pause/resume/stop calls, never on the packet path).
+  std::atomic<bool> paused_seen{false};
+  mutable std::mutex paused_mu;
+  std::vector<uint32_t> paused_ids;
   std::unique_ptr<SrtpSession> srtp;
   std::vector<uint8_t> scratch;
 
@@ -168,6 +175,13 @@ struct ROOMREC_HIDDEN SessionRecorder::Impl {
     } else {
       chunk(now).add_resume(now, track_id);
     }
+  }
+
+  void note_track_paused(uint32_t id, bool paused_now) {
+    std::lock_guard lock(paused_mu);
+    auto it = std::find(paused_ids.begin(), paused_ids.end(), id);
+    if (paused_now && it == paused_ids.end()) paused_ids.push_back(id);
+    if (!paused_now && it != paused_ids.end()) paused_ids.erase(it);
   }
 
   // After a resume: the track's sequence starts afresh (the packets dropped while paused are no
@@ -349,6 +363,7 @@ RecordResult SessionRecorder::track_stopped(uint32_t track_id, uint64_t now) {
   if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
   TrackState* t = m.find_track(track_id);
   if (!t) return RecordResult::unknown_track;
+  if (t->paused) m.note_track_paused(track_id, false);  // a stopped track is no longer paused
   m.tracks.erase(m.tracks.begin() + (t - m.tracks.data()));
   m.last_track = 0;
   m.rotate_if_needed(now, 32);
@@ -361,6 +376,7 @@ RecordResult SessionRecorder::pause(uint64_t now) {
   if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
   if (m.paused) return RecordResult::invalid;
   m.paused = true;
+  m.paused_seen.store(true);
   m.pause_row(true, 0, now);
   return RecordResult::ok;
 }
@@ -370,6 +386,7 @@ RecordResult SessionRecorder::resume(uint64_t now) {
   if (m.closed.load(std::memory_order_relaxed)) return RecordResult::closed;
   if (!m.paused) return RecordResult::invalid;
   m.paused = false;
+  m.paused_seen.store(false);
   m.pause_row(false, 0, now);
   for (auto& t : m.tracks)
     if (!t.paused) m.resumed(t, now);
@@ -384,6 +401,7 @@ RecordResult SessionRecorder::pause_track(uint32_t track_id, uint64_t now) {
   if (!t) return RecordResult::unknown_track;
   if (t->paused) return RecordResult::invalid;
   t->paused = true;
+  m.note_track_paused(track_id, true);
   m.pause_row(true, track_id, now);
   return RecordResult::ok;
 }
@@ -396,24 +414,22 @@ RecordResult SessionRecorder::resume_track(uint32_t track_id, uint64_t now) {
   if (!t) return RecordResult::unknown_track;
   if (!t->paused) return RecordResult::invalid;
   t->paused = false;
+  m.note_track_paused(track_id, false);
   m.pause_row(false, track_id, now);
   if (!m.paused) m.resumed(*t, now);
   return RecordResult::ok;
 }
 
-bool SessionRecorder::paused() const { return impl_->paused; }
+bool SessionRecorder::paused() const { return impl_->paused_seen.load(); }
 
 bool SessionRecorder::track_paused(uint32_t track_id) const {
-  for (const auto& t : impl_->tracks)
-    if (t.id == track_id) return t.paused;
-  return false;
+  std::lock_guard lock(impl_->paused_mu);
+  return std::find(impl_->paused_ids.begin(), impl_->paused_ids.end(), track_id) != impl_->paused_ids.end();
 }
 
 std::vector<uint32_t> SessionRecorder::paused_tracks() const {
-  std::vector<uint32_t> out;
-  for (const auto& t : impl_->tracks)
-    if (t.paused) out.push_back(t.id);
-  return out;
+  std::lock_guard lock(impl_->paused_mu);
+  return impl_->paused_ids;
 }
 
 RecordResult SessionRecorder::leave(uint64_t now) {

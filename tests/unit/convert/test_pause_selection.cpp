@@ -89,6 +89,16 @@ double tone_level(const std::vector<float>& s, double hz, double from_s, double 
   return std::sqrt(std::max(0.0, power)) / static_cast<double>(b - a);
 }
 
+// Mean luma (0..255) of the video frame shown at `at_s`.
+double mean_luma_at(const std::string& path, double at_s) {
+  std::string raw = run_capture("ffmpeg -nostdin -v error -ss " + std::to_string(at_s) + " -i '" + path +
+                                "' -frames:v 1 -f rawvideo -pix_fmt gray - 2>/dev/null");
+  if (raw.empty()) return -1;
+  double sum = 0;
+  for (unsigned char c : raw) sum += c;
+  return sum / static_cast<double>(raw.size());
+}
+
 }  // namespace
 
 TEST_CASE("pause: one file per track across a pause; keep holds the room timeline, cut takes the pause out") {
@@ -209,6 +219,9 @@ TEST_CASE("pause: compose silences a paused peer; cut takes out the time when ev
   CHECK(tone_level(a, 660, 2.2, 2.8) > 0.02);   // bob still heard
   CHECK(tone_level(a, 660, 3.2, 5.8) < 0.002);
   CHECK(tone_level(a, 440, 5.5, 7.5) > 0.02);
+  // Pictures: both peers paused at 4 s, so nobody is in the grid (black); at 1 s both are.
+  CHECK(mean_luma_at(keep.media_uri, 1.0) > 40);
+  CHECK(mean_luma_at(keep.media_uri, 4.0) < 20);
 
   auto cut = run_compose(room, out.str() + "/cut.webm", "cut");
   CHECK(cut.paused_ms == 2000);
