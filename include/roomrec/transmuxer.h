@@ -100,6 +100,7 @@ struct TransmuxResult {
   std::vector<std::string> problems;
   uint64_t duration_ms = 0;  // from the first to the last media time of the room
   std::optional<SpeakersResult> speakers;  // with TransmuxOptions::speakers (also in speakers.json)
+  std::string speakers_uri;                // where speakers.json was written (local path or s3 key)
 };
 
 // Every setting, and the output only when one is set. transmux() calls it,

@@ -250,7 +250,7 @@ class Transmux {
       so.cancel = opt_.cancel;
       auto who = detect_speakers(src_, so);
       if (!who) return who.status().with_context("speakers");
-      if (Status s = store_json("speakers.json", who->to_json(2)); !s) return s;
+      if (Status s = store_json("speakers.json", who->to_json(2), &result_.speakers_uri); !s) return s;
       who->problems.clear();  // the same as the transmux's own, already listed
       result_.speakers = std::move(who.value());
     }
@@ -259,14 +259,16 @@ class Transmux {
 
  private:
   // A JSON file of the output (summary.json, speakers.json): written locally, then stored.
-  Status store_json(const std::string& name, const std::string& text) {
+  Status store_json(const std::string& name, const std::string& text, std::string* uri = nullptr) {
     std::string path = out_.local_path(name);
     FILE* f = std::fopen(path.c_str(), "wb");
     if (!f) return Status::error(ErrorCode::io, "cannot write " + path);
     std::fwrite(text.data(), 1, text.size(), f);
     if (std::fclose(f) != 0) return Status::error(ErrorCode::io, "cannot write " + path);
     auto stored = out_.store(name, "application/json");
-    return stored ? Status::ok() : stored.status();
+    if (!stored) return stored.status();
+    if (uri) *uri = stored->uri;
+    return Status::ok();
   }
 
   Status session(const SessionRef& ref) {

@@ -125,6 +125,24 @@ ordered_json completed_json(const cc::ComposeEvent::RecordJobCompleted& c) {
     for (const auto& ch : c.participants().channels()) channels.push_back(ch);
     j["participants"] = {{"files", files}, {"channels", channels}};
   }
+  if (c.outputs_size() > 0) {
+    ordered_json outputs = ordered_json::array();
+    for (const auto& o : c.outputs())
+      outputs.push_back({{"kind", o.kind()}, {"uri", o.uri()}, {"peer", o.peer()}, {"bytes", o.bytes()},
+                         {"duration_ms", o.duration_ms()}, {"how", o.how()}});
+    j["outputs"] = outputs;
+  }
+  if (c.speakers_size() > 0) {
+    ordered_json speakers = ordered_json::object();
+    std::map<std::string, const cc::ComposeEvent::RecordJobCompleted::PeerSpeech*> sorted;
+    for (const auto& [k, v] : c.speakers()) sorted[k] = &v;
+    for (const auto& [peer, speech] : sorted) {
+      ordered_json spans = ordered_json::array();
+      for (const auto& s : speech->spans()) spans.push_back({{"start", s.start()}, {"end", s.end()}});
+      speakers[peer] = {{"spans", spans}};
+    }
+    j["speakers"] = speakers;
+  }
   return j;
 }
 
@@ -305,7 +323,7 @@ void fill_participants(const std::string& participants_json,
 
 HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
                             const std::string* transmux_summary_json, const ComposeOutput* compose,
-                            const std::string* participants_json) {
+                            const std::string* participants_json, const CompletedExtra* extra) {
   HookEvent e = envelope(node, ts);
   auto* c = e.mutable_compose();
   c->set_app(std::string(app));
@@ -316,6 +334,29 @@ HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, st
   if (compose) {
     done->mutable_compose()->set_media_uri(compose->media_uri);
     done->mutable_compose()->set_duration_ms(compose->duration_ms);
+  }
+  if (extra) {
+    for (const auto& o : extra->outputs) {
+      auto* f = done->add_outputs();
+      f->set_kind(o.kind);
+      f->set_uri(o.uri);
+      f->set_peer(o.peer);
+      f->set_bytes(o.bytes);
+      f->set_duration_ms(o.duration_ms);
+      f->set_how(o.how);
+    }
+    if (extra->has_speakers) {
+      // Each peer with audio is listed, with no spans when it never spoke; a room without any audio
+      // leaves the map empty, and the JSON form then has no "speakers" key.
+      for (const auto& [peer, spans] : extra->speakers) {
+        auto& speech = (*done->mutable_speakers())[peer];
+        for (const auto& [start, end] : spans) {
+          auto* s = speech.add_spans();
+          s->set_start(start);
+          s->set_end(end);
+        }
+      }
+    }
   }
   return e;
 }

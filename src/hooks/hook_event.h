@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "hook.pb.h"
@@ -54,11 +57,27 @@ struct ComposeOutput {
 // TransmuxSummary; every other field of ours is left out, and an entry of the
 // wrong type is skipped (so the event is always built). `compose` is null when
 // the job had no compose. An absent part is JSON null in protobuf-json.
+//
+// `extra` (may be null) adds what the reference's event has no field for, as
+// "outputs" and "speakers" after "compose" (and "participants"): outputs only when there are any,
+// speakers only when `has_speakers` (a job that asked for them) and some peer
+// had audio (a silent peer is listed with no spans). Without them the event
+// is exactly the reference's.
+struct OutputFile {
+  std::string kind, uri, peer;
+  uint64_t bytes = 0, duration_ms = 0;
+  std::string how;  // "remuxed", "reencoded" or empty
+};
+struct CompletedExtra {
+  std::vector<OutputFile> outputs;
+  bool has_speakers = false;
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> speakers;  // peer -> [start, end) unix ms
+};
 // participants_json: ParticipantsResult::to_json() when the job made participant files (then the
 // Completed event lists them under "participants"; otherwise the event keeps the reference's shape).
 HookEvent compose_completed(uint32_t node, uint64_t ts, std::string_view app, std::string_view job_id,
                             const std::string* transmux_summary_json, const ComposeOutput* compose,
-                            const std::string* participants_json = nullptr);
+                            const std::string* participants_json = nullptr, const CompletedExtra* extra = nullptr);
 
 // The reference's JSON for an event (fields in declaration order, 64-bit
 // integers as numbers, map keys as strings, enums as numbers).

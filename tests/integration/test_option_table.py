@@ -17,7 +17,7 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from test_worker import SECRET, Worker, record_room  # noqa: E402
+from test_worker import SECRET, HookReceiver, Worker, record_room, wait_until  # noqa: E402
 
 BUILD = os.environ.get("ROOMREC_BUILD_DIR")
 pytestmark = pytest.mark.skipif(not BUILD, reason="ROOMREC_BUILD_DIR not set (run through meson test)")
@@ -108,13 +108,16 @@ def roomrec_module():
 def worker(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("option-table-worker")
     (tmp / "rec").mkdir()
+    hooks = HookReceiver()
     w = Worker(tmp, "--secret", SECRET, "--max-jobs", "1", "--input-s3-uri", str(tmp / "rec"),
                "--compose-s3-uri", str(tmp / "compose"), "--transmux-s3-uri", str(tmp / "transmux"),
-               "--state-dir", str(tmp / "state"))
+               "--state-dir", str(tmp / "state"), "--hook-uri", hooks.url)
     w.start()
     w.root = tmp
+    w.hooks = hooks
     yield w
     w.stop()
+    hooks.close()
 
 
 @pytest.mark.parametrize("compose, transmux, cli, worker_fields, message", CASES, ids=IDS)
@@ -181,6 +184,18 @@ def test_a_worker_job_with_speakers_writes_speakers_json(worker):
     assert len(speakers["peers"]) == 2 and all(p["spans"] for p in speakers["peers"]), speakers
     written = list((worker.root / "transmux").rglob("speakers.json"))
     assert len(written) == 1 and json.loads(written[0].read_text()) == speakers
+    # The Completed hook carries who spoke when and where speakers.json is (fields beyond the reference's).
+    job_id = answer["data"]["job_id"]
+    wait_until("the Completed hook", lambda: any("Completed" in e["event"]["Compose"]["event"]
+                                                 for e in worker.hooks.events()
+                                                 if e["event"]["Compose"]["job_id"] == job_id))
+    completed = next(e["event"]["Compose"]["event"]["Completed"] for e in worker.hooks.events()
+                     if e["event"]["Compose"]["job_id"] == job_id and "Completed" in e["event"]["Compose"]["event"])
+    assert completed["speakers"] == {p["peer"]: {"spans": [{"start": s["start"], "end": s["end"]} for s in p["spans"]]}
+                                     for p in speakers["peers"]}
+    assert completed["outputs"] == [{"kind": "speakers", "uri": str(written[0]), "peer": "", "duration_ms":
+                                     job["result"]["transmux"]["duration_ms"], "bytes": written[0].stat().st_size,
+                                     "how": ""}]
 
 
 # Issue 18, participants: (participants JSON fields, CLI flags, message). The worker picks the

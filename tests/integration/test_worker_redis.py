@@ -8,7 +8,9 @@ summary.json in S3, one Started and one Completed hook, identical GET bodies
 on the three workers); one worker SIGKILLed mid-conversion, its job taken over
 and completed by another (attempts 2, one Started, one Completed, no Failed);
 Redis stopped mid-run then restarted: POST and GET answered 503 meanwhile,
-then every accepted job completes exactly once; bad input on every worker.
+then every accepted job completes exactly once; Redis running a worker's "finish" whose answer is lost
+(a relay cuts the connection after Redis answered): the worker still sends the one Completed hook; bad
+input on every worker.
 Every wait is a poll with a deadline, never a timing assertion."""
 import json
 import os
@@ -18,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -94,6 +97,89 @@ class Redis:
     @property
     def url(self):
         return f"redis://{REDIS_USER}:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
+
+
+class ReplyCutProxy:
+    """A TCP relay between the workers and Redis that can lose one answer on purpose: once armed with a
+    RESP argument, it passes the next command carrying it to Redis, waits until Redis has answered (so the
+    command ran), then closes both sides without relaying that answer, as when Redis stops or the network
+    breaks between running a command and the answer arriving."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.armed = None
+        self.cuts = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def arm(self, argument):
+        needle = argument.encode()
+        with self.lock:
+            self.armed = b"$%d\r\n%s\r\n" % (len(needle), needle)
+
+    def url(self):
+        return f"redis://{REDIS_USER}:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            state = {"cut": False}
+            threading.Thread(target=self._upstream, args=(client, server, state), daemon=True).start()
+            threading.Thread(target=self._downstream, args=(server, client, state), daemon=True).start()
+
+    def _upstream(self, client, server, state):
+        tail = b""
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                window = tail + data
+                tail = window[-64:]
+                with self.lock:
+                    hit = self.armed is not None and self.armed in window
+                    if hit:
+                        self.armed = None
+                        state["cut"] = True  # the downstream pump drops what comes back, then closes
+                server.sendall(data)
+        except OSError:
+            pass
+        for s in (client, server):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _downstream(self, server, client, state):
+        try:
+            while True:
+                data = server.recv(65536)
+                if not data:
+                    break
+                if state["cut"]:
+                    with self.lock:
+                        self.cuts += 1
+                    break  # Redis answered: the command ran; its answer is lost with the connection
+                client.sendall(data)
+        except OSError:
+            pass
+        for s in (client, server):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
 
 
 @pytest.fixture(scope="module")
@@ -362,6 +448,33 @@ def test_redis_down_then_back(tmp_path, s3, rooms, redis, hooks):
         check_logs(workers)
     finally:
         stop_all(workers)
+
+
+def test_a_lost_answer_to_a_finished_job_still_sends_its_hook(tmp_path, s3, rooms, redis, hooks):
+    """Redis runs a worker's "finish" (the job completed, its lease entry acknowledged) but the answer never
+    arrives: the connection breaks first. The worker reconnects and asks again; the entry is gone, and it
+    must recognise its own end rather than drop the run as someone else's: one Completed hook, no lost
+    lease. (Before the fix this is how Redis stopping mid-run lost a Completed hook now and then.)"""
+    proxy = ReplyCutProxy(redis.port)
+    workers = []
+    try:
+        w = Worker(tmp_path, "--input-s3-uri", rooms[0], "--transmux-s3-uri",
+                   f"http://S3RVER:S3RVER@127.0.0.1:{s3.port}/{BUCKET}/out?path_style=true", "--hook-uri", hooks.url,
+                   "--max-jobs", "1", "--queue-lease-seconds", LEASE, "--job-retention-seconds", "3600",
+                   "--node-id", "1", env={"SECRET": SECRET, "QUEUE": proxy.url()})
+        workers.append(w.start())
+        proxy.arm("finish")
+        job_id = w.submit({"record_path": rooms[1], "transmux": {}})
+        check_completed_once(workers, hooks, s3, [job_id])
+        assert proxy.cuts == 1, "the impairment did not happen: the finish's answer was not cut"
+        time.sleep(1)
+        assert len(hooks.events()) == 2
+        assert w.metrics()["roomrec_worker_jobs_lost_lease_total"] == 0
+        assert "this run's end is dropped" not in w.log_text()
+        check_logs(workers)
+    finally:
+        stop_all(workers)
+        proxy.close()
 
 
 def test_queue_flag_errors_never_show_the_password(tmp_path):

@@ -393,4 +393,27 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   return cj;
 }
 
+hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& app, const std::string& job_id,
+                                 const ConvertResult& result) {
+  std::optional<hooks::ComposeOutput> composed;
+  if (result.compose) composed = hooks::ComposeOutput{result.compose->media_uri, result.compose->duration_ms};
+  hooks::CompletedExtra extra;
+  if (result.transmux && result.transmux->speakers) {
+    const auto& who = *result.transmux->speakers;
+    extra.has_speakers = true;
+    for (const auto& p : who.peers) {
+      auto& spans = extra.speakers[p.peer];
+      for (const auto& s : p.spans) spans.emplace_back(s.start_ms, s.end_ms);
+    }
+    if (!result.transmux->speakers_uri.empty())
+      extra.outputs.push_back({"speakers", result.transmux->speakers_uri, "", who.to_json(2).size(),  // as written
+                               result.transmux->duration_ms, ""});
+  }
+  if (result.compose && !result.compose->thumbnails_vtt.empty())
+    extra.outputs.push_back({"thumbnails", result.compose->thumbnails_vtt, "", 0, result.compose->duration_ms, ""});
+  const std::string people = result.participants ? result.participants->to_json(-1) : std::string();
+  return hooks::compose_completed(node, ts, app, job_id, result.transmux ? &result.transmux->summary_json : nullptr,
+                                  composed ? &*composed : nullptr, result.participants ? &people : nullptr, &extra);
+}
+
 }  // namespace roomrec::worker

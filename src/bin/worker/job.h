@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hooks/hook_event.h"
 #include "s3/address_policy.h"
 
 namespace roomrec::worker {
@@ -91,5 +92,12 @@ struct Roots {
 // participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local root only).
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
+
+// The Completed hook of a finished job (both schedulers send it): the
+// reference's transmux and compose parts, plus what the reference has no field
+// for, only when the job made it: the participant files, the other outputs
+// (speakers.json, thumbnails) and who spoke when.
+hooks::HookEvent completed_event(uint32_t node, uint64_t ts, const std::string& app, const std::string& job_id,
+                                 const ConvertResult& result);
 
 }  // namespace roomrec::worker

@@ -77,13 +77,23 @@ return {e[1], job}
 //   renew:   saves the JSON, idle time back to 0
 //   finish:  saves the JSON, acknowledges and deletes the entry, sets the hash's expiry
 //   requeue: saves the JSON, replaces the entry by a new one at the end of the queue
+// finish and requeue also mark the hash with the entry and the consumer that ended it: when Redis ran one
+// but its answer was lost (the connection cut, or Redis stopped before sending it), the worker's retry finds
+// the entry gone yet the mark its own, and answers 1 again instead of taking the end for someone else's.
 constexpr const char* kGuardedScript = R"(
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+if #p == 0 or p[1][2] ~= ARGV[2] then
+  if ARGV[5] ~= 'renew' then
+    local mark = redis.call('HMGET', KEYS[2], 'ended_entry', 'ended_by', 'ended_as')
+    if mark[1] == ARGV[3] and mark[2] == ARGV[2] and mark[3] == ARGV[5] then return 1 end
+  end
+  return 0
+end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'job', ARGV[4]) end
 if ARGV[5] == 'renew' then
   redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 else
+  redis.call('HSET', KEYS[2], 'ended_entry', ARGV[3], 'ended_by', ARGV[2], 'ended_as', ARGV[5])
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
   redis.call('XDEL', KEYS[1], ARGV[3])
   if ARGV[5] == 'finish' then
@@ -520,14 +530,7 @@ void RedisScheduler::run(const Taken& taken) {
   switch (outcome) {
     case Outcome::completed: {
       log_message(LogLevel::info, kComponent, "job " + snapshot.id + ": completed in " + std::to_string(seconds) + " s");
-      std::optional<hooks::ComposeOutput> composed;
-      if (result->compose) composed = hooks::ComposeOutput{result->compose->media_uri, result->compose->duration_ms};
-      const std::string people = result->participants ? result->participants->to_json(-1) : std::string();
-      hooks_.send(snapshot.app, snapshot.id,
-                  hooks::compose_completed(opt_.node_id, now_ms(), snapshot.app, snapshot.id,
-                                           result->transmux ? &result->transmux->summary_json : nullptr,
-                                           composed ? &*composed : nullptr,
-                                           result->participants ? &people : nullptr));
+      hooks_.send(snapshot.app, snapshot.id, completed_event(opt_.node_id, now_ms(), snapshot.app, snapshot.id, *result));
       break;
     }
     case Outcome::failed:

@@ -327,14 +327,7 @@ void Scheduler::run(const std::string& id) {
   switch (outcome) {
     case Outcome::completed: {
       log_message(LogLevel::info, kComponent, "job " + id + ": completed in " + std::to_string(seconds) + " s");
-      std::optional<hooks::ComposeOutput> composed;
-      if (result->compose) composed = hooks::ComposeOutput{result->compose->media_uri, result->compose->duration_ms};
-      const std::string people = result->participants ? result->participants->to_json(-1) : std::string();
-      hooks_.send(snapshot.app, id,
-                  hooks::compose_completed(opt_.node_id, now_ms(), snapshot.app, id,
-                                           result->transmux ? &result->transmux->summary_json : nullptr,
-                                           composed ? &*composed : nullptr,
-                                           result->participants ? &people : nullptr));
+      hooks_.send(snapshot.app, id, completed_event(opt_.node_id, now_ms(), snapshot.app, id, *result));
       break;
     }
     case Outcome::failed:

@@ -93,6 +93,36 @@ TEST_CASE("compose_completed fills TransmuxSummary from our summary.json, byte f
   CHECK(back.compose().completed().compose().duration_ms() == 1234);
 }
 
+TEST_CASE("compose_completed adds outputs and speakers only when a job made them") {
+  ComposeOutput out{"o.webm", 1000};
+  // Nothing extra: the reference's event exactly (an empty extra changes nothing).
+  CompletedExtra none;
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &none)) ==
+        to_json(compose_completed(0, 1, "a", "j", nullptr, &out)));
+  CHECK(to_json(compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &none)).find("outputs") == std::string::npos);
+
+  CompletedExtra extra;
+  extra.outputs.push_back({"speakers", "out/speakers.json", "", 321, 5000, ""});
+  extra.outputs.push_back({"thumbnails", "out/room-thumbnails/room.vtt", "", 0, 5000, ""});
+  extra.has_speakers = true;
+  extra.speakers["bob"] = {};  // had audio, never spoke
+  extra.speakers["alice"] = {{100, 900}, {1500, 2000}};
+  auto e = compose_completed(0, 1, "a", "j", nullptr, &out, nullptr, &extra);
+  CHECK(to_json(e) ==
+        R"({"node":0,"ts":1,"event":{"Compose":{"app":"a","job_id":"j","event":{"Completed":{"transmux":null,"compose":{"media_uri":"o.webm","duration_ms":1000},"outputs":[{"kind":"speakers","uri":"out/speakers.json","peer":"","bytes":321,"duration_ms":5000,"how":""},{"kind":"thumbnails","uri":"out/room-thumbnails/room.vtt","peer":"","bytes":0,"duration_ms":5000,"how":""}],"speakers":{"alice":{"spans":[{"start":100,"end":900},{"start":1500,"end":2000}]},"bob":{"spans":[]}}}}}}})");
+  // Binary: new field numbers, which a reference decoder skips as unknown.
+  cc::HookEvent back;
+  REQUIRE(back.ParseFromString(encode(e, BodyType::protobuf_binary).body));
+  const auto& c = back.compose().completed();
+  REQUIRE(c.outputs_size() == 2);
+  CHECK(c.outputs(1).kind() == "thumbnails");
+  CHECK(c.outputs(0).bytes() == 321);
+  CHECK(c.speakers().at("alice").spans_size() == 2);
+  CHECK(c.speakers().at("alice").spans(1).end() == 2000);
+  CHECK(c.speakers().at("bob").spans_size() == 0);
+  CHECK(c.compose().duration_ms() == 1000);
+}
+
 TEST_CASE("compose_completed carries the recording pauses of summary.json (issue 18), only where there were some") {
   const std::string summary = R"({"metadata_json": "{}", "peers": {"pia": {"sessions": {"3": {
     "pauses": [{"start": 2000, "end": 5000}, {"start": 1, "end": "x"}],
