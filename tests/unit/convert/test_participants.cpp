@@ -330,9 +330,11 @@ TEST_CASE("participants: per-speaker files hold only their peer's voice, the mix
 TEST_CASE("participants: options are checked with the field's name") {
   ParticipantsOptions o;
   CHECK(validate(o).is_ok());
-  o.output = "http://k:s@127.0.0.1:9000/bucket/x";
+  o.output = "http://k:s@127.0.0.1:9000/bucket/x?path_style=true";
+  CHECK_MESSAGE(validate(o).is_ok(), validate(o).message());
+  o.output = "http://127.0.0.1:9000/bucket/x?X-Amz-Signature=00";
   CHECK(validate(o).message() ==
-        "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)");
+        "participants.output must be an S3 URI with credentials or a folder, not a presigned URL");
   o.output = "ftp://host/x";
   CHECK(validate(o).message().find("participants.output: unsupported URI scheme 'ftp'") == 0);
 }
