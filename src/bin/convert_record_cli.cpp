@@ -77,7 +77,8 @@ More options (roomrec):
                                                (video_main) [env: EXCLUDE_TRACKS=]
       --participants                           One file per participant on the room's timeline: {peer}.webm (audio+video,
                                                sessions joined, gaps filled), {peer}-audio.webm, participants.json [env: PARTICIPANTS=]
-      --participants-out-path <DIR>            Participant files folder (local) [env: PARTICIPANTS_OUT_PATH=]
+      --participants-out-s3 <URI>              Participant files S3 Dest (prefix) [env: PARTICIPANTS_OUT_S3=]
+      --participants-out-path <DIR>            Participant files Folder Dest [env: PARTICIPANTS_OUT_PATH=]
       --participants-speaker-audio=<BOOL>      Also {peer}-audio.webm per peer, default true [env: PARTICIPANTS_SPEAKER_AUDIO=]
       --participants-multichannel              Also speakers-multichannel.wav: 16 kHz, one channel per peer [env: PARTICIPANTS_MULTICHANNEL=]
   -q, --quiet                                  No progress output
@@ -147,7 +148,7 @@ struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
   std::optional<bool> transmux, compose_audio, compose_video, speakers, names, speaker_border;
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
-  std::optional<std::string> participants_out_path;
+  std::optional<std::string> participants_out_s3, participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
   std::optional<std::string> transmux_format, transmux_mp4_mode;
   std::optional<std::string> layout, speaker_hold, speaker_lead;
@@ -191,6 +192,7 @@ const Spec kSpecs[] = {
     {"--exclude-peers", "EXCLUDE_PEERS", &Flags::exclude_peers},
     {"--exclude-tracks", "EXCLUDE_TRACKS", &Flags::exclude_tracks},
     {"--participants", "PARTICIPANTS", nullptr, &Flags::participants},
+    {"--participants-out-s3", "PARTICIPANTS_OUT_S3", &Flags::participants_out_s3},
     {"--participants-out-path", "PARTICIPANTS_OUT_PATH", &Flags::participants_out_path},
     {"--participants-speaker-audio", "PARTICIPANTS_SPEAKER_AUDIO", nullptr, &Flags::participants_speaker_audio},
     {"--participants-multichannel", "PARTICIPANTS_MULTICHANNEL", nullptr, &Flags::participants_multichannel},
@@ -276,6 +278,7 @@ std::vector<std::string> split_names(const std::optional<std::string>& v) {
 roomrec::ConvertJob build_job(const Flags& f) {
   require_s3("--transmux-out-s3", f.transmux_out_s3);
   require_s3("--compose-out-s3", f.compose_out_s3);
+  require_s3("--participants-out-s3", f.participants_out_s3);
   roomrec::ConvertJob job;
   if (!f.in_s3 || f.in_s3->empty())
     usage_error("the following required arguments were not provided: --in-s3 <IN_S3>");
@@ -342,13 +345,16 @@ roomrec::ConvertJob build_job(const Flags& f) {
     usage_error("composer options were given without --compose-audio or --compose-video");
   }
   if (f.participants.value_or(false)) {
-    if (!f.participants_out_path)
-      usage_error("--participants needs --participants-out-path <DIR>");
+    if (f.participants_out_s3 && f.participants_out_path)
+      usage_error("give --participants-out-s3 or --participants-out-path, not both");
+    if (!f.participants_out_s3 && !f.participants_out_path)
+      usage_error("--participants needs --participants-out-s3 <URI> or --participants-out-path <DIR>");
     job.participants.emplace();
-    job.participants->output = *f.participants_out_path;
+    job.participants->output = f.participants_out_s3 ? *f.participants_out_s3 : *f.participants_out_path;
     job.participants->speaker_audio = f.participants_speaker_audio.value_or(true);
     job.participants->multichannel = f.participants_multichannel.value_or(false);
-  } else if (f.participants_out_path || f.participants_speaker_audio || f.participants_multichannel) {
+  } else if (f.participants_out_s3 || f.participants_out_path || f.participants_speaker_audio ||
+             f.participants_multichannel) {
     usage_error("participant options were given without --participants");
   }
   if (!job.transmux && !job.compose && !job.participants)
@@ -466,7 +472,11 @@ int main(int argc, char** argv) {
   // (issue 21 item 15). The result above still says what was found.
   const bool transmux_empty = result->transmux && result->transmux->files.empty() && result->transmux->data_files.empty();
   const bool compose_empty = result->compose && result->compose->source_frames == 0;
-  if ((!result->transmux || transmux_empty) && (!result->compose || compose_empty)) {
+  bool participants_empty = result->participants.has_value();
+  if (result->participants)
+    for (const auto& f : result->participants->files) participants_empty = participants_empty && f.kind != "av";
+  if ((!result->transmux || transmux_empty) && (!result->compose || compose_empty) &&
+      (!result->participants || participants_empty)) {
     std::fprintf(stderr, "convert_record_cli: error: nothing could be converted (%zu problems, listed above)\n",
                  result->problems.size());
     return 1;

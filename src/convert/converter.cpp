@@ -133,7 +133,7 @@ Status validate(const ConvertJob& job) {
     if (Status s = validate(*job.compose); !s) return s;
   }
   if (job.participants) {
-    if (job.participants->output.empty()) return invalid("participants needs an output (a local folder)");
+    if (job.participants->output.empty()) return invalid("participants needs an output (a folder or an S3 URI)");
     if (Status s = validate(*job.participants); !s) return s;
   }
   return Status::ok();

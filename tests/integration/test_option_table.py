@@ -208,12 +208,12 @@ def test_a_worker_job_with_speakers_writes_speakers_json(worker):
 
 # Issue 18, participants: (participants JSON fields, CLI flags, message). The worker picks the
 # output itself (a folder under its transmux root), so only C, Python and the CLI can say these.
-S3_PEOPLE = "http://k:s@127.0.0.1:9/bucket/people"
+PRESIGNED = "http://127.0.0.1:9/bucket/people?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00"
 PARTICIPANT_CASES = [
-    ({"output": S3_PEOPLE}, ["--participants-out-path", S3_PEOPLE],
-     "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)"),
+    ({"output": PRESIGNED}, ["--participants-out-path", PRESIGNED],
+     "participants.output must be an S3 URI with credentials or a folder, not a presigned URL"),
     ({"output": "ftp://host/people"}, ["--participants-out-path", "ftp://host/people"],
-     "participants.output: unsupported URI scheme 'ftp' (use file:// or a path for a local folder)"),
+     "participants.output: unsupported URI scheme 'ftp' (use http(s):// for S3, file:// or a path for a local folder)"),
 ]
 PARTICIPANT_IDS = [f"participants-{i}" for i in range(len(PARTICIPANT_CASES))]
 

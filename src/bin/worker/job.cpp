@@ -391,9 +391,8 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     ParticipantsOptions p;
     p.speaker_audio = job.spec.participants->speaker_audio;
     p.multichannel = job.spec.participants->multichannel;
-    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
-      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
-                 "(S3 outputs for participant files are not made yet)");
+    if (roots.transmux.empty())
+      return bad("no participants output: this worker has no --transmux-s3-uri (participant files go under it)");
     p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
     cj.participants = std::move(p);
   }

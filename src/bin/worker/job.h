@@ -91,7 +91,7 @@ struct Roots {
 // The ConvertJob for a job: input = input root + record_path; transmux
 // output = custom_s3 or {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/;
 // compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm;
-// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local root only).
+// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/.
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
 

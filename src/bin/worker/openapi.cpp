@@ -73,7 +73,7 @@ const std::string& openapi_document() {
           },
           "participants": {
             "type": "object", "nullable": true, "additionalProperties": false,
-            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local transmux root only).",
+            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/.",
             "properties": {
               "speaker_audio": {"type": "boolean", "default": true, "description": "{peer}-audio.webm: each peer's audio alone (Opus)"},
               "multichannel": {"type": "boolean", "default": false, "description": "speakers-multichannel.wav: 16 kHz 16-bit PCM, one channel per peer (result.participants.channels maps them)"}
