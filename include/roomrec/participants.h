@@ -50,7 +50,7 @@ struct ParticipantsOptions {
   // A local folder (created), a file:// URI, or an S3 URI (with credentials) whose prefix the
   // files are uploaded under, each as soon as it is finished (local temporaries removed).
   std::string output;
-  std::string temp_dir;  // staging for S3 output; default $TMPDIR or /tmp
+  std::string temp_dir;  // staging for S3 output and the mix's channels; default $TMPDIR or /tmp
   // Outbound requests to an S3 output: as TransmuxOptions (an output a client chose passes each
   // peer address through output_address_allowed; a total deadline per request).
   std::function<bool(const std::string& address)> output_address_allowed;

@@ -20,6 +20,8 @@
 #include <memory>
 #include <set>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "convert/output_http.h"
@@ -200,8 +202,7 @@ class Participants {
       if (!uri) return uri.status().with_context("participants.output");
       result_.output = uri->to_string();  // the secret redacted
       s3_ = std::make_unique<s3::S3Client>(uri.value(), s3::S3ClientOptions{output_http_options(opt_)});
-      const char* tmp = std::getenv("TMPDIR");
-      std::string base = !opt_.temp_dir.empty() ? opt_.temp_dir : (tmp && *tmp ? tmp : "/tmp");
+      const std::string base = temp_base();
       std::string tmpl = base + "/roomrec-participants-XXXXXX";
       std::vector<char> buf(tmpl.begin(), tmpl.end());
       buf.push_back('\0');
@@ -247,7 +248,7 @@ class Participants {
       });
       PcmChannel pcm;
       if (opt_.multichannel) {
-        pcm.file.reset(std::tmpfile());
+        pcm.file.reset(temp_file());
         if (!pcm.file) return Status::error(ErrorCode::io, "cannot create a temporary file for the multichannel mix");
       }
       Status s = peer(p, opt_.multichannel ? &pcm : nullptr);
@@ -299,6 +300,24 @@ class Participants {
     fs::remove(path, ec);
     f.uri = key;
     return Status::ok();
+  }
+
+  std::string temp_base() const {
+    const char* tmp = std::getenv("TMPDIR");
+    return !opt_.temp_dir.empty() ? opt_.temp_dir : (tmp && *tmp ? tmp : "/tmp");
+  }
+
+  // An anonymous temporary file in temp_dir (or $TMPDIR, /tmp): removed from the folder at once.
+  FILE* temp_file() const {
+    std::string tmpl = temp_base() + "/roomrec-mix-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    int fd = ::mkstemp(buf.data());
+    if (fd < 0) return nullptr;
+    ::unlink(buf.data());
+    FILE* f = ::fdopen(fd, "w+b");
+    if (!f) ::close(fd);
+    return f;
   }
 
   bool cancelled() const { return opt_.cancel && opt_.cancel->load(); }
@@ -467,6 +486,7 @@ class Participants {
     }
     if (o.need_keyframe && !f.frame.keyframe) return Status::ok();
     o.need_keyframe = false;
+    if (f.frame.width && f.frame.height) o.av->note_video_size(o.av_video, f.frame.width, f.frame.height);
     return write_video(o, rel, f.frame.data.data(), f.frame.data.size(), f.frame.keyframe);
   }
 
@@ -566,6 +586,10 @@ class Participants {
   // stream's codec and size, at 0 (the first real frame replaces it).
   Status black_lead_in(const PeerSessions& p, Out& o, const std::string& codec, uint32_t width, uint32_t height) {
     o.need_keyframe = true;
+    if (width < 2 || height < 2) {
+      note("participant " + p.peer + ": the video's size is not known from its key frames: no black lead-in");
+      return Status::ok();
+    }
     if (codec != "vp8" && codec != "vp9") {
       note("participant " + p.peer + ": " + codec + " video starts at its first frame (no black lead-in for " + codec +
            ")");

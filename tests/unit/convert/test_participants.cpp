@@ -411,3 +411,34 @@ TEST_CASE("participants: a missing chunk is a gap like the others (silence, the 
   CHECK(tone_power(audio, 440, 0.2, (from - 100) / 1000.0) > 1e-3);      // before it: the tone, in place
   CHECK(tone_power(audio, 440, (to + 1100) / 1000.0, 7.8) > 1e-3);       // after it
 }
+
+TEST_CASE("participants: overlapping sessions of one peer (rejoined before the old one left) make one clean file") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "alice";
+  plans[0].leave_ms = 5000;
+  plans[1] = plans[0];
+  plans[1].session = 2;
+  plans[1].join_ms = 4000;  // a second tab: both send from 4 to 5 s
+  plans[1].leave_ms = 8000;
+  auto room = record_room(dir.str() + "/rec", plans);
+  auto r = run(room, dir.str() + "/out");
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  const ParticipantFile* alice = find_file(*r, "alice", "av");
+  REQUIRE(alice);
+  CHECK(alice->sessions == std::vector<uint64_t>{1, 2});
+  CHECK(alice->video == "remuxed");
+  // No frame twice: 8 s of 20 ms frames, the overlap's duplicates dropped.
+  CHECK(alice->audio_frames + alice->silence_frames >= 398);
+  CHECK(alice->audio_frames + alice->silence_frames <= 402);
+  auto p = probe(alice->uri);
+  CHECK_MESSAGE(p.ok, p.decode_errors);
+  CHECK(std::abs(p.duration - 8.0) < 0.05);
+  auto audio = decode_audio(alice->uri);
+  CHECK(std::abs(double(audio.size()) / 48000 - 8.0) < 0.05);
+  CHECK(tone_power(audio, 440, 0.2, 7.8) > 1e-3);
+  for (double t = 3.0; t < 7.8; t += 0.1) {  // no hole where the sessions hand over
+    INFO("at " << t << " s");
+    CHECK(rms(audio, t, t + 0.1) > 0.05);
+  }
+}
