@@ -28,7 +28,8 @@
 //    re-encoded to VP8 at the largest width and height seen, pictures fitted
 //    with black bars, at 15 frames/s, black before the first picture and the
 //    last picture held in gaps. Each file says which (ParticipantFile::video).
-// Files: {peer}.webm (or {peer}.mkv for remuxed H264), {peer}-audio.webm
+// Files (each also while the next peer is converted: staged and uploaded one by one for S3):
+// {peer}.webm (or {peer}.mkv for remuxed H264), {peer}-audio.webm
 // (Opus, with speaker_audio), speakers-multichannel.wav (with multichannel),
 // and participants.json (ParticipantsResult::to_json()).
 #pragma once
@@ -46,8 +47,14 @@
 namespace roomrec {
 
 struct ParticipantsOptions {
-  // A local folder (created) or file:// URI. S3 outputs are not made yet.
+  // A local folder (created), a file:// URI, or an S3 URI (with credentials) whose prefix the
+  // files are uploaded under, each as soon as it is finished (local temporaries removed).
   std::string output;
+  std::string temp_dir;  // staging for S3 output and the mix's channels; default $TMPDIR or /tmp
+  // Outbound requests to an S3 output: as TransmuxOptions (an output a client chose passes each
+  // peer address through output_address_allowed; a total deadline per request).
+  std::function<bool(const std::string& address)> output_address_allowed;
+  uint64_t output_request_timeout_ms = 0;
   bool speaker_audio = true;   // {peer}-audio.webm: the peer's audio alone (Opus, the same packets)
   // speakers-multichannel.wav: 16-bit PCM at 16 kHz, channel i = the i-th peer
   // by name (ParticipantsResult::channels), each the peer's audio decoded and
@@ -64,7 +71,7 @@ struct PausedSpan {
 
 struct ParticipantFile {
   std::string path;    // relative to the output folder
-  std::string uri;     // where it was written
+  std::string uri;     // where it was written (a local path or the S3 key)
   std::string kind;    // "av" (audio+video), "audio" (one peer's audio), "multichannel"
   std::string peer;    // empty for the multichannel mix
   std::vector<uint64_t> sessions;  // the peer's sessions joined in it
@@ -84,7 +91,7 @@ struct ParticipantFile {
 };
 
 struct ParticipantsResult {
-  std::string output;
+  std::string output;  // as given (an S3 URI with its secret shown as ***)
   uint64_t start_ms = 0, end_ms = 0;  // the room's span (unix ms); every file lasts end - start
   std::vector<ParticipantFile> files;  // by peer: av, then audio; the multichannel mix last
   std::vector<std::string> channels;   // multichannel: channel i is peer channels[i]

@@ -63,6 +63,12 @@ More options (roomrec):
       --compose-speaker-border                 A yellow frame around the active speaker [env: COMPOSE_SPEAKER_BORDER=]
       --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
+      --transmux-format <auto|webm|mkv|mp4>    Container of the transmuxed files, default auto (mp4 for H264/AV1,
+                                               webm for VP8/VP9/Opus); a codec the container cannot hold goes to
+                                               the nearest one that can, listed in "problems" [env: TRANSMUX_FORMAT=]
+      --transmux-mp4-mode <faststart|fragmented>
+                                               MP4 index at the front (default) or fragmented MP4 written as it
+                                               goes [env: TRANSMUX_MP4_MODE=]
       --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
                                                (default), or cut it out (transmux and compose) [env: PAUSE_MODE=]
       --include-peers <P1,P2,...>              Only these peers go into the outputs (consent) [env: INCLUDE_PEERS=]
@@ -71,7 +77,8 @@ More options (roomrec):
                                                (video_main) [env: EXCLUDE_TRACKS=]
       --participants                           One file per participant on the room's timeline: {peer}.webm (audio+video,
                                                sessions joined, gaps filled), {peer}-audio.webm, participants.json [env: PARTICIPANTS=]
-      --participants-out-path <DIR>            Participant files folder (local) [env: PARTICIPANTS_OUT_PATH=]
+      --participants-out-s3 <URI>              Participant files S3 Dest (prefix) [env: PARTICIPANTS_OUT_S3=]
+      --participants-out-path <DIR>            Participant files Folder Dest [env: PARTICIPANTS_OUT_PATH=]
       --participants-speaker-audio=<BOOL>      Also {peer}-audio.webm per peer, default true [env: PARTICIPANTS_SPEAKER_AUDIO=]
       --participants-multichannel              Also speakers-multichannel.wav: 16 kHz, one channel per peer [env: PARTICIPANTS_MULTICHANNEL=]
   -q, --quiet                                  No progress output
@@ -141,8 +148,9 @@ struct Flags {
   std::optional<std::string> in_s3, transmux_out_s3, transmux_out_path, compose_out_s3, compose_out_path;
   std::optional<bool> transmux, compose_audio, compose_video, speakers, names, speaker_border;
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
-  std::optional<std::string> participants_out_path;
+  std::optional<std::string> participants_out_s3, participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
+  std::optional<std::string> transmux_format, transmux_mp4_mode;
   std::optional<std::string> layout, speaker_hold, speaker_lead;
   std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
@@ -161,6 +169,8 @@ const Spec kSpecs[] = {
     {"--transmux-out-s3", "TRANSMUX_OUT_S3", &Flags::transmux_out_s3},
     {"--transmux-out-path", "TRANSMUX_OUT_PATH", &Flags::transmux_out_path},
     {"--speakers", "SPEAKERS", nullptr, &Flags::speakers},
+    {"--transmux-format", "TRANSMUX_FORMAT", &Flags::transmux_format},
+    {"--transmux-mp4-mode", "TRANSMUX_MP4_MODE", &Flags::transmux_mp4_mode},
     {"--compose-audio", "COMPOSE_AUDIO", nullptr, &Flags::compose_audio},
     {"--compose-video", "COMPOSE_VIDEO", nullptr, &Flags::compose_video},
     {"--compose-out-s3", "COMPOSE_OUT_S3", &Flags::compose_out_s3},
@@ -182,6 +192,7 @@ const Spec kSpecs[] = {
     {"--exclude-peers", "EXCLUDE_PEERS", &Flags::exclude_peers},
     {"--exclude-tracks", "EXCLUDE_TRACKS", &Flags::exclude_tracks},
     {"--participants", "PARTICIPANTS", nullptr, &Flags::participants},
+    {"--participants-out-s3", "PARTICIPANTS_OUT_S3", &Flags::participants_out_s3},
     {"--participants-out-path", "PARTICIPANTS_OUT_PATH", &Flags::participants_out_path},
     {"--participants-speaker-audio", "PARTICIPANTS_SPEAKER_AUDIO", nullptr, &Flags::participants_speaker_audio},
     {"--participants-multichannel", "PARTICIPANTS_MULTICHANNEL", nullptr, &Flags::participants_multichannel},
@@ -267,6 +278,7 @@ std::vector<std::string> split_names(const std::optional<std::string>& v) {
 roomrec::ConvertJob build_job(const Flags& f) {
   require_s3("--transmux-out-s3", f.transmux_out_s3);
   require_s3("--compose-out-s3", f.compose_out_s3);
+  require_s3("--participants-out-s3", f.participants_out_s3);
   roomrec::ConvertJob job;
   if (!f.in_s3 || f.in_s3->empty())
     usage_error("the following required arguments were not provided: --in-s3 <IN_S3>");
@@ -285,9 +297,13 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.transmux->output = f.transmux_out_s3 ? *f.transmux_out_s3 : *f.transmux_out_path;
     job.transmux->threads = threads;
     job.transmux->speakers = f.speakers.value_or(false);
+    if (f.transmux_format) job.transmux->format = *f.transmux_format;
+    if (f.transmux_mp4_mode) job.transmux->mp4_mode = *f.transmux_mp4_mode;
     if (f.pause_mode) job.transmux->pause_mode = *f.pause_mode;
   } else if (f.transmux_out_s3 || f.transmux_out_path) {
     usage_error("a transmux destination was given without --transmux");
+  } else if (f.transmux_format || f.transmux_mp4_mode) {
+    usage_error("--transmux-format and --transmux-mp4-mode need --transmux");
   } else if (f.speakers.value_or(false)) {
     usage_error("--speakers writes speakers.json beside the transmuxed files: give --transmux too");
   }
@@ -329,13 +345,16 @@ roomrec::ConvertJob build_job(const Flags& f) {
     usage_error("composer options were given without --compose-audio or --compose-video");
   }
   if (f.participants.value_or(false)) {
-    if (!f.participants_out_path)
-      usage_error("--participants needs --participants-out-path <DIR>");
+    if (f.participants_out_s3 && f.participants_out_path)
+      usage_error("give --participants-out-s3 or --participants-out-path, not both");
+    if (!f.participants_out_s3 && !f.participants_out_path)
+      usage_error("--participants needs --participants-out-s3 <URI> or --participants-out-path <DIR>");
     job.participants.emplace();
-    job.participants->output = *f.participants_out_path;
+    job.participants->output = f.participants_out_s3 ? *f.participants_out_s3 : *f.participants_out_path;
     job.participants->speaker_audio = f.participants_speaker_audio.value_or(true);
     job.participants->multichannel = f.participants_multichannel.value_or(false);
-  } else if (f.participants_out_path || f.participants_speaker_audio || f.participants_multichannel) {
+  } else if (f.participants_out_s3 || f.participants_out_path || f.participants_speaker_audio ||
+             f.participants_multichannel) {
     usage_error("participant options were given without --participants");
   }
   if (!job.transmux && !job.compose && !job.participants)
@@ -453,7 +472,11 @@ int main(int argc, char** argv) {
   // (issue 21 item 15). The result above still says what was found.
   const bool transmux_empty = result->transmux && result->transmux->files.empty() && result->transmux->data_files.empty();
   const bool compose_empty = result->compose && result->compose->source_frames == 0;
-  if ((!result->transmux || transmux_empty) && (!result->compose || compose_empty)) {
+  bool participants_empty = result->participants.has_value();
+  if (result->participants)
+    for (const auto& f : result->participants->files) participants_empty = participants_empty && f.kind != "av";
+  if ((!result->transmux || transmux_empty) && (!result->compose || compose_empty) &&
+      (!result->participants || participants_empty)) {
     std::fprintf(stderr, "convert_record_cli: error: nothing could be converted (%zu problems, listed above)\n",
                  result->problems.size());
     return 1;

@@ -71,6 +71,10 @@ Status validate(const TransmuxOptions& t) {
       return invalid("transmux.output must be an S3 URI with credentials or a folder, not a presigned URL");
   }
   if (t.threads > 256) return invalid("transmux.threads must be 0..256 (0: one per core)");
+  if (t.format != "auto" && t.format != "webm" && t.format != "mkv" && t.format != "mp4")
+    return invalid("transmux.format must be auto, webm, mkv or mp4");
+  if (t.mp4_mode != "faststart" && t.mp4_mode != "fragmented")
+    return invalid("transmux.mp4_mode must be faststart or fragmented");
   if (t.pause_mode != "keep" && t.pause_mode != "cut") return invalid("transmux.pause_mode must be keep or cut");
   if (t.speakers)
     if (Status s = validate(t.speaker_options); !s) return s;
@@ -131,7 +135,7 @@ Status validate(const ConvertJob& job) {
     if (Status s = validate(*job.compose); !s) return s;
   }
   if (job.participants) {
-    if (job.participants->output.empty()) return invalid("participants needs an output (a local folder)");
+    if (job.participants->output.empty()) return invalid("participants needs an output (a folder or an S3 URI)");
     if (Status s = validate(*job.participants); !s) return s;
   }
   return Status::ok();
@@ -241,6 +245,7 @@ std::string ConvertResult::to_json(int indent) const {
                        {"session", f.session},
                        {"track", f.track},
                        {"codec", f.codec},
+                       {"container", f.container},
                        {"start", f.start_ms},
                        {"end", f.end_ms},
                        {"width", f.width},

@@ -18,11 +18,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
@@ -30,6 +32,8 @@
 #include "media/webm_writer.h"
 #include "read/session_reader.h"
 #include "rtp/depacketizer.h"
+#include "s3/s3_client.h"
+#include "s3/s3_uri.h"
 #include "util/text.h"
 
 namespace roomrec {
@@ -184,11 +188,32 @@ class Participants {
  public:
   Participants(RecordingSource& src, const ParticipantsOptions& opt) : src_(src), opt_(opt) {}
 
+  ~Participants() {
+    if (staging_ && !dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
   Result<ParticipantsResult> run() {
-    dir_ = local_folder(opt_.output);
     std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) return Status::error(ErrorCode::io, "cannot create " + dir_ + ": " + ec.message());
+    if (util::is_http_uri(opt_.output)) {
+      auto uri = s3::S3Uri::parse(opt_.output);
+      if (!uri) return uri.status().with_context("participants.output");
+      result_.output = uri->to_string();  // the secret redacted
+      s3_ = std::make_unique<s3::S3Client>(uri.value(), s3::S3ClientOptions{output_http_options(opt_)});
+      const std::string base = temp_base();
+      std::string tmpl = base + "/roomrec-participants-XXXXXX";
+      std::vector<char> buf(tmpl.begin(), tmpl.end());
+      buf.push_back('\0');
+      if (!::mkdtemp(buf.data())) return Status::error(ErrorCode::io, "cannot create a temporary folder in " + base);
+      dir_ = buf.data();
+      staging_ = true;
+    } else {
+      dir_ = local_folder(opt_.output);
+      fs::create_directories(dir_, ec);
+      if (ec) return Status::error(ErrorCode::io, "cannot create " + dir_ + ": " + ec.message());
+    }
     auto listing = src_.list();
     if (!listing) return listing.status();
     for (auto& p : listing->problems) result_.problems.push_back(p);
@@ -205,7 +230,7 @@ class Participants {
     if (start == UINT64_MAX || end <= start) return Status::error(ErrorCode::not_found, "the recording has no media span");
     start_ = start;
     end_ = end;
-    result_.output = opt_.output;
+    if (!s3_) result_.output = opt_.output;
     result_.start_ms = start;
     result_.end_ms = end;
     auto stereo = opus_silence(2), mono = opus_silence(1);
@@ -223,7 +248,7 @@ class Participants {
       });
       PcmChannel pcm;
       if (opt_.multichannel) {
-        pcm.file.reset(std::tmpfile());
+        pcm.file.reset(temp_file());
         if (!pcm.file) return Status::error(ErrorCode::io, "cannot create a temporary file for the multichannel mix");
       }
       Status s = peer(p, opt_.multichannel ? &pcm : nullptr);
@@ -244,7 +269,7 @@ class Participants {
       f.duration_ms = end - start;
       Status s = write_wav(f.uri, mix, (end - start) * kMixRate / 1000);
       if (!s) return s;
-      f.bytes = fs::file_size(f.uri, ec);
+      if (Status st = store(f, "audio/wav"); !st) return st;
       result_.files.push_back(std::move(f));
     }
     std::string text = result_.to_json(2);
@@ -252,10 +277,49 @@ class Participants {
     std::unique_ptr<FILE, FileCloser> jf(std::fopen(path.c_str(), "wb"));
     if (!jf || std::fwrite(text.data(), 1, text.size(), jf.get()) != text.size() || std::fclose(jf.release()) != 0)
       return Status::error(ErrorCode::io, "cannot write " + path);
+    ParticipantFile summary;
+    summary.path = "participants.json";
+    if (Status st = store(summary, "application/json"); !st) return st;
     return std::move(result_);
   }
 
  private:
+  // A finished file of the output folder: its size, and for S3 its upload (uri becomes the key).
+  Status store(ParticipantFile& f, const char* content_type) {
+    const std::string path = dir_ + "/" + f.path;
+    std::error_code ec;
+    f.bytes = fs::file_size(path, ec);
+    if (ec) return Status::error(ErrorCode::io, "cannot size " + path + ": " + ec.message());
+    f.uri = path;
+    if (!s3_) return Status::ok();
+    auto src = file_source(path);
+    if (!src) return src.status();
+    const std::string key = s3_->uri().key(f.path);
+    if (Status s = s3_->put(key, *src.value(), f.bytes, content_type); !s) return s.with_context("uploading " + f.path);
+    src.value().reset();
+    fs::remove(path, ec);
+    f.uri = key;
+    return Status::ok();
+  }
+
+  std::string temp_base() const {
+    const char* tmp = std::getenv("TMPDIR");
+    return !opt_.temp_dir.empty() ? opt_.temp_dir : (tmp && *tmp ? tmp : "/tmp");
+  }
+
+  // An anonymous temporary file in temp_dir (or $TMPDIR, /tmp): removed from the folder at once.
+  FILE* temp_file() const {
+    std::string tmpl = temp_base() + "/roomrec-mix-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    int fd = ::mkstemp(buf.data());
+    if (fd < 0) return nullptr;
+    ::unlink(buf.data());
+    FILE* f = ::fdopen(fd, "w+b");
+    if (!f) ::close(fd);
+    return f;
+  }
+
   bool cancelled() const { return opt_.cancel && opt_.cancel->load(); }
   Status cancel_status() const { return Status::error(ErrorCode::cancelled, "participant files cancelled"); }
 
@@ -585,15 +649,17 @@ class Participants {
           while (video->pop(f)) vq.push_back(std::move(f));
       };
       Row row;
-      std::optional<uint64_t> paused_at;
-      uint64_t last_row = 0;
+      bool paused = false;
+      uint64_t paused_at = 0, last_row = 0;
       while (reader.next(row)) {
         if (cancelled()) return cancel_status();
         last_row = std::max(last_row, row.ts);
-        if ((row.kind == RowKind::pause || row.kind == RowKind::resume) && row.track_id == 0) {
-          if (row.kind == RowKind::pause && !paused_at) paused_at = row.ts;
-          if (row.kind == RowKind::resume && paused_at) o.file.pauses.push_back({*paused_at, row.ts}), paused_at.reset();
-          continue;
+        // The session's pause state as of this row (its Pause/Resume rows, or a chunk header
+        // saying the chunk started paused when the chunk with the Pause row is missing).
+        if (reader.session_paused() != paused) {
+          if (!paused) paused_at = row.ts;
+          else o.file.pauses.push_back({paused_at, row.ts});
+          paused = !paused;
         }
         if (row.kind != RowKind::rtp) continue;
         TrackKind kind;
@@ -628,7 +694,7 @@ class Participants {
         if (row.ts > kSettleMs)
           if (Status s = emit(row.ts - kSettleMs); !s) return s;
       }
-      if (paused_at) o.file.pauses.push_back({*paused_at, std::max(*paused_at, last_row)});  // left while paused
+      if (paused) o.file.pauses.push_back({paused_at, std::max(paused_at, last_row)});  // left while paused
       if (audio) audio->flush();
       if (video) video->flush();
       drain();
@@ -655,9 +721,11 @@ class Participants {
     o.file.audio = any_audio ? "remuxed" : "silence";
     o.file.duration_ms = end_ - start_;
     if (Status s = o.av->finish(); !s) return s.with_context(o.av_name);
-    std::error_code ec;
-    o.file.uri = dir_ + "/" + o.av_name;
-    o.file.bytes = fs::file_size(o.file.uri, ec);
+    if (Status s = store(o.file, o.av_name.size() > 4 && o.av_name.substr(o.av_name.size() - 4) == ".mkv"
+                                     ? "video/x-matroska"
+                                     : (o.file.video == "none" ? "audio/webm" : "video/webm"));
+        !s)
+      return s;
     log_message(LogLevel::info, kComponent,
                 "wrote " + o.av_name + " (video " + o.file.video + ", " + std::to_string(o.file.audio_frames) +
                     " audio frames, " + std::to_string(o.file.silence_frames) + " silence frames)");
@@ -669,8 +737,7 @@ class Participants {
       o.audio_file.silence_frames = o.file.silence_frames;
       o.audio_file.duration_ms = o.file.duration_ms;
       o.audio_file.pauses = o.file.pauses;
-      o.audio_file.uri = dir_ + "/" + o.audio_name;
-      o.audio_file.bytes = fs::file_size(o.audio_file.uri, ec);
+      if (Status s = store(o.audio_file, "audio/webm"); !s) return s;
       result_.files.push_back(o.audio_file);
     }
     if (o.pcm) {
@@ -694,6 +761,8 @@ class Participants {
   std::string dir_;
   uint64_t start_ = 0, end_ = 0;
   uint64_t total_ms_ = 0, done_ms_ = 0;
+  bool staging_ = false;                 // dir_ is a temporary folder for an S3 output
+  std::unique_ptr<s3::S3Client> s3_;
   std::vector<uint8_t> silence_stereo_, silence_mono_, black_;
   ParticipantsResult result_;
 };
@@ -702,18 +771,23 @@ class Participants {
 
 Status validate(const ParticipantsOptions& o) {
   if (!o.output.empty()) {
-    if (util::is_http_uri(o.output))
-      return invalid("participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)");
+    if (util::is_http_uri(o.output)) {
+      auto uri = s3::S3Uri::parse(o.output);
+      if (!uri) return uri.status().with_context("participants.output");
+      if (uri->presigned)
+        return invalid("participants.output must be an S3 URI with credentials or a folder, not a presigned URL");
+      return Status::ok();
+    }
     auto scheme_end = o.output.find("://");
     if (scheme_end != std::string::npos && o.output.rfind("file://", 0) != 0 && o.output.find('/') > scheme_end)
       return invalid("participants.output: unsupported URI scheme '" + o.output.substr(0, scheme_end) +
-                     "' (use file:// or a path for a local folder)");
+                     "' (use http(s):// for S3, file:// or a path for a local folder)");
   }
   return Status::ok();
 }
 
 Result<ParticipantsResult> make_participant_files(RecordingSource& source, const ParticipantsOptions& options) {
-  if (options.output.empty()) return invalid("participants needs an output (a local folder)");
+  if (options.output.empty()) return invalid("participants needs an output (a folder or an S3 URI)");
   if (Status s = validate(options); !s) return s;
   Participants p(source, options);
   return p.run();

@@ -237,7 +237,7 @@ def test_other_camera_codecs_transmux(video, tmp_path):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     check_transmux_folder(tmp_path / "t", result, peers=2)
-    ext = {"vp9": ".webm", "h264": ".mkv"}[video]
+    ext = {"vp9": ".webm", "h264": ".mp4"}[video]
     assert sum(f["path"].endswith(ext) and f["codec"] == video for f in result["transmux"]["files"]) == 2
 
 
@@ -435,6 +435,39 @@ def test_pause_mode_keep_and_cut(tmp_path):
     for codec in ("opus", "vp8"):
         assert abs(durations[("keep", codec)] - 6.0) < 0.3, durations
         assert abs(durations[("cut", codec)] - 4.0) < 0.3, durations
+
+
+def test_participant_files_into_s3(tmp_path):
+    """Issue 18: --participants-out-s3 uploads each participant file under the prefix (and
+    participants.json); the result gives the keys; every file downloaded decodes cleanly and lasts
+    as long as the room."""
+    with S3Server(buckets=("rec", "out")) as s3:
+        base = f"http://S3RVER:S3RVER@127.0.0.1:{s3.port}"
+        shown = record(f"{base}/rec/recordings?path_style=true", "--peers", "2", "--seconds", "3",
+                       "--size", "320x240")
+        room = shown.replace("S3RVER:***@", "S3RVER:S3RVER@")
+        temp = tmp_path / "staging"
+        temp.mkdir()
+        r = cli("--in-s3", room, "--participants", "--participants-out-s3",
+                f"{base}/out/people/job1?path_style=true", "--participants-multichannel", "-q",
+                env=clean_env(TMPDIR=str(temp)))
+        assert r.returncode == 0, r.stderr
+        assert "S3RVER:S3RVER" not in r.stdout + r.stderr
+        people = json.loads(r.stdout)["participants"]
+        c = boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER",
+                         region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+        keys = {o["Key"] for o in c.list_objects_v2(Bucket="out").get("Contents", [])}
+        assert keys == {"people/job1/" + f["path"] for f in people["files"]} | {"people/job1/participants.json"}
+        assert len(people["files"]) == 5  # two peers' A+V and audio files, the mix
+        for f in people["files"]:
+            assert f["uri"] == "people/job1/" + f["path"]
+            p = tmp_path / f["path"]
+            p.write_bytes(c.get_object(Bucket="out", Key=f["uri"])["Body"].read())
+            assert p.stat().st_size == f["bytes"]
+            assert abs(float(probe(p)["format"]["duration"]) * 1000 - people["duration_ms"]) < 60
+            ok, err = decodes_cleanly(p)
+            assert ok, (f["path"], err)
+        assert list(temp.iterdir()) == []  # the staging folder is removed
 
 
 def test_layouts_through_the_cli_and_python(local_room, tmp_path):

@@ -26,7 +26,8 @@ EVEN = "compose.width and compose.height must be even, 16x16 to 7680x4320"
 VBR = "compose.video_bitrate must be 50000..50000000 bit/s"
 ABR = "compose.audio_bitrate must be 6000..510000 bit/s"
 
-# (compose JSON fields, transmux JSON fields, CLI flags or None, worker compose fields or None, message).
+# (compose JSON fields, transmux JSON fields, CLI flags or None, worker fields or None, message).
+# The worker fields go into the request's compose object, or its transmux object for a transmux-only row.
 # None: that front end has no way to say it (the worker does not expose threads, the CLI always
 # composes audio or video). Compose fields are spelled the same in C, Python and the worker.
 CASES = [
@@ -76,6 +77,12 @@ CASES = [
      "compose.thumbnail_interval_s needs video"),
     (None, {"threads": 300}, ["--transmux", "--threads", "300"], None,
      "transmux.threads must be 0..256 (0: one per core)"),
+    (None, {"format": "mov"}, ["--transmux", "--transmux-format", "mov"], {"format": "mov"},
+     "transmux.format must be auto, webm, mkv or mp4"),
+    (None, {"format": "MP4"}, ["--transmux", "--transmux-format", "MP4"], {"format": "MP4"},
+     "transmux.format must be auto, webm, mkv or mp4"),
+    (None, {"mp4_mode": "progressive"}, ["--transmux", "--transmux-mp4-mode", "progressive"],
+     {"mp4_mode": "progressive"}, "transmux.mp4_mode must be faststart or fragmented"),
     ({"pause_mode": "skip"}, None, ["--pause-mode", "skip"], {"pause_mode": "skip"},
      "compose.pause_mode must be keep or cut"),
     ({"pause_mode": "KEEP"}, None, ["--pause-mode", "KEEP"], {"pause_mode": "KEEP"},
@@ -161,8 +168,9 @@ def test_one_bad_value_one_message_through_the_cli(tmp_path, compose, transmux, 
 @pytest.mark.parametrize("compose, transmux, cli, worker_fields, message",
                          [c for c in CASES if c[3] is not None], ids=[i for i, c in zip(IDS, CASES) if c[3] is not None])
 def test_one_bad_value_one_message_through_the_worker(worker, compose, transmux, cli, worker_fields, message):
+    part = "compose" if compose is not None else "transmux"
     status, answer = worker.request("POST", "/api/convert/job",
-                                    {"record_path": "app/room/1731132577000", "compose": worker_fields})
+                                    {"record_path": "app/room/1731132577000", part: worker_fields})
     assert status == 400, answer
     assert answer == {"status": False, "error": message}
 
@@ -204,12 +212,12 @@ def test_a_worker_job_with_speakers_writes_speakers_json(worker):
 
 # Issue 18, participants: (participants JSON fields, CLI flags, message). The worker picks the
 # output itself (a folder under its transmux root), so only C, Python and the CLI can say these.
-S3_PEOPLE = "http://k:s@127.0.0.1:9/bucket/people"
+PRESIGNED = "http://127.0.0.1:9/bucket/people?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00"
 PARTICIPANT_CASES = [
-    ({"output": S3_PEOPLE}, ["--participants-out-path", S3_PEOPLE],
-     "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)"),
+    ({"output": PRESIGNED}, ["--participants-out-path", PRESIGNED],
+     "participants.output must be an S3 URI with credentials or a folder, not a presigned URL"),
     ({"output": "ftp://host/people"}, ["--participants-out-path", "ftp://host/people"],
-     "participants.output: unsupported URI scheme 'ftp' (use file:// or a path for a local folder)"),
+     "participants.output: unsupported URI scheme 'ftp' (use http(s):// for S3, file:// or a path for a local folder)"),
 ]
 PARTICIPANT_IDS = [f"participants-{i}" for i in range(len(PARTICIPANT_CASES))]
 

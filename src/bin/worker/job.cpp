@@ -135,13 +135,17 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode", "format", "mp4_mode"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
     if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
     if (Status s = get_string(*t, "transmux", "pause_mode", ts.pause_mode); !s) return s;
+    if (Status s = get_string(*t, "transmux", "format", ts.format); !s) return s;
+    if (Status s = get_string(*t, "transmux", "mp4_mode", ts.mp4_mode); !s) return s;
     TransmuxOptions check;
     check.pause_mode = ts.pause_mode;
+    check.format = ts.format;
+    check.mp4_mode = ts.mp4_mode;
     if (Status s = validate(check); !s) return s;
     spec.transmux = std::move(ts);
   }
@@ -210,6 +214,8 @@ json spec_to_json(const JobSpec& spec) {
     j["transmux"] = json::object();
     if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
+    if (spec.transmux->format != "auto") j["transmux"]["format"] = spec.transmux->format;
+    if (spec.transmux->mp4_mode != "faststart") j["transmux"]["mp4_mode"] = spec.transmux->mp4_mode;
     if (spec.transmux->pause_mode != "keep") j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
   }
   if (spec.compose) {
@@ -356,6 +362,8 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   if (job.spec.transmux) {
     TransmuxOptions t;
     t.speakers = job.spec.transmux->speakers;
+    t.format = job.spec.transmux->format;
+    t.mp4_mode = job.spec.transmux->mp4_mode;
     t.pause_mode = job.spec.transmux->pause_mode;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;
@@ -385,9 +393,8 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
     ParticipantsOptions p;
     p.speaker_audio = job.spec.participants->speaker_audio;
     p.multichannel = job.spec.participants->multichannel;
-    if (roots.transmux.empty() || util::is_http_uri(roots.transmux))
-      return bad("participants needs a local output folder: this worker's --transmux-s3-uri is not a local folder "
-                 "(S3 outputs for participant files are not made yet)");
+    if (roots.transmux.empty())
+      return bad("no participants output: this worker has no --transmux-s3-uri (participant files go under it)");
     p.output = join_location(roots.transmux, job.app + "/participants/" + day + "/" + job.id);
     cj.participants = std::move(p);
   }

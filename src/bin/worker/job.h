@@ -20,6 +20,8 @@ namespace roomrec::worker {
 struct TransmuxSpec {
   std::string custom_s3;  // empty: the worker's default output
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
+  std::string format = "auto";          // TransmuxOptions::format
+  std::string mp4_mode = "faststart";   // TransmuxOptions::mp4_mode
   std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
 };
 
@@ -89,7 +91,7 @@ struct Roots {
 // The ConvertJob for a job: input = input root + record_path; transmux
 // output = custom_s3 or {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/;
 // compose output = custom_s3 or {compose root}/{app}/compose/{yyyy}/{mm}/{dd}/{job_id}.webm;
-// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local root only).
+// participants output = {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/.
 // Checked with roomrec::validate(); the message is fit for the client.
 Result<ConvertJob> resolve_job(const Job& job, const Roots& roots);
 

@@ -35,6 +35,8 @@ const std::string& openapi_document() {
             "type": "object", "nullable": true, "additionalProperties": false,
             "properties": {"custom_s3": {"type": "string", "description": "S3 URI of the output prefix (http(s)://KEY:SECRET@host:port/bucket/prefix?path_style=true). Default: {transmux root}/{app}/transmux/{yyyy}/{mm}/{dd}/{job_id}/"},
                            "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"},
+                           "format": {"type": "string", "enum": ["auto", "webm", "mkv", "mp4"], "default": "auto", "description": "container of the files (frames copied, never transcoded). auto: mp4 for H264 and AV1, webm for VP8, VP9 and Opus. mp4: H264, AV1 and Opus in MP4 (VP8/VP9 then go to webm). webm: VP8, VP9, AV1, Opus (H264 then goes to mkv). mkv: everything. A track that cannot go into the asked container is written in the nearest one that can and listed in problems; each file says its container."},
+                           "mp4_mode": {"type": "string", "enum": ["faststart", "fragmented"], "default": "faststart", "description": "MP4 files: the index at the front, or fragmented MP4 written as it goes (a cut conversion leaves a playable prefix)"},
                            "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
           },
           "compose": {
@@ -72,7 +74,7 @@ const std::string& openapi_document() {
           },
           "participants": {
             "type": "object", "nullable": true, "additionalProperties": false,
-            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/ (a local transmux root only).",
+            "description": "One file per participant on the room's timeline: {peer}.webm (audio+video of all its sessions joined, gaps filled with silence and a held or black frame; video remuxed, or re-encoded when sizes or codecs differ across sessions). Into {transmux root}/{app}/participants/{yyyy}/{mm}/{dd}/{job_id}/.",
             "properties": {
               "speaker_audio": {"type": "boolean", "default": true, "description": "{peer}-audio.webm: each peer's audio alone (Opus)"},
               "multichannel": {"type": "boolean", "default": false, "description": "speakers-multichannel.wav: 16 kHz 16-bit PCM, one channel per peer (result.participants.channels maps them)"}

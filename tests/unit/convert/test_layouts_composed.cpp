@@ -316,3 +316,21 @@ TEST_CASE("layouts: bad layout JSON refused by validate() and compose(), with th
   o.video = true;
   CHECK(validate(o).is_ok());
 }
+
+TEST_CASE("speaker layout: a speaker without a camera leaves the last speaker's camera large, never black") {
+  TempDir dir, out;
+  PeerPlan dave = peer("dave", 2, 6000, {{2000, 5000}});
+  dave.video = false;  // on the phone: a voice only
+  auto room = record_room(dir.str(), {peer("alice", 0, 6000, {{300, 1500}}), peer("bob", 1, 6000, {}), dave});
+  ComposeOptions o;
+  o.width = 320;
+  o.height = 180;
+  o.layout = "speaker";
+  auto r = compose_room(room, out.str() + "/cameraless.webm", o);
+  auto f = decode(r.media_uri, 320, 180);
+  REQUIRE(f.count() >= 85);
+  for (size_t k = 3; k + 2 < f.count(); ++k) {
+    INFO("frame " << k);
+    CHECK(who(f.at(k, 128, 90)) == 0);  // alice throughout, dave's turn included
+  }
+}

@@ -330,9 +330,11 @@ TEST_CASE("participants: per-speaker files hold only their peer's voice, the mix
 TEST_CASE("participants: options are checked with the field's name") {
   ParticipantsOptions o;
   CHECK(validate(o).is_ok());
-  o.output = "http://k:s@127.0.0.1:9000/bucket/x";
+  o.output = "http://k:s@127.0.0.1:9000/bucket/x?path_style=true";
+  CHECK_MESSAGE(validate(o).is_ok(), validate(o).message());
+  o.output = "http://127.0.0.1:9000/bucket/x?X-Amz-Signature=00";
   CHECK(validate(o).message() ==
-        "participants.output must be a local folder or a file:// URI (S3 outputs are not made yet)");
+        "participants.output must be an S3 URI with credentials or a folder, not a presigned URL");
   o.output = "ftp://host/x";
   CHECK(validate(o).message().find("participants.output: unsupported URI scheme 'ftp'") == 0);
 }
@@ -362,4 +364,81 @@ TEST_CASE("participants: a peer left out by the job's selection gets no file and
   CHECK(tone_power(mix, 440, 0.5, 3.5, 16000) > 1e-3);
   CHECK(tone_power(mix, 660, 0.5, 3.5, 16000) < 1e-7);  // bob's tone is nowhere
   CHECK(!std::filesystem::exists(dir.str() + "/out/bob.webm"));
+}
+
+TEST_CASE("participants: a missing chunk is a gap like the others (silence, the frame before it held)") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(1);
+  plans[0].peer = "alice";
+  plans[0].leave_ms = 8000;
+  plans[0].kf_interval = 15;  // a key frame every second: the video comes back soon after the gap
+  auto room = record_room(dir.str() + "/rec", plans, 1, 16 * 1024);
+  // Remove a chunk from the middle of the session (by its time span in the name).
+  std::vector<std::filesystem::path> chunks;
+  for (auto& e : std::filesystem::recursive_directory_iterator(room.room_dir()))
+    if (e.is_regular_file()) chunks.push_back(e.path());
+  std::sort(chunks.begin(), chunks.end());
+  std::filesystem::path gone;
+  uint64_t from = 0, to = 0;
+  for (auto& c : chunks) {  // {index}-{from}-{to}.rec
+    unsigned idx = 0;
+    unsigned long long a = 0, b = 0;
+    if (std::sscanf(c.filename().c_str(), "%u-%llu-%llu", &idx, &a, &b) == 3 && a >= kRoomT0 + 3000 &&
+        b <= kRoomT0 + 5500 && gone.empty()) {
+      gone = c;
+      from = a - kRoomT0;
+      to = b - kRoomT0;
+    }
+  }
+  REQUIRE_MESSAGE(!gone.empty(), "no chunk between 3 and 5.5 s");
+  REQUIRE(to - from >= 300);
+  std::filesystem::remove(gone);
+  auto r = run(room, dir.str() + "/out");
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  CHECK(r->end_ms - r->start_ms == 8000);
+  bool reported = false;
+  for (const auto& p : r->problems) reported = reported || p.find("missing") != std::string::npos;
+  CHECK(reported);
+  const ParticipantFile* alice = find_file(*r, "alice", "av");
+  REQUIRE(alice);
+  auto p = probe(alice->uri);
+  CHECK_MESSAGE(p.ok, p.decode_errors);
+  CHECK(std::abs(p.duration - 8.0) < 0.05);
+  auto audio = decode_audio(alice->uri);
+  INFO("missing chunk " << from << "-" << to << " ms");
+  CHECK(std::abs(double(audio.size()) / 48000 - 8.0) < 0.05);
+  CHECK(rms(audio, (from + 60) / 1000.0, (to - 40) / 1000.0) < 1e-3);    // the gap: silence
+  CHECK(tone_power(audio, 440, 0.2, (from - 100) / 1000.0) > 1e-3);      // before it: the tone, in place
+  CHECK(tone_power(audio, 440, (to + 1100) / 1000.0, 7.8) > 1e-3);       // after it
+}
+
+TEST_CASE("participants: overlapping sessions of one peer (rejoined before the old one left) make one clean file") {
+  TempDir dir;
+  std::vector<PeerPlan> plans(2);
+  plans[0].peer = "alice";
+  plans[0].leave_ms = 5000;
+  plans[1] = plans[0];
+  plans[1].session = 2;
+  plans[1].join_ms = 4000;  // a second tab: both send from 4 to 5 s
+  plans[1].leave_ms = 8000;
+  auto room = record_room(dir.str() + "/rec", plans);
+  auto r = run(room, dir.str() + "/out");
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  const ParticipantFile* alice = find_file(*r, "alice", "av");
+  REQUIRE(alice);
+  CHECK(alice->sessions == std::vector<uint64_t>{1, 2});
+  CHECK(alice->video == "remuxed");
+  // No frame twice: 8 s of 20 ms frames, the overlap's duplicates dropped.
+  CHECK(alice->audio_frames + alice->silence_frames >= 398);
+  CHECK(alice->audio_frames + alice->silence_frames <= 402);
+  auto p = probe(alice->uri);
+  CHECK_MESSAGE(p.ok, p.decode_errors);
+  CHECK(std::abs(p.duration - 8.0) < 0.05);
+  auto audio = decode_audio(alice->uri);
+  CHECK(std::abs(double(audio.size()) / 48000 - 8.0) < 0.05);
+  CHECK(tone_power(audio, 440, 0.2, 7.8) > 1e-3);
+  for (double t = 3.0; t < 7.8; t += 0.1) {  // no hole where the sessions hand over
+    INFO("at " << t << " s");
+    CHECK(rms(audio, t, t + 0.1) > 0.05);
+  }
 }
