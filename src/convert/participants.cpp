@@ -486,6 +486,7 @@ class Participants {
     }
     if (o.need_keyframe && !f.frame.keyframe) return Status::ok();
     o.need_keyframe = false;
+    if (f.frame.width && f.frame.height) o.av->note_video_size(o.av_video, f.frame.width, f.frame.height);
     return write_video(o, rel, f.frame.data.data(), f.frame.data.size(), f.frame.keyframe);
   }
 
@@ -585,6 +586,10 @@ class Participants {
   // stream's codec and size, at 0 (the first real frame replaces it).
   Status black_lead_in(const PeerSessions& p, Out& o, const std::string& codec, uint32_t width, uint32_t height) {
     o.need_keyframe = true;
+    if (width < 2 || height < 2) {
+      note("participant " + p.peer + ": the video's size is not known from its key frames: no black lead-in");
+      return Status::ok();
+    }
     if (codec != "vp8" && codec != "vp9") {
       note("participant " + p.peer + ": " + codec + " video starts at its first frame (no black lead-in for " + codec +
            ")");
