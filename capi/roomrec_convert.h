@@ -1,7 +1,7 @@
 /*
  * roomrec C ABI, conversion half (libroomrec-convert): transmux and compose a
  * recorded room, replay a recorded peer session as live RTP. Links the codecs
- * (libvpx, libopus, OpenH264, libyuv, libwebm); a program that only records
+ * (libvpx, libopus, OpenH264, libyuv, libwebm, FFmpeg's libavformat); a program that only records
  * needs roomrec.h and libroomrec alone.
  *
  * Conventions (return codes, strings, threads, roomrec_last_error,
@@ -24,6 +24,10 @@ extern "C" {
  * {"input": "<S3 URI of the room's recording path | local folder | file:// | .mjr folder>",
  *  "transmux": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0,
  *               "speakers": false (true: who spoke when, speakers.json beside summary.json),
+ *               "format": "auto" | "webm" | "mkv" | "mp4" (container of the files; auto: mp4 for H264
+ *                         and AV1, webm for VP8, VP9 and Opus; a codec the asked container cannot
+ *                         hold goes to the nearest one that can, listed in "problems"),
+ *               "mp4_mode": "faststart" | "fragmented",
  *               "pause_mode": "keep" | "cut" (recording pauses kept as a gap, or cut out)} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9",
@@ -49,7 +53,7 @@ extern "C" {
  * Result (every field; tests/python checks the list against what is returned):
  *   {"input", "app", "room", "room_record_id",
  *    "transmux": {"duration_ms",
- *                 "files": [{"path", "uri", "peer", "session", "track", "codec", "start", "end",
+ *                 "files": [{"path", "uri", "peer", "session", "track", "codec", "container", "start", "end",
  *                            "width", "height", "frames", "paused_ms", "bytes"}],
  *                 "data_files": [{"path", "uri", "peer", "session", "label", "start", "end",
  *                                 "messages", "bytes"}],

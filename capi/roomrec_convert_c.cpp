@@ -44,12 +44,14 @@ ConvertJob parse_job(const char* job_json) {
   ConvertJob job;
   job.input = o.required_str("input");
   if (o.has("transmux")) {
-    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads", "speakers", "pause_mode"});
+    Obj t(o.at("transmux"), "job.transmux", {"output", "temp_dir", "threads", "speakers", "format", "mp4_mode", "pause_mode"});
     TransmuxOptions opt;
     opt.output = t.required_str("output");
     opt.temp_dir = t.str("temp_dir");
     opt.threads = t.u32("threads", 0);
     opt.speakers = t.boolean("speakers", false);
+    opt.format = t.str("format", opt.format);
+    opt.mp4_mode = t.str("mp4_mode", opt.mp4_mode);
     opt.pause_mode = t.str("pause_mode", opt.pause_mode);
     job.transmux = std::move(opt);
   }

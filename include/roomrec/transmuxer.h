@@ -1,12 +1,13 @@
 // Transmuxer: every track of a room recording into its own playable file,
 // without transcoding, plus a summary.json timeline.
 //
-// Files are named {peer}-{session}-{codec}-{track}-{start_ts}.{ext} (webm for
-// VP8/VP9/AV1/Opus, mkv for H264), one per track per start/stop span.
+// Files are named {peer}-{session}-{codec}-{track}-{start_ts}.{ext}, one per
+// track per start/stop span; ext is the container (TransmuxOptions::format):
+// by default mp4 for H264 and AV1, webm for VP8, VP9 and Opus.
 // summary.json has the reference's TransmuxSummary shape
 //   {"metadata_json": "...", "peers": {peer: {"sessions": {id: {"track": {name:
 //     {"kind": 0|1, "timeline": [{"path", "start", "end", ...}]}}}}}}}
-// where each timeline entry also carries codec, width, height, frames,
+// where each timeline entry also carries codec, container, width, height, frames,
 // first_keyframe_offset_ms and the packet statistics of its span, and a
 // top-level "problems" list says what was missing or damaged.
 //
@@ -64,6 +65,19 @@ struct TransmuxOptions {
   // "::1") must pass it and connection failures are reported without detail.
   std::function<bool(const std::string& address)> output_address_allowed;
   uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
+  // The container of each track's file (frames are copied, never transcoded):
+  //   "auto"  mp4 for H264 and AV1 video, webm for VP8, VP9 and Opus (the default)
+  //   "mp4"   H264, AV1 and Opus in MP4 (libavformat's muxer); VP8 and VP9 go to webm
+  //   "webm"  VP8, VP9, AV1 and Opus in WebM; H264 goes to mkv
+  //   "mkv"   every codec in Matroska
+  // A codec the asked container cannot hold is written in the nearest one that
+  // can (the lines above), never dropped: the result's "problems" say which
+  // track went where, and each file lists its container.
+  std::string format = "auto";
+  // MP4 files: "faststart" (the index at the front, written when the file is
+  // complete) or "fragmented" (fMP4 written as it goes: a cut conversion still
+  // leaves a playable prefix).
+  std::string mp4_mode = "faststart";
   // Who spoke when (speakers.h): speakers.json beside summary.json, and in the result.
   bool speakers = false;
   SpeakerOptions speaker_options;
@@ -75,6 +89,7 @@ struct TransmuxFile {
   std::string path;     // as listed in summary.json (relative to the output)
   std::string uri;      // where it was written (local path or s3 key)
   std::string peer, track, codec;
+  std::string container;  // "mp4", "webm" or "mkv"
   uint64_t session = 0;
   uint64_t start_ms = 0, end_ms = 0;
   uint32_t width = 0, height = 0;

@@ -63,6 +63,12 @@ More options (roomrec):
       --compose-speaker-border                 A yellow frame around the active speaker [env: COMPOSE_SPEAKER_BORDER=]
       --threads <N>                            Threads for transmuxing sessions, participant files and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
+      --transmux-format <auto|webm|mkv|mp4>    Container of the transmuxed files, default auto (mp4 for H264/AV1,
+                                               webm for VP8/VP9/Opus); a codec the container cannot hold goes to
+                                               the nearest one that can, listed in "problems" [env: TRANSMUX_FORMAT=]
+      --transmux-mp4-mode <faststart|fragmented>
+                                               MP4 index at the front (default) or fragmented MP4 written as it
+                                               goes [env: TRANSMUX_MP4_MODE=]
       --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
                                                (default), or cut it out (transmux and compose) [env: PAUSE_MODE=]
       --include-peers <P1,P2,...>              Only these peers go into the outputs (consent) [env: INCLUDE_PEERS=]
@@ -144,6 +150,7 @@ struct Flags {
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
   std::optional<std::string> participants_out_s3, participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
+  std::optional<std::string> transmux_format, transmux_mp4_mode;
   std::optional<std::string> layout, speaker_hold, speaker_lead;
   std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
@@ -162,6 +169,8 @@ const Spec kSpecs[] = {
     {"--transmux-out-s3", "TRANSMUX_OUT_S3", &Flags::transmux_out_s3},
     {"--transmux-out-path", "TRANSMUX_OUT_PATH", &Flags::transmux_out_path},
     {"--speakers", "SPEAKERS", nullptr, &Flags::speakers},
+    {"--transmux-format", "TRANSMUX_FORMAT", &Flags::transmux_format},
+    {"--transmux-mp4-mode", "TRANSMUX_MP4_MODE", &Flags::transmux_mp4_mode},
     {"--compose-audio", "COMPOSE_AUDIO", nullptr, &Flags::compose_audio},
     {"--compose-video", "COMPOSE_VIDEO", nullptr, &Flags::compose_video},
     {"--compose-out-s3", "COMPOSE_OUT_S3", &Flags::compose_out_s3},
@@ -288,9 +297,13 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.transmux->output = f.transmux_out_s3 ? *f.transmux_out_s3 : *f.transmux_out_path;
     job.transmux->threads = threads;
     job.transmux->speakers = f.speakers.value_or(false);
+    if (f.transmux_format) job.transmux->format = *f.transmux_format;
+    if (f.transmux_mp4_mode) job.transmux->mp4_mode = *f.transmux_mp4_mode;
     if (f.pause_mode) job.transmux->pause_mode = *f.pause_mode;
   } else if (f.transmux_out_s3 || f.transmux_out_path) {
     usage_error("a transmux destination was given without --transmux");
+  } else if (f.transmux_format || f.transmux_mp4_mode) {
+    usage_error("--transmux-format and --transmux-mp4-mode need --transmux");
   } else if (f.speakers.value_or(false)) {
     usage_error("--speakers writes speakers.json beside the transmuxed files: give --transmux too");
   }

@@ -19,9 +19,11 @@
 #include "convert/output_http.h"
 #include "convert/sender_reports.h"
 #include "media/frame_assembler.h"
+#include "media/mp4_writer.h"
 #include "media/webm_writer.h"
 #include "read/session_reader.h"
 #include "rtp/depacketizer.h"
+#include "rtp/rtp_packet.h"
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
 
@@ -116,6 +118,25 @@ class Output {
   std::shared_ptr<std::mutex> s3_mu_ = std::make_shared<std::mutex>();
 };
 
+// The container of a codec's file under TransmuxOptions::format; `fell_back`
+// says the asked one cannot hold the codec (see transmuxer.h).
+std::string container_for(const std::string& format, const std::string& codec, bool& fell_back) {
+  fell_back = false;
+  const bool mp4_codec = codec == "h264" || codec == "av1" || codec == "opus";
+  if (format == "mkv") return "mkv";
+  if (format == "mp4") {
+    if (mp4_codec) return "mp4";
+    fell_back = true;
+    return "webm";
+  }
+  if (format == "webm") {
+    if (codec != "h264") return "webm";
+    fell_back = true;
+    return "mkv";
+  }
+  return codec == "h264" || codec == "av1" ? "mp4" : "webm";  // auto
+}
+
 bool valid_utf8(const std::vector<uint8_t>& b) {
   return util::is_valid_utf8(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }
@@ -138,8 +159,15 @@ struct TrackSpan {
   std::string codec;  // of the frames (red -> opus)
   std::unique_ptr<media::FrameAssembler> assembler;
   bool placed = false;  // the sender report lookup was done at its first packet
-  std::unique_ptr<media::WebmWriter> writer;
+  std::unique_ptr<media::WebmWriter> writer;  // webm, mkv
+  std::unique_ptr<media::Mp4Writer> mp4;      // mp4
+  std::string container;
   uint64_t writer_track = 0;
+  uint8_t cvo_id = 0;          // video-orientation extension id, 0: none
+  int rotation = -1;           // latest CVO rotation seen (degrees), -1: none yet
+  int file_rotation = 0;       // the one the MP4's display matrix carries
+  bool rotation_changed = false;  // after the file was opened
+  bool open() const { return writer || mp4; }
   std::string name;    // file name once opened
   uint64_t span_start_ms = 0;  // track_started time
   uint64_t span_end_ms = 0;    // track_stopped (or leave, or last row) time
@@ -329,6 +357,15 @@ class Transmux {
           }
           TrackSpan& t = it->second;
           if (!t.assembler) break;  // unsupported codec
+          if (t.cvo_id) {
+            rtp::RtpHeader h;
+            const uint8_t* v;
+            size_t n;
+            if (rtp::parse_rtp(row.payload.data(), row.payload.size(), h) &&
+                rtp::find_extension(row.payload.data(), h, t.cvo_id, &v, &n) && n >= 1)
+              t.rotation = rtp::cvo_rotation(v[0]);
+            if (t.open() && t.rotation != t.file_rotation) t.rotation_changed = true;
+          }
           if (!t.placed) {
             t.placed = true;
             auto sr = sender_reports.find(media::rtp_ssrc(row.payload.data(), row.payload.size()));
@@ -401,6 +438,7 @@ class Transmux {
     t.id = id;
     t.info = info;
     t.span_start_ms = ts;
+    if (info.kind == TrackKind::video) t.cvo_id = info.cvo_extension_id;
     std::string codec = util::ascii_lowercase(info.codec);
     auto dep = rtp::make_depacketizer(codec, info.fmtp);
     if (!dep) {
@@ -415,28 +453,60 @@ class Transmux {
   }
 
   Status open_writer(const SessionRef& ref, TrackSpan& t, const media::AssembledFrame& f) {
-    bool h264 = t.codec == "h264";
-    std::string ext = h264 ? "mkv" : "webm";
+    bool fell_back = false;
+    t.container = container_for(opt_.format, t.codec, fell_back);
+    if (fell_back)
+      note_once(t.codec + " cannot go into " + opt_.format + ": track " + t.info.name + " of " + ref.peer + "/" +
+                std::to_string(ref.session) + " written as " + t.container);
     t.name = safe_name(ref.peer) + "-" + std::to_string(ref.session) + "-" + t.codec + "-" + safe_name(t.info.name) +
-             "-" + std::to_string(f.pts_ms) + "." + ext;
-    auto w = media::WebmWriter::create(out_.local_path(t.name), h264 ? media::Container::mkv : media::Container::webm);
-    if (!w) return w.status();
-    t.writer = std::move(w.value());
-    t.writer->set_date_utc_ms(f.pts_ms);  // the file's first frame: same recording, same bytes
+             "-" + std::to_string(f.pts_ms) + "." + t.container;
     Result<uint64_t> track = Status::error(ErrorCode::internal, "no track");
-    if (t.info.kind == TrackKind::video) {
-      media::VideoTrackParams p;
-      p.codec = t.codec;
-      p.width = f.frame.width;  // 0 when the keyframe did not say: the writer takes note_video_size()
-      p.height = f.frame.height;
-      p.codec_private = t.assembler->depacketizer().codec_private();
-      track = t.writer->add_video_track(p);
+    if (t.container == "mp4") {
+      auto w = media::Mp4Writer::create(out_.local_path(t.name), opt_.mp4_mode == "fragmented"
+                                                                     ? media::Mp4Mode::fragmented
+                                                                     : media::Mp4Mode::faststart);
+      if (!w) return w.status();
+      t.mp4 = std::move(w.value());
+      t.mp4->set_creation_time_ms(f.pts_ms);  // the file's first frame: same recording, same bytes
+      Result<uint32_t> added = Status::error(ErrorCode::internal, "no track");
+      if (t.info.kind == TrackKind::video) {
+        media::Mp4VideoParams p;
+        p.codec = t.codec;
+        p.width = f.frame.width;
+        p.height = f.frame.height;
+        p.codec_private = t.assembler->depacketizer().codec_private();
+        t.file_rotation = std::max(t.rotation, 0);
+        p.rotation = t.file_rotation;
+        added = t.mp4->add_video_track(p);
+      } else {
+        media::Mp4AudioParams p;
+        p.codec = t.codec;
+        p.sample_rate = t.info.clock_rate ? t.info.clock_rate : 48000;
+        p.channels = t.info.channels ? t.info.channels : 2;
+        added = t.mp4->add_audio_track(p);
+      }
+      if (!added) return added.status().with_context(t.name);
+      track = uint64_t{*added};
     } else {
-      media::AudioTrackParams p;
-      p.codec = t.codec;
-      p.sample_rate = t.info.clock_rate ? t.info.clock_rate : 48000;
-      p.channels = t.info.channels ? t.info.channels : 2;
-      track = t.writer->add_audio_track(p);
+      const bool mkv = t.container == "mkv";
+      auto w = media::WebmWriter::create(out_.local_path(t.name), mkv ? media::Container::mkv : media::Container::webm);
+      if (!w) return w.status();
+      t.writer = std::move(w.value());
+      t.writer->set_date_utc_ms(f.pts_ms);  // the file's first frame: same recording, same bytes
+      if (t.info.kind == TrackKind::video) {
+        media::VideoTrackParams p;
+        p.codec = t.codec;
+        p.width = f.frame.width;  // 0 when the keyframe did not say: the writer takes note_video_size()
+        p.height = f.frame.height;
+        p.codec_private = t.assembler->depacketizer().codec_private();
+        track = t.writer->add_video_track(p);
+      } else {
+        media::AudioTrackParams p;
+        p.codec = t.codec;
+        p.sample_rate = t.info.clock_rate ? t.info.clock_rate : 48000;
+        p.channels = t.info.channels ? t.info.channels : 2;
+        track = t.writer->add_audio_track(p);
+      }
     }
     if (!track) return track.status().with_context(t.name);
     t.writer_track = *track;
@@ -449,17 +519,22 @@ class Transmux {
   Status drain(const SessionRef& ref, TrackSpan& t) {
     media::AssembledFrame f;
     while (t.assembler->pop(f)) {
-      if (!t.writer) {
+      if (!t.open()) {
         if (t.info.kind == TrackKind::video && !f.frame.keyframe) continue;  // the assembler gates this already
         if (t.codec == "h264" && t.assembler->depacketizer().codec_private().empty()) {
           note_once("h264 track " + t.info.name + " of " + ref.peer + " has no SPS/PPS before its first keyframe");
+          continue;
+        }
+        if (t.codec == "av1" && t.assembler->depacketizer().codec_private().empty()) {
+          note_once("av1 track " + t.info.name + " of " + ref.peer + " has no sequence header before its first keyframe");
           continue;
         }
         Status s = open_writer(ref, t, f);
         if (!s) return s;
       }
       if (f.frame.width && f.frame.height) {
-        t.writer->note_video_size(t.writer_track, f.frame.width, f.frame.height);
+        if (t.writer) t.writer->note_video_size(t.writer_track, f.frame.width, f.frame.height);
+        if (t.mp4) t.mp4->note_video_size(static_cast<uint32_t>(t.writer_track), f.frame.width, f.frame.height);
         t.width = std::max(t.width, f.frame.width);
         t.height = std::max(t.height, f.frame.height);
       }
@@ -476,8 +551,10 @@ class Transmux {
         }
         t.written_ms = std::max(t.written_ms, f.pts_ms);
       }
-      Status s = t.writer->write_frame(t.writer_track, f.frame.data.data(), f.frame.data.size(), rel * 1'000'000ull,
-                                       f.frame.keyframe);
+      Status s = t.writer ? t.writer->write_frame(t.writer_track, f.frame.data.data(), f.frame.data.size(),
+                                                  rel * 1'000'000ull, f.frame.keyframe)
+                          : t.mp4->write_frame(static_cast<uint32_t>(t.writer_track), f.frame.data.data(),
+                                               f.frame.data.size(), rel * 1'000ull, f.frame.keyframe);
       if (!s) return s.with_context(t.name);
       t.last_ms = std::max(t.last_ms, f.pts_ms);
       t.frames++;
@@ -490,8 +567,10 @@ class Transmux {
   Status fill_silence(TrackSpan& t, uint64_t pts_ms) {
     if (t.paused_within(t.written_ms, pts_ms) == 0) return Status::ok();
     for (uint64_t at = t.written_ms + 20; at + 20 <= pts_ms; at += 20) {
-      Status s = t.writer->write_frame(t.writer_track, kOpusSilence, sizeof kOpusSilence,
-                                       (at - t.first_ms) * 1'000'000ull, true);
+      Status s = t.writer ? t.writer->write_frame(t.writer_track, kOpusSilence, sizeof kOpusSilence,
+                                                  (at - t.first_ms) * 1'000'000ull, true)
+                          : t.mp4->write_frame(static_cast<uint32_t>(t.writer_track), kOpusSilence,
+                                               sizeof kOpusSilence, (at - t.first_ms) * 1'000ull, true);
       if (!s) return s;
       t.written_ms = at;
     }
@@ -505,7 +584,7 @@ class Transmux {
     Status s = drain(ref, t);
     if (!s) return s;
     const auto& st = t.assembler->stats();
-    if (!t.writer) {
+    if (!t.open()) {
       std::lock_guard lock(mu_);
       if (st.packets > 0)
         result_.problems.push_back("track " + t.info.name + " of " + ref.peer + "/" + std::to_string(ref.session) +
@@ -514,10 +593,18 @@ class Transmux {
                                    ": no file written");
       return Status::ok();
     }
-    s = t.writer->finish();
+    s = t.writer ? t.writer->finish() : t.mp4->finish();
     if (!s) return s.with_context(t.name);
     t.writer.reset();
-    const char* type = t.codec == "h264" ? "video/x-matroska" : (t.info.kind == TrackKind::video ? "video/webm" : "audio/webm");
+    t.mp4.reset();
+    const bool video = t.info.kind == TrackKind::video;
+    const char* type = t.container == "mkv"   ? (video ? "video/x-matroska" : "audio/x-matroska")
+                       : t.container == "mp4" ? (video ? "video/mp4" : "audio/mp4")
+                                              : (video ? "video/webm" : "audio/webm");
+    if (t.rotation_changed && t.container == "mp4")
+      note_once("track " + t.info.name + " of " + ref.peer + "/" + std::to_string(ref.session) +
+                " changed its rotation while recording; " + t.name + " is displayed at its first (" +
+                std::to_string(t.file_rotation) + " degrees)");
     auto stored = out_.store(t.name, type);
     if (!stored) return stored.status();
     std::lock_guard lock(mu_);
@@ -528,6 +615,7 @@ class Transmux {
                             {"start", t.first_ms},
                             {"end", t.last_ms},
                             {"codec", t.codec},
+                            {"container", t.container},
                             {"frames", t.frames},
                             {"first_keyframe_offset_ms", t.first_ms - std::min(t.first_ms, t.span_start_ms)},
                             {"packets", st.packets},
@@ -539,6 +627,7 @@ class Transmux {
     if (t.info.kind == TrackKind::video) {
       entry["width"] = t.width;
       entry["height"] = t.height;
+      if (t.cvo_id && t.container == "mp4") entry["rotation"] = t.file_rotation;  // in the file's display matrix
     }
     const uint64_t paused_ms = t.paused_within(t.first_ms, t.last_ms);
     if (!t.pauses.empty() || t.paused_since) {
@@ -557,6 +646,7 @@ class Transmux {
     file.session = ref.session;
     file.track = t.info.name;
     file.codec = t.codec;
+    file.container = t.container;
     file.start_ms = t.first_ms;
     file.end_ms = t.last_ms;
     file.width = t.width;

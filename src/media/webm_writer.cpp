@@ -43,45 +43,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Samples (at 48 kHz) in one Opus packet, from its TOC (RFC 6716 3.1); 0 if malformed.
-uint32_t opus_packet_samples(const uint8_t* d, size_t n) {
-  if (n < 1) return 0;
-  const unsigned config = d[0] >> 3;
-  uint32_t per_frame;
-  if (config < 12) {
-    static constexpr uint32_t silk[4] = {480, 960, 1920, 2880};
-    per_frame = silk[config & 3];
-  } else if (config < 16) {
-    per_frame = (config & 1) ? 960 : 480;
-  } else {
-    static constexpr uint32_t celt[4] = {120, 240, 480, 960};
-    per_frame = celt[config & 3];
-  }
-  uint32_t count;
-  switch (d[0] & 3) {
-    case 0: count = 1; break;
-    case 1:
-    case 2: count = 2; break;
-    default:
-      if (n < 2) return 0;
-      count = d[1] & 0x3F;
-      break;
-  }
-  const uint32_t total = per_frame * count;
-  return total <= 5760 ? total : 0;  // at most 120 ms
-}
-
-std::vector<uint8_t> opus_head(uint32_t channels, uint16_t pre_skip, uint32_t input_rate) {
-  std::vector<uint8_t> h = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, static_cast<uint8_t>(channels)};
-  h.push_back(static_cast<uint8_t>(pre_skip & 0xFF));
-  h.push_back(static_cast<uint8_t>(pre_skip >> 8));
-  for (int i = 0; i < 4; ++i) h.push_back(static_cast<uint8_t>((input_rate >> (8 * i)) & 0xFF));
-  h.push_back(0);  // output gain (Q7.8 dB), little endian
-  h.push_back(0);
-  h.push_back(0);  // channel mapping family 0: mono or stereo
-  return h;
-}
-
 // One EBML element in a byte buffer: where its data starts and how long it is.
 struct EbmlElement {
   size_t data_pos = 0;
@@ -126,6 +87,45 @@ uint64_t read_uint(const std::vector<uint8_t>& b, const EbmlElement& e) {
 }
 
 }  // namespace
+
+uint32_t opus_packet_samples(const uint8_t* d, size_t n) {
+  if (n < 1) return 0;
+  const unsigned config = d[0] >> 3;
+  uint32_t per_frame;
+  if (config < 12) {
+    static constexpr uint32_t silk[4] = {480, 960, 1920, 2880};
+    per_frame = silk[config & 3];
+  } else if (config < 16) {
+    per_frame = (config & 1) ? 960 : 480;
+  } else {
+    static constexpr uint32_t celt[4] = {120, 240, 480, 960};
+    per_frame = celt[config & 3];
+  }
+  uint32_t count;
+  switch (d[0] & 3) {
+    case 0: count = 1; break;
+    case 1:
+    case 2: count = 2; break;
+    default:
+      if (n < 2) return 0;
+      count = d[1] & 0x3F;
+      break;
+  }
+  const uint32_t total = per_frame * count;
+  return total <= 5760 ? total : 0;  // at most 120 ms
+}
+
+std::vector<uint8_t> opus_head(uint32_t channels, uint16_t pre_skip, uint32_t input_rate) {
+  std::vector<uint8_t> h = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, static_cast<uint8_t>(channels)};
+  h.push_back(static_cast<uint8_t>(pre_skip & 0xFF));
+  h.push_back(static_cast<uint8_t>(pre_skip >> 8));
+  for (int i = 0; i < 4; ++i) h.push_back(static_cast<uint8_t>((input_rate >> (8 * i)) & 0xFF));
+  h.push_back(0);  // output gain (Q7.8 dB), little endian
+  h.push_back(0);
+  h.push_back(0);  // channel mapping family 0: mono or stereo
+  return h;
+}
+
 
 // ---- the file under mkvmuxer ------------------------------------------------
 

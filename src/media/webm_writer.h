@@ -51,6 +51,11 @@ struct AudioTrackParams {
   std::vector<uint8_t> codec_private;
 };
 
+// Samples (at 48 kHz) in one Opus packet, from its TOC (RFC 6716 3.1); 0 if malformed.
+uint32_t opus_packet_samples(const uint8_t* d, size_t n);
+// An OpusHead (RFC 7845 5.1): 19 bytes, version 1, mapping family 0 (channels 1 or 2).
+std::vector<uint8_t> opus_head(uint32_t channels, uint16_t pre_skip, uint32_t input_rate);
+
 class WebmWriter {
  public:
   // Opens (creates or truncates) `path` for writing. io error if it cannot be created.

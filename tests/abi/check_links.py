@@ -3,13 +3,14 @@
 
 For each shared library or program, its DT_NEEDED entries (readelf -d) and
 everything the loader maps for it (ldd) must name none of libvpx, libopus,
-OpenH264, libyuv, libwebm or libroomrec-convert. Prints each file's ldd.
+OpenH264, libyuv, libwebm, FFmpeg's libavformat/libavcodec/libavutil or
+libroomrec-convert. Prints each file's ldd.
 """
 import re
 import subprocess
 import sys
 
-CODECS = re.compile(r"lib(vpx|opus|openh264|yuv|webm|roomrec-convert)\b")
+CODECS = re.compile(r"lib(vpx|opus|openh264|yuv|webm|avformat|avcodec|avutil|roomrec-convert)\b")
 
 
 def main(files):

@@ -26,7 +26,8 @@ EVEN = "compose.width and compose.height must be even, 16x16 to 7680x4320"
 VBR = "compose.video_bitrate must be 50000..50000000 bit/s"
 ABR = "compose.audio_bitrate must be 6000..510000 bit/s"
 
-# (compose JSON fields, transmux JSON fields, CLI flags or None, worker compose fields or None, message).
+# (compose JSON fields, transmux JSON fields, CLI flags or None, worker fields or None, message).
+# The worker fields go into the request's compose object, or its transmux object for a transmux-only row.
 # None: that front end has no way to say it (the worker does not expose threads, the CLI always
 # composes audio or video). Compose fields are spelled the same in C, Python and the worker.
 CASES = [
@@ -70,8 +71,18 @@ CASES = [
      "compose.layout, compose.names and compose.speaker_border need video"),
     ({"video": False, "names": True}, None, None, {"video": False, "names": True},
      "compose.layout, compose.names and compose.speaker_border need video"),
+    ({"thumbnail_interval_s": 3601}, None, ["--compose-thumbnails", "3601"], {"thumbnail_interval_s": 3601},
+     "compose.thumbnail_interval_s must be 0..3600 (0: none)"),
+    ({"video": False, "thumbnail_interval_s": 10}, None, None, {"video": False, "thumbnail_interval_s": 10},
+     "compose.thumbnail_interval_s needs video"),
     (None, {"threads": 300}, ["--transmux", "--threads", "300"], None,
      "transmux.threads must be 0..256 (0: one per core)"),
+    (None, {"format": "mov"}, ["--transmux", "--transmux-format", "mov"], {"format": "mov"},
+     "transmux.format must be auto, webm, mkv or mp4"),
+    (None, {"format": "MP4"}, ["--transmux", "--transmux-format", "MP4"], {"format": "MP4"},
+     "transmux.format must be auto, webm, mkv or mp4"),
+    (None, {"mp4_mode": "progressive"}, ["--transmux", "--transmux-mp4-mode", "progressive"],
+     {"mp4_mode": "progressive"}, "transmux.mp4_mode must be faststart or fragmented"),
     ({"pause_mode": "skip"}, None, ["--pause-mode", "skip"], {"pause_mode": "skip"},
      "compose.pause_mode must be keep or cut"),
     ({"pause_mode": "KEEP"}, None, ["--pause-mode", "KEEP"], {"pause_mode": "KEEP"},
@@ -157,8 +168,9 @@ def test_one_bad_value_one_message_through_the_cli(tmp_path, compose, transmux, 
 @pytest.mark.parametrize("compose, transmux, cli, worker_fields, message",
                          [c for c in CASES if c[3] is not None], ids=[i for i, c in zip(IDS, CASES) if c[3] is not None])
 def test_one_bad_value_one_message_through_the_worker(worker, compose, transmux, cli, worker_fields, message):
+    part = "compose" if compose is not None else "transmux"
     status, answer = worker.request("POST", "/api/convert/job",
-                                    {"record_path": "app/room/1731132577000", "compose": worker_fields})
+                                    {"record_path": "app/room/1731132577000", part: worker_fields})
     assert status == 400, answer
     assert answer == {"status": False, "error": message}
 
@@ -338,3 +350,27 @@ def test_a_worker_job_with_a_selection_leaves_the_peer_out(worker):
     assert job["state"] == "completed", job
     assert left_out not in json.dumps(job["result"])
     assert sorted(job["result"]["transmux"]["summary"]["peers"]) == [summary_peers[0]]
+
+
+def test_a_worker_job_with_thumbnails(worker):
+    """Issue 19 through the worker: compose.thumbnail_interval_s makes the thumbnails beside the composed
+    file; the result and the Completed hook's outputs say where the WebVTT track is."""
+    path = record_room(str(worker.root / "rec"), "thumbs", 150, sessions=1)
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "compose": {
+        "width": 320, "height": 240, "thumbnail_interval_s": 1}})
+    assert status == 200, answer
+    job_id = answer["data"]["job_id"]
+    job = worker.wait_state(job_id, "completed", "failed")
+    assert job["state"] == "completed", job
+    compose = job["result"]["compose"]
+    vtt = pathlib.Path(compose["thumbnails_vtt"])
+    assert vtt.parent == pathlib.Path(compose["media_uri"]).with_suffix("").parent / (
+        pathlib.Path(compose["media_uri"]).stem + "-thumbnails")
+    cues = vtt.read_text().split("\n\n")
+    assert cues[0] == "WEBVTT" and len(cues) - 1 == compose["thumbnails"] >= 3, compose
+    completed = wait_until("the Completed hook", lambda: next(
+        (e["event"]["Compose"]["event"]["Completed"] for e in worker.hooks.events()
+         if e["event"]["Compose"]["job_id"] == job_id and "Completed" in e["event"]["Compose"]["event"]), None))
+    assert completed["outputs"] == [{"kind": "thumbnails", "uri": str(vtt), "peer": "", "bytes": 0,
+                                     "duration_ms": compose["duration_ms"], "how": ""}]
+    assert "speakers" not in completed

@@ -135,13 +135,17 @@ Result<JobSpec> parse_job_spec(const json& body) {
 
   if (auto t = body.find("transmux"); t != body.end() && !t->is_null()) {
     if (!t->is_object()) return bad("transmux must be an object");
-    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode"}); !s) return s;
+    if (Status s = check_fields(*t, "transmux", {"custom_s3", "speakers", "pause_mode", "format", "mp4_mode"}); !s) return s;
     TransmuxSpec ts;
     if (Status s = get_custom_s3(*t, "transmux", false, ts.custom_s3); !s) return s;
     if (Status s = get_bool(*t, "transmux", "speakers", ts.speakers); !s) return s;
     if (Status s = get_string(*t, "transmux", "pause_mode", ts.pause_mode); !s) return s;
+    if (Status s = get_string(*t, "transmux", "format", ts.format); !s) return s;
+    if (Status s = get_string(*t, "transmux", "mp4_mode", ts.mp4_mode); !s) return s;
     TransmuxOptions check;
     check.pause_mode = ts.pause_mode;
+    check.format = ts.format;
+    check.mp4_mode = ts.mp4_mode;
     if (Status s = validate(check); !s) return s;
     spec.transmux = std::move(ts);
   }
@@ -150,7 +154,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
                                  "video_bitrate", "audio_bitrate", "layout", "speaker_hold_ms", "speaker_lead_ms",
-                                 "names", "speaker_border", "pause_mode"});
+                                 "names", "speaker_border", "pause_mode", "thumbnail_interval_s"});
         !s)
       return s;
     ComposeSpec cs;
@@ -162,6 +166,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
                      get_number(*c, "compose", "audio_bitrate", o.audio_bitrate),
                      get_number(*c, "compose", "speaker_hold_ms", o.speaker_hold_ms),
                      get_number(*c, "compose", "speaker_lead_ms", o.speaker_lead_ms),
+                     get_number(*c, "compose", "thumbnail_interval_s", o.thumbnail_interval_s),
                      get_bool(*c, "compose", "names", o.names), get_bool(*c, "compose", "speaker_border", o.speaker_border)})
       if (!s) return s;
     if (auto layout = c->find("layout"); layout != c->end() && !layout->is_null()) {
@@ -209,6 +214,8 @@ json spec_to_json(const JobSpec& spec) {
     j["transmux"] = json::object();
     if (!spec.transmux->custom_s3.empty()) j["transmux"]["custom_s3"] = spec.transmux->custom_s3;
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
+    if (spec.transmux->format != "auto") j["transmux"]["format"] = spec.transmux->format;
+    if (spec.transmux->mp4_mode != "faststart") j["transmux"]["mp4_mode"] = spec.transmux->mp4_mode;
     if (spec.transmux->pause_mode != "keep") j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
   }
   if (spec.compose) {
@@ -226,6 +233,7 @@ json spec_to_json(const JobSpec& spec) {
     if (o.names) c["names"] = true;
     if (o.speaker_border) c["speaker_border"] = true;
     if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
+    if (o.thumbnail_interval_s) c["thumbnail_interval_s"] = o.thumbnail_interval_s;
     j["compose"] = std::move(c);
   }
   if (!spec.selection.empty()) {
@@ -354,6 +362,8 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
   if (job.spec.transmux) {
     TransmuxOptions t;
     t.speakers = job.spec.transmux->speakers;
+    t.format = job.spec.transmux->format;
+    t.mp4_mode = job.spec.transmux->mp4_mode;
     t.pause_mode = job.spec.transmux->pause_mode;
     if (!job.spec.transmux->custom_s3.empty()) {
       t.output = job.spec.transmux->custom_s3;

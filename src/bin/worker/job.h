@@ -20,6 +20,8 @@ namespace roomrec::worker {
 struct TransmuxSpec {
   std::string custom_s3;  // empty: the worker's default output
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
+  std::string format = "auto";          // TransmuxOptions::format
+  std::string mp4_mode = "faststart";   // TransmuxOptions::mp4_mode
   std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
 };
 

@@ -250,7 +250,7 @@ TEST_CASE("bad inputs give clear errors") {
   }
 }
 
-TEST_CASE("H264 sent by ffmpeg (libx264, FU-A) transmuxes into a playable .mkv") {
+TEST_CASE("H264 sent by ffmpeg (libx264, FU-A) transmuxes into a playable .mp4 (the default container for H264)") {
   auto packets = capture_ffmpeg_h264(3, 15, "320x240");
   REQUIRE(packets.size() > 30);
   TempDir dir, out;
@@ -283,7 +283,8 @@ TEST_CASE("H264 sent by ffmpeg (libx264, FU-A) transmuxes into a playable .mkv")
   REQUIRE(c.by_track.count("h264peer/1/video_main"));
   auto& v = *c.by_track["h264peer/1/video_main"];
   CHECK(v.path.size() > 4);
-  CHECK(v.path.substr(v.path.size() - 4) == ".mkv");
+  CHECK(v.path.substr(v.path.size() - 4) == ".mp4");
+  CHECK(v.container == "mp4");
   CHECK(v.codec == "h264");
   auto pv = probe(out.str() + "/" + v.path);
   INFO("decode errors: " << pv.decode_errors);
