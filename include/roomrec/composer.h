@@ -45,9 +45,9 @@ struct ComposeOptions {
   // "::1") must pass it and connection failures are reported without detail.
   std::function<bool(const std::string& address)> output_address_allowed;
   uint64_t output_request_timeout_ms = 0;  // total deadline of each request; 0: the low-speed limit only
-  // With convert(): thumbnails of the composed video every N seconds (0: none) into
-  // "{output without .webm}-thumbnails/" (JPEGs, a sprite sheet and a WebVTT track; thumbnails.h).
-  // Local outputs only for now.
+  // Thumbnails of the composed video every N seconds (0: none): JPEGs, a sprite sheet and a WebVTT
+  // track (thumbnails.h) in "{output without its extension}-thumbnails/" — beside a local output, or
+  // under that key prefix for an S3 output. Not for a presigned URL (it names one object).
   uint32_t thumbnail_interval_s = 0;
   // How the cameras are laid out: "grid" (every live camera in an adaptive
   // grid), "speaker" (the active speaker large, the others in a strip on the
@@ -90,7 +90,7 @@ struct ComposeResult {
   uint64_t bytes = 0;      // the file's size
   std::string container;   // "webm" or "mp4" (compose_container())
   uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
-  std::string thumbnails_vtt;  // with thumbnail_interval_s (convert()): the WebVTT track's path
+  std::string thumbnails_vtt;  // with thumbnail_interval_s: the WebVTT track's path, or its S3 key
   uint64_t thumbnails = 0;     // how many
   std::vector<std::string> problems;
 };

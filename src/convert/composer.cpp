@@ -1,6 +1,7 @@
 #include <roomrec/composer.h>
 #include <roomrec/log.h>
 #include <roomrec/speakers.h>
+#include <roomrec/thumbnails.h>
 
 #include <unistd.h>
 
@@ -541,10 +542,60 @@ class Compose {
     return Status::ok();
   }
 
+  // Thumbnails of the composed file (thumbnail_interval_s), made from the local file before it goes
+  // anywhere: beside it ("{stem}-thumbnails/") for a local output; for an S3 output in a temporary folder,
+  // then uploaded under "{object key stem}-thumbnails/" (JPEGs, sprite, .vtt: the .vtt names the sprite
+  // relatively, so it works wherever the folder is served from) and the temporaries removed.
+  Status make_thumbnails_of_output() {
+    if (!opt_.thumbnail_interval_s || !opt_.video || result_.source_frames == 0) return Status::ok();
+    auto stem_of = [](const std::string& p) {
+      auto dot = p.rfind('.');
+      auto slash = p.rfind('/');
+      return dot != std::string::npos && (slash == std::string::npos || dot > slash) ? p.substr(0, dot) : p;
+    };
+    ThumbnailOptions to;
+    to.interval_s = opt_.thumbnail_interval_s;
+    to.cancel = opt_.cancel;
+    to.name = fs::path(stem_of(target_ == Target::local ? local_path_ : uri_.prefix)).filename().string();
+    to.output_dir = target_ == Target::local ? stem_of(local_path_) + "-thumbnails" : local_path_ + "-thumbnails";
+    auto t = make_thumbnails(local_path_, to);
+    if (!t) return t.status().with_context("compose thumbnails");
+    result_.thumbnails = t->thumbnails.size();
+    if (target_ == Target::local) {
+      result_.thumbnails_vtt = t->vtt_path;
+      return Status::ok();
+    }
+    struct RemoveDir {
+      std::string dir;
+      ~RemoveDir() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+      }
+    } remove{to.output_dir};
+    s3::S3Client client(uri_, s3::S3ClientOptions{output_http_options(opt_)});
+    const std::string key_dir = stem_of(uri_.prefix) + "-thumbnails/";
+    std::vector<std::string> files{t->sprite_path, t->vtt_path};
+    for (const auto& th : t->thumbnails) files.push_back(th.path);
+    for (const auto& path : files) {
+      auto src = file_source(path);
+      if (!src) return src.status();
+      std::error_code ec;
+      const uint64_t size = fs::file_size(path, ec);
+      if (ec) return Status::error(ErrorCode::io, "cannot size " + path + ": " + ec.message());
+      const bool vtt = path == t->vtt_path;
+      Status s = client.put(key_dir + fs::path(path).filename().string(), *src.value(), size,
+                            vtt ? "text/vtt" : "image/jpeg");
+      if (!s) return s.with_context("uploading the thumbnails");
+    }
+    result_.thumbnails_vtt = key_dir + fs::path(t->vtt_path).filename().string();
+    return Status::ok();
+  }
+
   Status deliver() {
     std::error_code size_ec;
     result_.bytes = fs::file_size(local_path_, size_ec);
     if (size_ec) return Status::error(ErrorCode::io, "cannot size " + local_path_ + ": " + size_ec.message());
+    if (Status s = make_thumbnails_of_output(); !s) return s;
     if (target_ == Target::local) {
       result_.media_uri = local_path_;
       return Status::ok();

@@ -1,7 +1,6 @@
 // One conversion job: transmux then compose over the same recording source.
 #include <roomrec/converter.h>
 #include <roomrec/recording_source.h>
-#include <roomrec/thumbnails.h>
 
 #include <algorithm>
 #include <mutex>
@@ -114,8 +113,11 @@ Status validate(const ComposeOptions& c) {
   if (c.pause_mode != "keep" && c.pause_mode != "cut") return invalid("compose.pause_mode must be keep or cut");
   if (c.thumbnail_interval_s > 3600) return invalid("compose.thumbnail_interval_s must be 0..3600 (0: none)");
   if (c.thumbnail_interval_s && !c.video) return invalid("compose.thumbnail_interval_s needs video");
-  if (c.thumbnail_interval_s && util::is_http_uri(c.output))
-    return invalid("compose.thumbnail_interval_s needs a local compose output (not made for S3 outputs yet)");
+  if (c.thumbnail_interval_s && util::is_http_uri(c.output)) {
+    auto uri = s3::S3Uri::parse(c.output);
+    if (uri && uri->presigned)
+      return invalid("compose.thumbnail_interval_s needs a local or S3 compose output (a presigned URL names one object)");
+  }
   if (Status s = check_layout(c.layout); !s) return s;
   if (c.speaker_hold_ms > 60'000) return invalid("compose.speaker_hold_ms must be 0..60000");
   if (c.speaker_lead_ms > 5'000) return invalid("compose.speaker_lead_ms must be 0..5000");
@@ -206,18 +208,6 @@ Result<ConvertResult> convert(const ConvertJob& job) {
     auto r = compose(src, opt);
     if (!r) return r.status().with_context("compose");
     add_problems(r->problems);
-    if (opt.thumbnail_interval_s && r->source_frames > 0) {
-      std::string path = opt.output.rfind("file://", 0) == 0 ? opt.output.substr(7) : opt.output;
-      ThumbnailOptions to;
-      std::string stem = path.size() > 5 && path.substr(path.size() - 5) == ".webm" ? path.substr(0, path.size() - 5) : path;
-      to.output_dir = stem + "-thumbnails";
-      to.interval_s = opt.thumbnail_interval_s;
-      to.cancel = job.cancel;
-      auto t = make_thumbnails(path, to);
-      if (!t) return t.status().with_context("compose thumbnails");
-      r->thumbnails_vtt = t->vtt_path;
-      r->thumbnails = t->thumbnails.size();
-    }
     result.compose = std::move(r.value());
   }
   if (job.participants) {

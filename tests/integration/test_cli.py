@@ -269,7 +269,8 @@ def test_s3_in_and_out(tmp_path):
         assert room.startswith(base + "/rec/recordings/demo/demo-room/") and room.endswith("?path_style=true")
         r = cli("--in-s3", room, "--transmux", "--transmux-out-s3", f"{base}/out/transmux/job1?path_style=true",
                 "--compose-audio", "--compose-video",
-                "--compose-out-s3", f"{base}/out/compose/job1.webm?path_style=true", "-q")
+                "--compose-out-s3", f"{base}/out/compose/job1.webm?path_style=true", "--compose-thumbnails", "2",
+                "-q")
         assert r.returncode == 0, r.stderr
         assert "S3RVER:S3RVER" not in r.stdout + r.stderr
         result = json.loads(r.stdout)
@@ -281,7 +282,23 @@ def test_s3_in_and_out(tmp_path):
         assert len(result["transmux"]["data_files"]) == 2
         expected |= {"transmux/job1/" + f["path"] for f in result["transmux"]["data_files"]}
         expected |= {"transmux/job1/summary.json", "compose/job1.webm"}
-        assert keys == expected
+        # Thumbnails of an S3 output go up beside it under {key stem}-thumbnails/ (issue 19).
+        thumbs = {k for k in keys if k.startswith("compose/job1-thumbnails/")}
+        jpegs = sorted(k for k in thumbs if k.startswith("compose/job1-thumbnails/job1-0"))
+        assert result["compose"]["thumbnails"] == len(jpegs) >= 2, (result["compose"], thumbs)
+        assert result["compose"]["thumbnails_vtt"] == "compose/job1-thumbnails/job1.vtt"
+        assert thumbs == set(jpegs) | {"compose/job1-thumbnails/job1-sprite.jpg", "compose/job1-thumbnails/job1.vtt"}
+        vtt = c.get_object(Bucket="out", Key="compose/job1-thumbnails/job1.vtt")
+        assert vtt["ContentType"] == "text/vtt"
+        cues = vtt["Body"].read().decode().split("\n\n")
+        assert cues[0] == "WEBVTT" and len(cues) - 1 == len(jpegs)
+        assert all("job1-sprite.jpg#xywh=" in cue for cue in cues[1:])
+        sprite = tmp_path / "sprite.jpg"
+        sprite.write_bytes(c.get_object(Bucket="out", Key="compose/job1-thumbnails/job1-sprite.jpg")["Body"].read())
+        ok, err = decodes_cleanly(sprite)
+        assert ok, err
+        assert not list(pathlib.Path(os.environ.get("TMPDIR", "/tmp")).glob("roomrec-compose-*-thumbnails"))
+        assert keys - thumbs == expected
         summary = json.loads(c.get_object(Bucket="out", Key="transmux/job1/summary.json")["Body"].read())
         assert set(summary["peers"]) == {"alice", "bob"}
         media = tmp_path / "job1.webm"
@@ -323,7 +340,8 @@ def test_speakers_json_beside_the_transmuxed_files(local_room, tmp_path):
 
 def test_compose_thumbnails_beside_the_composed_file(local_room, tmp_path):
     """Issue 19: --compose-thumbnails N: a JPEG every N s of the composed video, a sprite and a WebVTT
-    track whose cues cover the file and point into the sprite; S3 outputs are refused for now."""
+    track whose cues cover the file and point into the sprite; a presigned URL output is refused (S3: see
+    test_s3_in_and_out)."""
     out = tmp_path / "room.webm"
     r = cli("-q", "--in-s3", local_room, "--compose-video", "--compose-out-path", str(out), "--compose-size",
             "640x360", "--compose-thumbnails", "2")
@@ -343,9 +361,11 @@ def test_compose_thumbnails_beside_the_composed_file(local_room, tmp_path):
     vtt = (folder / "room.vtt").read_text().split("\n\n")
     assert vtt[0] == "WEBVTT" and len(vtt) - 1 == expected
     assert all("room-sprite.jpg#xywh=" in cue for cue in vtt[1:])
-    r = cli("--in-s3", local_room, "--compose-video", "--compose-out-s3", "http://k:s@127.0.0.1:9/b/x.webm?path_style=true",
-            "--compose-thumbnails", "2")
-    assert r.returncode == 2 and "compose.thumbnail_interval_s needs a local compose output" in r.stderr
+    presigned = "http://127.0.0.1:9/b/x.webm?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00"
+    r = cli("--in-s3", local_room, "--compose-video", "--compose-out-s3", presigned, "--compose-thumbnails", "2")
+    assert r.returncode == 2, r.stderr
+    assert "compose.thumbnail_interval_s needs a local or S3 compose output (a presigned URL names one object)" \
+        in r.stderr
 
 
 @pytest.mark.parametrize("video", ["vp8", "vp9", "h264"])

@@ -77,6 +77,10 @@ CASES = [
      "compose.layout, compose.names and compose.speaker_border need video"),
     ({"video": False, "names": True}, None, None, {"video": False, "names": True},
      "compose.layout, compose.names and compose.speaker_border need video"),
+    ({"thumbnail_interval_s": 3601}, None, ["--compose-thumbnails", "3601"], {"thumbnail_interval_s": 3601},
+     "compose.thumbnail_interval_s must be 0..3600 (0: none)"),
+    ({"video": False, "thumbnail_interval_s": 10}, None, None, {"video": False, "thumbnail_interval_s": 10},
+     "compose.thumbnail_interval_s needs video"),
     (None, {"threads": 300}, ["--transmux", "--threads", "300"], None,
      "transmux.threads must be 0..256 (0: one per core)"),
     (None, {"format": "mov"}, ["--transmux", "--transmux-format", "mov"], {"format": "mov"},
@@ -218,6 +222,8 @@ PRESIGNED = "http://127.0.0.1:9/bucket/people?X-Amz-Algorithm=AWS4-HMAC-SHA256&X
 PARTICIPANT_CASES = [
     ({"output": PRESIGNED}, ["--participants-out-path", PRESIGNED],
      "participants.output must be an S3 URI with credentials or a folder, not a presigned URL"),
+    ({"output": "people", "threads": 300}, ["--participants-out-path", "people", "--threads", "300"],
+     "participants.threads must be 0..256 (0: one per core)"),
     ({"output": "ftp://host/people"}, ["--participants-out-path", "ftp://host/people"],
      "participants.output: unsupported URI scheme 'ftp' (use http(s):// for S3, file:// or a path for a local folder)"),
 ]
@@ -350,3 +356,27 @@ def test_a_worker_job_with_a_selection_leaves_the_peer_out(worker):
     assert job["state"] == "completed", job
     assert left_out not in json.dumps(job["result"])
     assert sorted(job["result"]["transmux"]["summary"]["peers"]) == [summary_peers[0]]
+
+
+def test_a_worker_job_with_thumbnails(worker):
+    """Issue 19 through the worker: compose.thumbnail_interval_s makes the thumbnails beside the composed
+    file; the result and the Completed hook's outputs say where the WebVTT track is."""
+    path = record_room(str(worker.root / "rec"), "thumbs", 150, sessions=1)
+    status, answer = worker.request("POST", "/api/convert/job", {"record_path": path, "compose": {
+        "width": 320, "height": 240, "thumbnail_interval_s": 1}})
+    assert status == 200, answer
+    job_id = answer["data"]["job_id"]
+    job = worker.wait_state(job_id, "completed", "failed")
+    assert job["state"] == "completed", job
+    compose = job["result"]["compose"]
+    vtt = pathlib.Path(compose["thumbnails_vtt"])
+    assert vtt.parent == pathlib.Path(compose["media_uri"]).with_suffix("").parent / (
+        pathlib.Path(compose["media_uri"]).stem + "-thumbnails")
+    cues = vtt.read_text().split("\n\n")
+    assert cues[0] == "WEBVTT" and len(cues) - 1 == compose["thumbnails"] >= 3, compose
+    completed = wait_until("the Completed hook", lambda: next(
+        (e["event"]["Compose"]["event"]["Completed"] for e in worker.hooks.events()
+         if e["event"]["Compose"]["job_id"] == job_id and "Completed" in e["event"]["Compose"]["event"]), None))
+    assert completed["outputs"] == [{"kind": "thumbnails", "uri": str(vtt), "peer": "", "bytes": 0,
+                                     "duration_ms": compose["duration_ms"], "how": ""}]
+    assert "speakers" not in completed

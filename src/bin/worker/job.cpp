@@ -154,7 +154,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
                                  "video_bitrate", "audio_bitrate", "layout", "speaker_hold_ms", "speaker_lead_ms",
-                                 "names", "speaker_border", "pause_mode", "audio_codec"});
+                                 "names", "speaker_border", "pause_mode", "audio_codec", "thumbnail_interval_s"});
         !s)
       return s;
     ComposeSpec cs;
@@ -166,6 +166,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
                      get_number(*c, "compose", "audio_bitrate", o.audio_bitrate),
                      get_number(*c, "compose", "speaker_hold_ms", o.speaker_hold_ms),
                      get_number(*c, "compose", "speaker_lead_ms", o.speaker_lead_ms),
+                     get_number(*c, "compose", "thumbnail_interval_s", o.thumbnail_interval_s),
                      get_bool(*c, "compose", "names", o.names), get_bool(*c, "compose", "speaker_border", o.speaker_border)})
       if (!s) return s;
     if (auto layout = c->find("layout"); layout != c->end() && !layout->is_null()) {
@@ -234,6 +235,7 @@ json spec_to_json(const JobSpec& spec) {
     if (o.names) c["names"] = true;
     if (o.speaker_border) c["speaker_border"] = true;
     if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
+    if (o.thumbnail_interval_s) c["thumbnail_interval_s"] = o.thumbnail_interval_s;
     j["compose"] = std::move(c);
   }
   if (!spec.selection.empty()) {

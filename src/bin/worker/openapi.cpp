@@ -60,7 +60,8 @@ const std::string& openapi_document() {
               "speaker_lead_ms": {"type": "integer", "minimum": 0, "maximum": 5000, "default": 300, "description": "a switch comes this far ahead of the voice"},
               "names": {"type": "boolean", "default": false, "description": "each tile shows its peer's name"},
               "speaker_border": {"type": "boolean", "default": false, "description": "a yellow frame around the active speaker's tile"},
-              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"}
+              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"},
+              "thumbnail_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0, "description": "a JPEG every N seconds of the composed video, a sprite sheet and a WebVTT track in {compose output without its extension}-thumbnails/ (0: none); the result's compose.thumbnails_vtt and the Completed hook's outputs say where"}
             }
           },
           "selection": {
