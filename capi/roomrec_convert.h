@@ -41,7 +41,7 @@ extern "C" {
  *              "speaker_hold_ms": 2000, "speaker_lead_ms": 300,
  *              "names": false (peer names on the tiles), "speaker_border": false,
  *              "pause_mode": "cut" (default: the times every present peer is paused cut out) | "keep"} | null,
- *  "participants": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "speaker_audio": true,
+ *  "participants": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0, "speaker_audio": true,
  *                   "multichannel": false} | null,
  *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)
  *  "selection": {"include_peers": ["alice"], "exclude_peers": ["bob"],

@@ -96,10 +96,12 @@ ConvertJob parse_job(const char* job_json) {
     job.selection.exclude_tracks = names(sel, "exclude_tracks");
   }
   if (o.has("participants")) {
-    Obj p(o.at("participants"), "job.participants", {"output", "temp_dir", "speaker_audio", "multichannel"});
+    Obj p(o.at("participants"), "job.participants",
+          {"output", "temp_dir", "threads", "speaker_audio", "multichannel"});
     ParticipantsOptions opt;
     opt.output = p.required_str("output");
     opt.temp_dir = p.str("temp_dir");
+    opt.threads = p.u32("threads", 0);
     opt.speaker_audio = p.boolean("speaker_audio", opt.speaker_audio);
     opt.multichannel = p.boolean("multichannel", opt.multichannel);
     job.participants = std::move(opt);

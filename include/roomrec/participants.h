@@ -55,6 +55,7 @@ struct ParticipantsOptions {
   // peer address through output_address_allowed; a total deadline per request).
   std::function<bool(const std::string& address)> output_address_allowed;
   uint64_t output_request_timeout_ms = 0;
+  unsigned threads = 0;        // peers converted at once (each on its own thread); 0: one per core
   bool speaker_audio = true;   // {peer}-audio.webm: the peer's audio alone (Opus, the same packets)
   // speakers-multichannel.wav: 16-bit PCM at 16 kHz, channel i = the i-th peer
   // by name (ParticipantsResult::channels), each the peer's audio decoded and

@@ -61,7 +61,7 @@ More options (roomrec):
       --compose-speaker-lead <MS>              Switch to a speaker MS before the voice, default 300 [env: COMPOSE_SPEAKER_LEAD=]
       --compose-names                          Each tile shows its peer's name [env: COMPOSE_NAMES=]
       --compose-speaker-border                 A yellow frame around the active speaker [env: COMPOSE_SPEAKER_BORDER=]
-      --threads <N>                            Threads for transmuxing sessions and encoding, default: cores [env: THREADS=]
+      --threads <N>                            Threads for transmuxing sessions, participant files and encoding, default: cores [env: THREADS=]
       --speakers                               With --transmux: who spoke when, speakers.json beside summary.json [env: SPEAKERS=]
       --transmux-format <auto|webm|mkv|mp4>    Container of the transmuxed files, default auto (mp4 for H264/AV1,
                                                webm for VP8/VP9/Opus); a codec the container cannot hold goes to
@@ -353,6 +353,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     job.participants->output = f.participants_out_s3 ? *f.participants_out_s3 : *f.participants_out_path;
     job.participants->speaker_audio = f.participants_speaker_audio.value_or(true);
     job.participants->multichannel = f.participants_multichannel.value_or(false);
+    job.participants->threads = threads;
   } else if (f.participants_out_s3 || f.participants_out_path || f.participants_speaker_audio ||
              f.participants_multichannel) {
     usage_error("participant options were given without --participants");

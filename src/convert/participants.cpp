@@ -13,12 +13,15 @@
 #include <opus/opus.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <unistd.h>
 
@@ -35,6 +38,7 @@
 #include "s3/s3_client.h"
 #include "s3/s3_uri.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace roomrec {
 namespace fs = std::filesystem;
@@ -240,25 +244,55 @@ class Participants {
     silence_mono_ = std::move(mono.value());
     total_ms_ = (end - start) * peers.size();
 
-    std::vector<PcmChannel> mix;
+    // Peers are independent: several at once (each on its own thread), the results kept in peer order.
+    std::vector<PeerSessions*> order;
     for (auto& [name, p] : peers) {
       std::sort(p.sessions.begin(), p.sessions.end(), [](const SessionRef* a, const SessionRef* b) {
         return std::make_pair(a->chunks.front().key.from_ts, a->session) <
                std::make_pair(b->chunks.front().key.from_ts, b->session);
       });
-      PcmChannel pcm;
-      if (opt_.multichannel) {
-        pcm.file.reset(temp_file());
-        if (!pcm.file) return Status::error(ErrorCode::io, "cannot create a temporary file for the multichannel mix");
+      order.push_back(&p);
+    }
+    std::vector<PcmChannel> mix(opt_.multichannel ? order.size() : 0);
+    for (auto& pcm : mix) {
+      pcm.file.reset(temp_file());
+      if (!pcm.file) return Status::error(ErrorCode::io, "cannot create a temporary file for the multichannel mix");
+    }
+    std::vector<std::vector<ParticipantFile>> made(order.size());
+    unsigned threads = opt_.threads ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(order.size())));
+    std::atomic<size_t> next{0};
+    Status first_error;
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < order.size();) {
+        {
+          std::lock_guard lock(mu_);
+          if (!first_error.is_ok()) return;
+        }
+        Status st;
+        try {  // a pool thread must not end the process: the job fails instead
+          st = peer(*order[i], opt_.multichannel ? &mix[i] : nullptr, made[i]);
+        } catch (const std::exception& e) {
+          st = Status::error(ErrorCode::internal, "internal error: " + util::printable_text(e.what(), 200));
+        }
+        std::lock_guard lock(mu_);
+        if (!st) {
+          if (first_error.is_ok()) first_error = st.with_context(order[i]->peer);
+          stop_ = true;
+          return;
+        }
+        done_ms_ += end - start;
+        if (opt_.progress) opt_.progress(done_ms_, total_ms_);
       }
-      Status s = peer(p, opt_.multichannel ? &pcm : nullptr);
-      if (!s) return s.with_context(name);
-      if (opt_.multichannel) {
-        result_.channels.push_back(name);
-        mix.push_back(std::move(pcm));
-      }
-      done_ms_ += end - start;
-      if (opt_.progress) opt_.progress(done_ms_, total_ms_);
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (!first_error.is_ok()) return first_error;
+    for (size_t i = 0; i < order.size(); ++i) {
+      for (auto& f : made[i]) result_.files.push_back(std::move(f));
+      if (opt_.multichannel) result_.channels.push_back(order[i]->peer);
     }
     if (opt_.multichannel && !mix.empty()) {
       ParticipantFile f;
@@ -295,7 +329,11 @@ class Participants {
     auto src = file_source(path);
     if (!src) return src.status();
     const std::string key = s3_->uri().key(f.path);
-    if (Status s = s3_->put(key, *src.value(), f.bytes, content_type); !s) return s.with_context("uploading " + f.path);
+    {
+      std::lock_guard lock(s3_mu_);  // one S3 client, shared by the peer threads
+      if (Status s = s3_->put(key, *src.value(), f.bytes, content_type); !s)
+        return s.with_context("uploading " + f.path);
+    }
     src.value().reset();
     fs::remove(path, ec);
     f.uri = key;
@@ -320,10 +358,14 @@ class Participants {
     return f;
   }
 
-  bool cancelled() const { return opt_.cancel && opt_.cancel->load(); }
-  Status cancel_status() const { return Status::error(ErrorCode::cancelled, "participant files cancelled"); }
+  bool cancelled() const { return (opt_.cancel && opt_.cancel->load()) || stop_.load(); }
+  Status cancel_status() const {
+    return stop_ ? Status::error(ErrorCode::cancelled, "stopped: another participant failed")
+                 : Status::error(ErrorCode::cancelled, "participant files cancelled");
+  }
 
   void note(std::string p) {
+    std::lock_guard lock(mu_);
     for (auto& q : result_.problems)
       if (q == p) return;
     result_.problems.push_back(std::move(p));
@@ -396,7 +438,8 @@ class Participants {
     uint64_t last_video_ms = 0;
     bool video_written = false;
     bool need_keyframe = true;    // remux: at the start of every session's video
-    bool black_end = false;       // remux: a black key frame was made (black_)
+    bool black_end = false;       // remux: a black key frame was made (black)
+    std::vector<uint8_t> black;
     // re-encode
     bool reencode = false;
     std::unique_ptr<convert::VideoCompositor> compositor;
@@ -609,12 +652,13 @@ class Participants {
     if (out.empty() || !out.front().keyframe)
       return Status::error(ErrorCode::internal, "the encoder made no black key frame");
     // First in the file, before any audio: the frames after it keep their times.
-    black_ = std::move(out.front().data);
+    o.black = std::move(out.front().data);
     o.black_end = true;
-    return write_video(o, 0, black_.data(), black_.size(), true);
+    return write_video(o, 0, o.black.data(), o.black.size(), true);
   }
 
-  Status peer(const PeerSessions& p, PcmChannel* pcm) {
+  // One peer's files (made: what was written); runs on a pool thread.
+  Status peer(const PeerSessions& p, PcmChannel* pcm, std::vector<ParticipantFile>& made) {
     auto v = probe(p);
     if (!v) return v.status();
     Out o;
@@ -718,7 +762,7 @@ class Participants {
       // Remux: the last frame is held from the leave; a black key frame one
       // frame before the room's end makes the video track last as long as the room.
       const uint64_t at = end_ - start_ - kBlackEndMs;
-      if (Status s = write_video(o, at, black_.data(), black_.size(), true); !s) return s;
+      if (Status s = write_video(o, at, o.black.data(), o.black.size(), true); !s) return s;
     }
     if (Status s = fill_audio(o, end_ - start_); !s) return s;
     if (o.next_audio_ms == 0)  // a room shorter than one frame
@@ -734,7 +778,7 @@ class Participants {
     log_message(LogLevel::info, kComponent,
                 "wrote " + o.av_name + " (video " + o.file.video + ", " + std::to_string(o.file.audio_frames) +
                     " audio frames, " + std::to_string(o.file.silence_frames) + " silence frames)");
-    result_.files.push_back(o.file);
+    made.push_back(o.file);
     if (o.audio) {
       if (Status s = o.audio->finish(); !s) return s.with_context(o.audio_name);
       o.audio_file.audio = o.file.audio;
@@ -743,7 +787,7 @@ class Participants {
       o.audio_file.duration_ms = o.file.duration_ms;
       o.audio_file.pauses = o.file.pauses;
       if (Status s = store(o.audio_file, "audio/webm"); !s) return s;
-      result_.files.push_back(o.audio_file);
+      made.push_back(o.audio_file);
     }
     if (o.pcm) {
       // Exactly the room's samples: the frames may end up to one frame past it.
@@ -768,13 +812,17 @@ class Participants {
   uint64_t total_ms_ = 0, done_ms_ = 0;
   bool staging_ = false;                 // dir_ is a temporary folder for an S3 output
   std::unique_ptr<s3::S3Client> s3_;
-  std::vector<uint8_t> silence_stereo_, silence_mono_, black_;
+  std::vector<uint8_t> silence_stereo_, silence_mono_;
+  std::mutex mu_;       // result_.problems, progress, the first error across peer threads
+  std::mutex s3_mu_;
+  std::atomic<bool> stop_{false};
   ParticipantsResult result_;
 };
 
 }  // namespace
 
 Status validate(const ParticipantsOptions& o) {
+  if (o.threads > 256) return invalid("participants.threads must be 0..256 (0: one per core)");
   if (!o.output.empty()) {
     if (util::is_http_uri(o.output)) {
       auto uri = s3::S3Uri::parse(o.output);

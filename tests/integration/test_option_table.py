@@ -216,6 +216,8 @@ PRESIGNED = "http://127.0.0.1:9/bucket/people?X-Amz-Algorithm=AWS4-HMAC-SHA256&X
 PARTICIPANT_CASES = [
     ({"output": PRESIGNED}, ["--participants-out-path", PRESIGNED],
      "participants.output must be an S3 URI with credentials or a folder, not a presigned URL"),
+    ({"output": "people", "threads": 300}, ["--participants-out-path", "people", "--threads", "300"],
+     "participants.threads must be 0..256 (0: one per core)"),
     ({"output": "ftp://host/people"}, ["--participants-out-path", "ftp://host/people"],
      "participants.output: unsupported URI scheme 'ftp' (use http(s):// for S3, file:// or a path for a local folder)"),
 ]
