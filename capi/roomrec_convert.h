@@ -28,7 +28,7 @@ extern "C" {
  *                         and AV1, webm for VP8, VP9 and Opus; a codec the asked container cannot
  *                         hold goes to the nearest one that can, listed in "problems"),
  *               "mp4_mode": "faststart" | "fragmented",
- *               "pause_mode": "keep" | "cut" (recording pauses kept as a gap, or cut out)} | null,
+ *               "pause_mode": "cut" (default: recording pauses cut out) | "keep" (kept as a gap)} | null,
  *  "compose": {"output": "<file | S3 URI | presigned PUT URL>", "audio": true, "video": true,
  *              "width": 1280, "height": 720, "fps": 15, "video_codec": "vp8" | "vp9" | "h264" (MP4),
  *              "audio_codec": "opus" | "aac" (default aac with h264, else opus; aac: MP4),
@@ -41,7 +41,7 @@ extern "C" {
  *                        (a custom layout; README "Layouts"),
  *              "speaker_hold_ms": 2000, "speaker_lead_ms": 300,
  *              "names": false (peer names on the tiles), "speaker_border": false,
- *              "pause_mode": "keep" | "cut" (cut: the times every present peer is paused)} | null,
+ *              "pause_mode": "cut" (default: the times every present peer is paused cut out) | "keep"} | null,
  *  "participants": {"output": "<folder | S3 URI prefix>", "temp_dir": "", "threads": 0, "speaker_audio": true,
  *                   "multichannel": false} | null,
  *  (participants: one file per peer on the room's timeline, see roomrec/participants.h)

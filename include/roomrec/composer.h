@@ -65,11 +65,11 @@ struct ComposeOptions {
   bool speaker_border = false;      // a yellow frame around the active speaker's tile
   // Recording pauses. In either mode a paused peer's audio is silent and its picture leaves the
   // grid at the pause (the others' cells reflow), coming back with its first key frame after the
-  // resume. "keep" (default): the file is the room's timeline, paused time included. "cut": the
+  // resume. "keep": the file is the room's timeline, paused time included. "cut" (default): the
   // times when every peer present is paused (session pause, or all its open tracks paused) are
   // taken out; output time = room time - start - (such paused time before it). Times when nobody
   // is present are kept.
-  std::string pause_mode = "keep";
+  std::string pause_mode = "cut";
 };
 
 // The composed file's container: "mp4" when video_codec is h264 or the audio

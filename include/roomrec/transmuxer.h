@@ -25,10 +25,10 @@
 //       "pauses": [{"start", "end"}], "paused_ms": <paused time between start and end>}]}}}}
 // (a pause still open when the session or track ended ends there). pause_mode says what the file
 // does with the paused time:
-//   "keep" (default): the file stays on the room timeline: paused time is a gap in the frames (a
+//   "keep": the file stays on the room timeline: paused time is a gap in the frames (a
 //       player holds the last picture; Opus tracks get 20 ms silent frames across it, so audio
 //       plays on as silence). File time = room time - start.
-//   "cut": the paused time is taken out: frames after a pause move earlier by the paused time
+//   "cut" (default: one continuous file across pauses): the paused time is taken out: frames after a pause move earlier by the paused time
 //       before them, so the file plays without the gaps and lasts (end - start - paused_ms).
 //       File time = room time - start - (paused time between start and that moment).
 // start, end, the pauses and data-channel times stay in room time in either mode.
@@ -81,8 +81,9 @@ struct TransmuxOptions {
   // Who spoke when (speakers.h): speakers.json beside summary.json, and in the result.
   bool speakers = false;
   SpeakerOptions speaker_options;
-  // What the files do with paused time: "keep" (a gap on the room timeline) or "cut" (see above).
-  std::string pause_mode = "keep";
+  // What the files do with paused time: "cut" (taken out, the default) or "keep" (a gap on the room
+  // timeline; see above).
+  std::string pause_mode = "cut";
 };
 
 struct TransmuxFile {

@@ -71,8 +71,8 @@ More options (roomrec):
       --transmux-mp4-mode <faststart|fragmented>
                                                MP4 index at the front (default) or fragmented MP4 written as it
                                                goes [env: TRANSMUX_MP4_MODE=]
-      --pause-mode <keep|cut>                  Recording pauses: keep the paused time as a gap on the room timeline
-                                               (default), or cut it out (transmux and compose) [env: PAUSE_MODE=]
+      --pause-mode <cut|keep>                  Recording pauses: cut the paused time out (default), or keep it as a
+                                               gap on the room timeline (transmux and compose) [env: PAUSE_MODE=]
       --include-peers <P1,P2,...>              Only these peers go into the outputs (consent) [env: INCLUDE_PEERS=]
       --exclude-peers <P1,P2,...>              These peers go into no output, not even the mix [env: EXCLUDE_PEERS=]
       --exclude-tracks <PEER/TRACK,TRACK,...>  Tracks left out: one peer's (alice/video_main) or every peer's

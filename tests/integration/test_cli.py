@@ -409,14 +409,15 @@ def test_participant_files_beside_the_transmuxed_files(local_room, tmp_path, vid
 
 def test_pause_mode_keep_and_cut(tmp_path):
     """Issue 18: a recording paused from 2 s to 4 s (examples/record_synthetic --pause) converts to one file
-    per track either way; keep holds the room timeline, cut drops the 2 s; every file probes and decodes."""
+    per track either way; keep holds the room timeline, cut drops the 2 s, and no --pause-mode is cut (the
+    issue's default: one continuous file across pauses); every file probes and decodes."""
     room = record(str(tmp_path / "rec"), "--peers", "2", "--seconds", "6", "--size", "160x120", "--pause", "2-4")
     durations = {}
-    for mode in ("keep", "cut"):
+    for mode in ("keep", "cut", "default"):
         out = tmp_path / mode
         r = cli("-q", "--in-s3", room, "--transmux", "--transmux-out-path", str(out / "t"), "--compose-audio",
                 "--compose-video", "--compose-out-path", str(out / "room.webm"), "--compose-size", "320x240",
-                "--pause-mode", mode)
+                *([] if mode == "default" else ["--pause-mode", mode]))
         assert r.returncode == 0, r.stderr
         result = json.loads(r.stdout)
         alice = [f for f in result["transmux"]["files"] if f["peer"] == "alice"]
@@ -435,6 +436,7 @@ def test_pause_mode_keep_and_cut(tmp_path):
     for codec in ("opus", "vp8"):
         assert abs(durations[("keep", codec)] - 6.0) < 0.3, durations
         assert abs(durations[("cut", codec)] - 4.0) < 0.3, durations
+        assert durations[("default", codec)] == durations[("cut", codec)], durations
 
 
 def test_participant_files_into_s3(tmp_path):

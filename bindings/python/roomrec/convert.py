@@ -41,7 +41,7 @@ def convert(job: Optional[Mapping[str, Any]] = None, *, input: Optional[str] = N
             participants={"output": "/out/people", "multichannel": True},
             selection={"exclude_peers": ["bob"]})
 
-    transmux/compose "pause_mode": "keep" (paused time stays as a gap) or "cut"; selection (consent):
+    transmux/compose "pause_mode": "cut" (the default: paused time taken out) or "keep" (it stays as a gap); selection (consent):
     {"include_peers": [...], "exclude_peers": [...], "exclude_tracks": ["peer/track" or "track"]}.
 
     compose takes the C ABI's fields (roomrec_convert.h), e.g. a layout:

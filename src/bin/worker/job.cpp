@@ -217,7 +217,7 @@ json spec_to_json(const JobSpec& spec) {
     if (spec.transmux->speakers) j["transmux"]["speakers"] = true;
     if (spec.transmux->format != "auto") j["transmux"]["format"] = spec.transmux->format;
     if (spec.transmux->mp4_mode != "faststart") j["transmux"]["mp4_mode"] = spec.transmux->mp4_mode;
-    if (spec.transmux->pause_mode != "keep") j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
+    if (spec.transmux->pause_mode != TransmuxOptions{}.pause_mode) j["transmux"]["pause_mode"] = spec.transmux->pause_mode;
   }
   if (spec.compose) {
     const ComposeOptions& o = spec.compose->options;
@@ -234,7 +234,7 @@ json spec_to_json(const JobSpec& spec) {
     if (o.speaker_lead_ms != ComposeOptions{}.speaker_lead_ms) c["speaker_lead_ms"] = o.speaker_lead_ms;
     if (o.names) c["names"] = true;
     if (o.speaker_border) c["speaker_border"] = true;
-    if (o.pause_mode != "keep") c["pause_mode"] = o.pause_mode;
+    if (o.pause_mode != ComposeOptions{}.pause_mode) c["pause_mode"] = o.pause_mode;
     if (o.thumbnail_interval_s) c["thumbnail_interval_s"] = o.thumbnail_interval_s;
     j["compose"] = std::move(c);
   }

@@ -22,7 +22,7 @@ struct TransmuxSpec {
   bool speakers = false;  // speakers.json (who spoke when) beside summary.json
   std::string format = "auto";          // TransmuxOptions::format
   std::string mp4_mode = "faststart";   // TransmuxOptions::mp4_mode
-  std::string pause_mode = "keep";  // TransmuxOptions::pause_mode
+  std::string pause_mode = "cut";  // TransmuxOptions::pause_mode
 };
 
 struct ComposeSpec {

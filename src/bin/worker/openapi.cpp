@@ -37,7 +37,7 @@ const std::string& openapi_document() {
                            "speakers": {"type": "boolean", "default": false, "description": "who spoke when: speakers.json beside summary.json"},
                            "format": {"type": "string", "enum": ["auto", "webm", "mkv", "mp4"], "default": "auto", "description": "container of the files (frames copied, never transcoded). auto: mp4 for H264 and AV1, webm for VP8, VP9 and Opus. mp4: H264, AV1 and Opus in MP4 (VP8/VP9 then go to webm). webm: VP8, VP9, AV1, Opus (H264 then goes to mkv). mkv: everything. A track that cannot go into the asked container is written in the nearest one that can and listed in problems; each file says its container."},
                            "mp4_mode": {"type": "string", "enum": ["faststart", "fragmented"], "default": "faststart", "description": "MP4 files: the index at the front, or fragmented MP4 written as it goes (a cut conversion leaves a playable prefix)"},
-                           "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
+                           "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "cut", "description": "recording pauses: keep the paused time as a gap on the room timeline (Opus gets silence, video holds), or cut it out of each file; one file per track either way"}}
           },
           "compose": {
             "type": "object", "nullable": true, "additionalProperties": false,
@@ -60,7 +60,7 @@ const std::string& openapi_document() {
               "speaker_lead_ms": {"type": "integer", "minimum": 0, "maximum": 5000, "default": 300, "description": "a switch comes this far ahead of the voice"},
               "names": {"type": "boolean", "default": false, "description": "each tile shows its peer's name"},
               "speaker_border": {"type": "boolean", "default": false, "description": "a yellow frame around the active speaker's tile"},
-              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "keep", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"},
+              "pause_mode": {"type": "string", "enum": ["keep", "cut"], "default": "cut", "description": "recording pauses: a paused peer is silent and leaves the grid either way; cut takes out the times when every peer present is paused"},
               "thumbnail_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0, "description": "a JPEG every N seconds of the composed video, a sprite sheet and a WebVTT track in {compose output without its extension}-thumbnails/ (0: none); the result's compose.thumbnails_vtt and the Completed hook's outputs say where"}
             }
           },
