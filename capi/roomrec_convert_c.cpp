@@ -57,7 +57,7 @@ ConvertJob parse_job(const char* job_json) {
   }
   if (o.has("compose")) {
     Obj c(o.at("compose"), "job.compose",
-          {"output", "audio", "video", "width", "height", "fps", "video_codec", "video_bitrate", "audio_bitrate",
+          {"output", "audio", "video", "width", "height", "fps", "video_codec", "audio_codec", "video_bitrate", "audio_bitrate",
            "threads", "keyframe_interval_s", "cpu_used", "temp_dir", "thumbnail_interval_s", "layout",
            "speaker_hold_ms", "speaker_lead_ms", "names", "speaker_border", "pause_mode"});
     ComposeOptions opt;
@@ -69,6 +69,7 @@ ConvertJob parse_job(const char* job_json) {
     opt.height = c.u32("height", opt.height);
     opt.fps = c.u32("fps", opt.fps);
     opt.video_codec = c.str("video_codec", opt.video_codec);
+    opt.audio_codec = c.str("audio_codec", opt.audio_codec);
     opt.video_bitrate = c.u32("video_bitrate", opt.video_bitrate);
     opt.audio_bitrate = c.u32("audio_bitrate", opt.audio_bitrate);
     opt.threads = c.u32("threads", opt.threads);

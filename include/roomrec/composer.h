@@ -1,5 +1,7 @@
-// Composer: a whole room in one WebM — every voice mixed, every camera in a
-// grid that follows who is live, audio and video on one timeline.
+// Composer: a whole room in one file — every voice mixed, every camera in a
+// grid that follows who is live, audio and video on one timeline. WebM (VP8 or
+// VP9 + Opus), or MP4 with faststart (H264 from OpenH264 + AAC or Opus,
+// written by FFmpeg's libavformat): see compose_container().
 #pragma once
 
 #include <roomrec/export.h>
@@ -22,9 +24,12 @@ struct ComposeOptions {
   std::string output;
   std::string temp_dir;  // staging for S3/presigned outputs; default $TMPDIR or /tmp
   uint32_t width = 1280, height = 720, fps = 15;
-  std::string video_codec = "vp8";  // or "vp9"
+  std::string video_codec = "vp8";  // "vp8" or "vp9" (WebM), "h264" (MP4, OpenH264 Constrained Baseline)
+  // "opus" or "aac" (FFmpeg's native AAC-LC encoder; MP4 only); empty: aac
+  // with video_codec h264, opus otherwise.
+  std::string audio_codec;
   uint32_t video_bitrate = 1'500'000;  // bit/s, 50k..50M
-  uint32_t audio_bitrate = 64'000;     // bit/s, 6k..510k (Opus)
+  uint32_t audio_bitrate = 64'000;     // bit/s, 6k..510k
   // Threads kept busy. 1: reading, decoding, mixing, layout and encoding
   // take turns on the calling thread. 2 or more: the video encoder runs on a
   // thread of its own, given threads - 1 libvpx threads, while the calling
@@ -67,11 +72,23 @@ struct ComposeOptions {
   std::string pause_mode = "cut";
 };
 
+// The composed file's container: "mp4" when video_codec is h264 or the audio
+// is AAC, else "webm".
+inline std::string compose_container(const ComposeOptions& o) {
+  return o.video_codec == "h264" || o.audio_codec == "aac" ? "mp4" : "webm";
+}
+// The audio codec compose writes: audio_codec, or its default.
+inline std::string compose_audio_codec(const ComposeOptions& o) {
+  if (!o.audio_codec.empty()) return o.audio_codec;
+  return o.video_codec == "h264" ? "aac" : "opus";
+}
+
 struct ComposeResult {
   std::string media_uri;   // the local path, the S3 key, or the presigned URL without its query
   uint64_t duration_ms = 0;  // of the file (with pause_mode "cut": without the paused time)
   uint64_t paused_ms = 0;    // room time cut out (pause_mode "cut"), 0 otherwise
-  uint64_t bytes = 0;      // the WebM file's size
+  uint64_t bytes = 0;      // the file's size
+  std::string container;   // "webm" or "mp4" (compose_container())
   uint64_t source_frames = 0;  // recorded audio and video frames that went in (0: the file is silence only)
   std::string thumbnails_vtt;  // with thumbnail_interval_s: the WebVTT track's path, or its S3 key
   uint64_t thumbnails = 0;     // how many

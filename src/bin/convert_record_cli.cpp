@@ -51,7 +51,9 @@ More options (roomrec):
       --compose-fps <FPS>                      Composed frame rate, default 15 [env: COMPOSE_FPS=]
       --compose-video-bitrate <BPS>            Video bitrate in bit/s (k/M suffixes), default 1500k [env: COMPOSE_VIDEO_BITRATE=]
       --compose-audio-bitrate <BPS>            Audio bitrate in bit/s (k/M suffixes), default 64k [env: COMPOSE_AUDIO_BITRATE=]
-      --compose-codec <vp8|vp9>                Composed video codec, default vp8 [env: COMPOSE_CODEC=]
+      --compose-codec <vp8|vp9|h264>           Composed video codec, default vp8 (WebM); h264: MP4 [env: COMPOSE_CODEC=]
+      --compose-audio-codec <opus|aac>         Composed audio codec, default aac with h264, else opus; aac
+                                               makes an MP4 [env: COMPOSE_AUDIO_CODEC=]
       --compose-thumbnails <SECONDS>           Thumbnails every SECONDS (JPEGs, sprite, WebVTT) into
                                                {compose-out-path without .webm}-thumbnails/ [env: COMPOSE_THUMBNAILS=]
       --compose-layout <LAYOUT>                grid (default), speaker, single-speaker, presentation, a JSON
@@ -150,7 +152,7 @@ struct Flags {
   std::optional<bool> participants, participants_speaker_audio, participants_multichannel;
   std::optional<std::string> participants_out_s3, participants_out_path;
   std::optional<std::string> size, fps, video_bitrate, audio_bitrate, codec, threads, thumbnails;
-  std::optional<std::string> transmux_format, transmux_mp4_mode;
+  std::optional<std::string> transmux_format, transmux_mp4_mode, audio_codec;
   std::optional<std::string> layout, speaker_hold, speaker_lead;
   std::optional<std::string> pause_mode, include_peers, exclude_peers, exclude_tracks;
   bool quiet = false;
@@ -180,6 +182,7 @@ const Spec kSpecs[] = {
     {"--compose-video-bitrate", "COMPOSE_VIDEO_BITRATE", &Flags::video_bitrate},
     {"--compose-audio-bitrate", "COMPOSE_AUDIO_BITRATE", &Flags::audio_bitrate},
     {"--compose-codec", "COMPOSE_CODEC", &Flags::codec},
+    {"--compose-audio-codec", "COMPOSE_AUDIO_CODEC", &Flags::audio_codec},
     {"--compose-thumbnails", "COMPOSE_THUMBNAILS", &Flags::thumbnails},
     {"--compose-layout", "COMPOSE_LAYOUT", &Flags::layout},
     {"--compose-speaker-hold", "COMPOSE_SPEAKER_HOLD", &Flags::speaker_hold},
@@ -309,7 +312,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
   }
 
   const bool audio = f.compose_audio.value_or(false), video = f.compose_video.value_or(false);
-  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec || f.thumbnails ||
+  const bool compose_opts = f.size || f.fps || f.video_bitrate || f.audio_bitrate || f.codec || f.audio_codec || f.thumbnails ||
                             f.layout || f.speaker_hold || f.speaker_lead || f.names || f.speaker_border;
   if (audio || video) {
     if (f.compose_out_s3 && f.compose_out_path)
@@ -330,6 +333,7 @@ roomrec::ConvertJob build_job(const Flags& f) {
     if (f.video_bitrate) c.video_bitrate = parse_bitrate("--compose-video-bitrate", *f.video_bitrate);
     if (f.audio_bitrate) c.audio_bitrate = parse_bitrate("--compose-audio-bitrate", *f.audio_bitrate);
     if (f.codec) c.video_codec = *f.codec;
+    if (f.audio_codec) c.audio_codec = *f.audio_codec;
     if (f.thumbnails) c.thumbnail_interval_s = parse_uint("--compose-thumbnails", *f.thumbnails);
     if (f.layout) c.layout = read_layout(*f.layout);
     if (f.speaker_hold) c.speaker_hold_ms = parse_uint("--compose-speaker-hold", *f.speaker_hold);

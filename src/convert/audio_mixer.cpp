@@ -323,6 +323,13 @@ void AudioMixer::mix_frame(int valid, std::vector<EncodedAudio>& out) {
   EncodedAudio e;
   e.pts_ms = mix_pos_ / kPerMs;
   e.duration_ms = 20;
+  if (opt_.pcm) {
+    e.pcm.assign(pcm, pcm + static_cast<size_t>(kFrame) * (opt_.channels == 1 ? 1 : 2));
+    out.push_back(std::move(e));
+    ++stats_.frames_out;
+    mix_pos_ = end;
+    return;
+  }
   int n = enc_ ? opus_encode_float(enc_.get(), pcm, kFrame, packet_.data(), static_cast<opus_int32>(packet_.size()))
                : -1;
   if (n > 0) {

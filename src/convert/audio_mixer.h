@@ -44,12 +44,15 @@ struct AudioMixerOptions {
   uint32_t bitrate = 64000;  // bits/s, clamped to libopus's 6000..510000
   uint32_t channels = 2;     // output: 1 (L+R downmix) or 2 (anything else counts as 2)
   float headroom_db = -3.0f; // gain applied to the sum before the limiter
+  bool pcm = false;          // output EncodedAudio::pcm (for another encoder, e.g. AAC) instead of Opus
 };
 
 // One Opus packet of the mix.
 struct EncodedAudio {
-  std::vector<uint8_t> data;
+  std::vector<uint8_t> data;  // Opus; empty with AudioMixerOptions::pcm
+  std::vector<float> pcm;     // with AudioMixerOptions::pcm: the 20 ms mixed, interleaved, 48 kHz
   uint64_t pts_ms = 0;
+  uint64_t pts_us = 0;  // when set: the exact time (AAC packets of 1024 samples do not fall on whole ms)
   uint32_t duration_ms = 20;
 };
 

@@ -21,6 +21,8 @@
 #include "convert/video_compositor.h"
 #include "media/frame_assembler.h"
 #include "media/video_decoder.h"
+#include "media/aac_encoder.h"
+#include "media/mp4_writer.h"
 #include "media/webm_writer.h"
 #include "read/room_reader.h"
 #include "rtp/depacketizer.h"
@@ -90,7 +92,13 @@ class Compose {
     if (opt_.audio) {
       convert::AudioMixerOptions ao;
       ao.bitrate = opt_.audio_bitrate;
+      ao.pcm = aac_;  // AAC: the mixed PCM goes to FFmpeg's encoder instead of libopus
       mixer_ = std::make_unique<convert::AudioMixer>(ao);
+      if (aac_) {
+        auto enc = media::AacEncoder::create(2, opt_.audio_bitrate);
+        if (!enc) return enc.status();
+        aac_encoder_ = std::move(enc.value());
+      }
       mixer_->set_start(start_);
     }
     if (opt_.video) {
@@ -222,9 +230,11 @@ class Compose {
     const uint64_t out_end = out_time(end_);
     s = produce(out_end, true);
     if (!s) return s;
-    s = writer_->finish();
+    s = writer_ ? writer_->finish() : mp4_writer_->finish();
     if (!s) return s;
     writer_.reset();
+    mp4_writer_.reset();
+    result_.container = mp4_ ? "mp4" : "webm";
     for (auto& p : reader.problems())
       if (std::find(result_.problems.begin(), result_.problems.end(), p) == result_.problems.end())
         result_.problems.push_back(p);
@@ -270,6 +280,39 @@ class Compose {
   }
 
   Status open_writer() {
+    if (mp4_) {
+      auto w = media::Mp4Writer::create(local_path_, media::Mp4Mode::faststart);
+      if (!w) return w.status();
+      mp4_writer_ = std::move(w.value());
+      mp4_writer_->set_creation_time_ms(start_);  // the room's start: same recording, same bytes
+      if (compositor_) {
+        media::Mp4VideoParams p;
+        p.codec = opt_.video_codec;
+        p.width = opt_.width;
+        p.height = opt_.height;
+        p.codec_private = compositor_->codec_private();
+        auto t = mp4_writer_->add_video_track(p);
+        if (!t) return t.status();
+        video_track_ = *t;
+      }
+      if (mixer_) {
+        media::Mp4AudioParams p;
+        p.channels = 2;
+        if (aac_) {
+          p.codec = "aac";
+          p.codec_private = aac_encoder_->audio_specific_config();
+          p.initial_padding = aac_encoder_->delay();
+          p.frame_size = aac_encoder_->frame_size();
+        } else {
+          p.codec = "opus";
+          p.initial_padding = mixer_->pre_skip();
+        }
+        auto t = mp4_writer_->add_audio_track(p);
+        if (!t) return t.status();
+        audio_track_ = *t;
+      }
+      return Status::ok();
+    }
     auto w = media::WebmWriter::create(local_path_, media::Container::webm);
     if (!w) return w.status();
     writer_ = std::move(w.value());
@@ -292,6 +335,36 @@ class Compose {
       if (!t) return t.status();
       audio_track_ = *t;
     }
+    return Status::ok();
+  }
+
+  // AAC: the mixer's PCM frames become AAC packets (contiguous, 1024 samples
+  // each, the first starting at the room's start: the encoder's priming is the
+  // MP4's edit list). Packets not yet written stay ahead of the new ones.
+  Status encode_aac(bool final) {
+    std::vector<convert::EncodedAudio> out;
+    for (auto& e : audio_out_) {
+      if (e.pcm.empty()) {
+        out.push_back(std::move(e));
+        continue;
+      }
+      Status s = aac_encoder_->push(e.pcm.data(), e.pcm.size() / 2, aac_out_);
+      if (!s) return s;
+    }
+    if (final) {
+      Status s = aac_encoder_->finish(aac_out_);
+      if (!s) return s;
+    }
+    for (auto& p : aac_out_) {
+      convert::EncodedAudio e;
+      e.data = std::move(p.data);
+      const uint64_t us = p.index * aac_encoder_->frame_size() * 1'000'000ull / 48'000;
+      e.pts_ms = start_ + us / 1000;
+      e.pts_us = start_ * 1000 + us;
+      out.push_back(std::move(e));
+    }
+    aac_out_.clear();
+    audio_out_ = std::move(out);
     return Status::ok();
   }
 
@@ -434,6 +507,10 @@ class Compose {
       else
         mixer_->mix_until(until, audio_out_);
     }
+    if (aac_) {
+      Status s = encode_aac(final);
+      if (!s) return s;
+    }
     if (compositor_) {
       Status s = final ? compositor_->finish(until, video_out_) : compositor_->render_until(until, video_out_);
       if (!s) return s;
@@ -443,9 +520,11 @@ class Compose {
 
   Status write_ready(bool all) {
     size_t a = 0, v = 0;
-    auto write = [&](uint64_t track, const std::vector<uint8_t>& data, uint64_t pts, bool key) {
+    auto write = [&](uint64_t track, const std::vector<uint8_t>& data, uint64_t pts, bool key, uint64_t pts_us = 0) {
       uint64_t rel = pts > start_ ? pts - start_ : 0;
-      return writer_->write_frame(track, data.data(), data.size(), rel * 1'000'000ull, key);
+      if (writer_) return writer_->write_frame(track, data.data(), data.size(), rel * 1'000'000ull, key);
+      const uint64_t rel_us = pts_us ? (pts_us > start_ * 1000 ? pts_us - start_ * 1000 : 0) : rel * 1000;
+      return mp4_writer_->write_frame(static_cast<uint32_t>(track), data.data(), data.size(), rel_us, key);
     };
     for (;;) {
       bool have_a = a < audio_out_.size(), have_v = v < video_out_.size();
@@ -454,7 +533,7 @@ class Compose {
       if (!all && mixer_ && compositor_ && (!have_a || !have_v)) break;
       bool take_v = have_v && (!have_a || video_out_[v].pts_ms <= audio_out_[a].pts_ms);
       Status s = take_v ? write(video_track_, video_out_[v].data, video_out_[v].pts_ms, video_out_[v].keyframe)
-                        : write(audio_track_, audio_out_[a].data, audio_out_[a].pts_ms, true);
+                        : write(audio_track_, audio_out_[a].data, audio_out_[a].pts_ms, true, audio_out_[a].pts_us);
       if (!s) return s;
       take_v ? ++v : ++a;
     }
@@ -525,7 +604,7 @@ class Compose {
       auto src = file_source(local_path_);
       if (!src) return src.status();
       s3::S3Client client(uri_, s3::S3ClientOptions{output_http_options(opt_)});
-      Status s = client.put(uri_.prefix, *src.value(), result_.bytes, "video/webm");
+      Status s = client.put(uri_.prefix, *src.value(), result_.bytes, mp4_ ? "video/mp4" : "video/webm");
       if (!s) return s.with_context("uploading the composed file");
       result_.media_uri = uri_.prefix;
     } else {
@@ -553,7 +632,12 @@ class Compose {
   uint64_t produced_ = 0;  // media time mixed and rendered up to
   std::unique_ptr<convert::AudioMixer> mixer_;
   std::unique_ptr<convert::VideoCompositor> compositor_;
-  std::unique_ptr<media::WebmWriter> writer_;
+  std::unique_ptr<media::WebmWriter> writer_;         // webm
+  std::unique_ptr<media::Mp4Writer> mp4_writer_;      // mp4 (video_codec h264, or AAC audio)
+  const bool mp4_ = compose_container(opt_) == "mp4";
+  const bool aac_ = opt_.audio && compose_audio_codec(opt_) == "aac";
+  std::unique_ptr<media::AacEncoder> aac_encoder_;
+  std::vector<media::AacPacket> aac_out_;
   uint64_t video_track_ = 0, audio_track_ = 0;
   std::map<std::pair<size_t, uint32_t>, Track> tracks_;
   // Per session (RoomReader index): its first sender reports, read on first use.

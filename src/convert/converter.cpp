@@ -94,7 +94,14 @@ Status validate(const ComposeOptions& c) {
   if (c.width < 16 || c.height < 16 || c.width > 7680 || c.height > 4320 || (c.width | c.height) & 1)
     return invalid("compose.width and compose.height must be even, 16x16 to 7680x4320");
   if (c.fps < 1 || c.fps > 120) return invalid("compose.fps must be 1..120");
-  if (c.video_codec != "vp8" && c.video_codec != "vp9") return invalid("compose.video_codec must be vp8 or vp9");
+  if (c.video_codec != "vp8" && c.video_codec != "vp9" && c.video_codec != "h264")
+    return invalid("compose.video_codec must be vp8, vp9 or h264");
+  if (!c.audio_codec.empty() && c.audio_codec != "opus" && c.audio_codec != "aac")
+    return invalid("compose.audio_codec must be opus or aac");
+  if (c.audio_codec == "aac" && c.video && c.video_codec != "h264")
+    return invalid("compose.audio_codec aac goes into MP4, which needs compose.video_codec h264 (vp8 and vp9 compose into WebM with opus)");
+  if (c.thumbnail_interval_s && compose_container(c) == "mp4")
+    return invalid("compose.thumbnail_interval_s needs a WebM compose (video_codec vp8 or vp9)");
   if (c.video_bitrate < 50'000 || c.video_bitrate > 50'000'000)
     return invalid("compose.video_bitrate must be 50000..50000000 bit/s");
   if (c.audio_bitrate < 6'000 || c.audio_bitrate > 510'000)
@@ -281,6 +288,7 @@ std::string ConvertResult::to_json(int indent) const {
                     {"duration_ms", compose->duration_ms},
                     {"paused_ms", compose->paused_ms},
                     {"bytes", compose->bytes},
+                    {"container", compose->container},
                     {"thumbnails", compose->thumbnails},
                     {"thumbnails_vtt", compose->thumbnails_vtt.empty() ? nlohmann::ordered_json(nullptr)
                                                                        : nlohmann::ordered_json(compose->thumbnails_vtt)}};

@@ -5,6 +5,8 @@
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
 
+#include "media/h264_encoder.h"
+
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
@@ -50,8 +52,9 @@ struct VideoCompositor::Encoder {
   };
 
   vpx_codec_ctx_t ctx{};
-  std::vector<vpx_image_t> imgs;  // one per canvas
+  std::vector<vpx_image_t> imgs;  // one per canvas (wraps its I420 bytes, for H264 too)
   bool ready = false;
+  std::unique_ptr<media::H264Encoder> h264;  // codec "h264": OpenH264 instead of libvpx
 
   std::thread thread;
   std::mutex mu;
@@ -75,6 +78,16 @@ struct VideoCompositor::Encoder {
 
   // Encodes one job and appends its packets (pts relative to the start).
   Status run(const Job& j, std::vector<EncodedVideo>& out) {
+    if (h264) {
+      if (j.flush) return Status::ok();  // no frames held back
+      EncodedVideo e;
+      Status s = h264->encode(imgs[j.canvas].planes[VPX_PLANE_Y], static_cast<uint64_t>(j.pts), e.data, e.keyframe);
+      if (!s) return s;
+      if (e.data.empty()) return Status::ok();
+      e.pts_ms = static_cast<uint64_t>(std::max<vpx_codec_pts_t>(0, j.pts));
+      out.push_back(std::move(e));
+      return Status::ok();
+    }
     vpx_codec_err_t rc = j.flush ? vpx_codec_encode(&ctx, nullptr, -1, 1, 0, VPX_DL_REALTIME)
                                  : vpx_codec_encode(&ctx, &imgs[j.canvas], j.pts, j.duration, 0, VPX_DL_REALTIME);
     if (rc != VPX_CODEC_OK)
@@ -151,8 +164,8 @@ Status VideoCompositor::init() {
     return init_status_;
   };
   std::string codec = util::ascii_lowercase(opt_.codec);
-  if (codec != "vp8" && codec != "vp9")
-    return fail(ErrorCode::unsupported, "output codec must be vp8 or vp9, not \"" + opt_.codec + "\"");
+  if (codec != "vp8" && codec != "vp9" && codec != "h264")
+    return fail(ErrorCode::unsupported, "output codec must be vp8, vp9 or h264, not \"" + opt_.codec + "\"");
   if (opt_.width < 2 || opt_.height < 2 || opt_.width > kMaxDimension || opt_.height > kMaxDimension)
     return fail(ErrorCode::invalid_argument, "output size " + std::to_string(opt_.width) + "x" +
                                                  std::to_string(opt_.height) + " is out of range (2..16384)");
@@ -164,6 +177,29 @@ Status VideoCompositor::init() {
     if (!font) return fail(font.status().code(), font.status().message());
     font_ = std::move(font.value());
   }
+  if (codec == "h264") {
+    media::H264EncoderOptions ho;
+    ho.width = opt_.width;
+    ho.height = opt_.height;
+    ho.fps = opt_.fps;
+    ho.bitrate = opt_.bitrate;
+    ho.keyframe_interval_frames = std::max(1u, opt_.keyframe_interval_frames);
+    ho.threads = std::max(1u, opt_.threads);
+    auto h = media::H264Encoder::create(ho);
+    if (!h) return fail(h.status().code(), h.status().message());
+    enc_ = std::make_unique<Encoder>();
+    enc_->h264 = std::move(h.value());
+  } else if (Status s = init_vpx(codec); !s) {
+    return fail(s.code(), s.message());
+  }
+  return init_canvases();
+}
+
+Status VideoCompositor::init_vpx(const std::string& codec) {
+  auto fail = [&](ErrorCode code, std::string m) {
+    enc_.reset();
+    return Status::error(code, m);
+  };
   const bool vp9 = codec == "vp9";
   vpx_codec_iface_t* iface = vp9 ? vpx_codec_vp9_cx() : vpx_codec_vp8_cx();
 
@@ -206,6 +242,10 @@ Status VideoCompositor::init() {
   } else {
     vpx_codec_control(&enc_->ctx, VP8E_SET_NOISE_SENSITIVITY, 0);
   }
+  return Status::ok();
+}
+
+Status VideoCompositor::init_canvases() {
 
   // The canvases: tightly packed I420, each wrapped by an encoder image. With
   // an encoder thread, three: one being encoded, one queued, one being drawn.
@@ -229,6 +269,10 @@ Status VideoCompositor::init() {
   if (opt_.encode_thread) enc_->start_thread();
   init_status_ = Status::ok();
   return init_status_;
+}
+
+std::vector<uint8_t> VideoCompositor::codec_private() const {
+  return enc_ && enc_->h264 ? enc_->h264->avcc() : std::vector<uint8_t>{};
 }
 
 // ---- sources ------------------------------------------------------------------

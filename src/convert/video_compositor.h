@@ -55,7 +55,7 @@ namespace roomrec::convert {
 
 struct CompositorOptions {
   uint32_t width = 1280, height = 720, fps = 15;
-  std::string codec = "vp8";  // or "vp9"
+  std::string codec = "vp8";  // or "vp9", or "h264" (OpenH264, AVCC frames; see codec_private())
   uint32_t bitrate = 1'500'000;  // bit/s (libvpx takes kbit/s: converted where it is set)
   uint32_t threads = 2;  // libvpx encoder threads (g_threads)
   bool encode_thread = false;  // encode on a thread of its own (see above)
@@ -84,6 +84,8 @@ class VideoCompositor {
   // Checks the options and starts the encoder. Called by render_until() if
   // the caller has not.
   Status init();
+  // H264: the stream's avcC (after init()); empty for VP8/VP9.
+  std::vector<uint8_t> codec_private() const;
   // A participant video track: `label` is drawn with `names`, `peer` is who
   // it belongs to (speaker turns, peer regions), `screen` a screen share.
   uint32_t add_source(std::string label, std::string peer = {}, bool screen = false);
@@ -163,6 +165,8 @@ class VideoCompositor {
   void draw_label(Source& s, const Rect& r, uint8_t* canvas);
   void draw_border(const Rect& r, uint8_t* canvas);
   Status collect(std::vector<EncodedVideo>& out, bool wait_all);
+  Status init_vpx(const std::string& codec);
+  Status init_canvases();
   media::I420Frame take_spare();
   void recycle(media::I420Frame&& f);
 

@@ -52,7 +52,9 @@ void av_log_to_roomrec(void* avcl, int level, const char* fmt, va_list vl) {
   log_message(level <= AV_LOG_ERROR ? LogLevel::error : LogLevel::warn, "mp4", text);
 }
 
-void track_context(const void* ctx, bool add) {
+}  // namespace
+
+void route_ffmpeg_log(const void* ctx, bool add) {
   static std::once_flag once;
   std::call_once(once, [] { av_log_set_callback(av_log_to_roomrec); });
   std::lock_guard lock(g_contexts_mu);
@@ -61,6 +63,8 @@ void track_context(const void* ctx, bool add) {
   else
     g_contexts.erase(ctx);
 }
+
+namespace {
 constexpr int kVideoTimescale = 90000;
 
 
@@ -99,14 +103,14 @@ Result<std::unique_ptr<Mp4Writer>> Mp4Writer::create(const std::string& path, Mp
   const std::string url = "file:" + path;
   int err = avformat_alloc_output_context2(&w->ctx_, nullptr, "mp4", url.c_str());
   if (err < 0 || !w->ctx_) return w->av_status(err < 0 ? err : AVERROR(ENOMEM), "cannot set up the MP4 muxer");
-  track_context(w->ctx_, true);
+  route_ffmpeg_log(w->ctx_, true);
   AVDictionary* opts = nullptr;
   av_dict_set(&opts, "protocol_whitelist", "file", 0);
   err = avio_open2(&w->ctx_->pb, url.c_str(), AVIO_FLAG_WRITE, nullptr, &opts);
   av_dict_free(&opts);
   if (err < 0) {
     Status s = Status::error(ErrorCode::io, "cannot create " + path);
-    track_context(w->ctx_, false);
+    route_ffmpeg_log(w->ctx_, false);
     avformat_free_context(w->ctx_);
     w->ctx_ = nullptr;
     w->finished_ = true;
@@ -119,7 +123,7 @@ Mp4Writer::~Mp4Writer() {
   if (!finished_) finish();
   if (ctx_) {
     if (ctx_->pb) avio_closep(&ctx_->pb);
-    track_context(ctx_, false);
+    route_ffmpeg_log(ctx_, false);
     avformat_free_context(ctx_);
   }
 }

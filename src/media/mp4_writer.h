@@ -52,6 +52,10 @@ namespace roomrec::media {
 
 enum class Mp4Mode { faststart, fragmented };
 
+// Sends an FFmpeg context's warnings and errors to roomrec's log (add) or
+// stops doing so (before it is freed); see "Logging" above.
+void route_ffmpeg_log(const void* ctx, bool add);
+
 struct Mp4VideoParams {
   std::string codec;  // "h264" or "av1" (case-insensitive)
   uint32_t width = 0, height = 0;      // tkhd/sample entry size; 0: from note_video_size()

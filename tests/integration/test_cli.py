@@ -118,7 +118,7 @@ def test_version():
     (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-size", "641x360"], {}, "even"),
     (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-fps", "0"], {}, "compose.fps must be 1..120"),
     (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-fps", "1.5"], {}, "--compose-fps"),
-    (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-codec", "h265"], {}, "vp8 or vp9"),
+    (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-codec", "h265"], {}, "vp8, vp9 or h264"),
     (["--in-s3", "/x", "--compose-video", "--compose-out-path", "a.webm", "--compose-video-bitrate", "fast"], {},
      "bitrate"),
     (["--in-s3", "/x", "--bogus"], {}, "unexpected argument '--bogus'"),

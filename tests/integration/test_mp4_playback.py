@@ -184,3 +184,27 @@ def test_transmuxed_av1_mp4_plays_in_chromium(tmp_path):
     results = play([path])
     report("transmux av1 mp4", results)
     check_played(results, [path])
+
+
+@pytest.mark.parametrize("audio", ["aac", "opus"])
+def test_composed_h264_mp4_plays_in_chromium(h264_room, tmp_path, audio):
+    out = tmp_path / f"room-{audio}.mp4"
+    r = cli("--in-s3", h264_room, "--compose-audio", "--compose-video", "--compose-codec", "h264",
+            "--compose-audio-codec", audio, "--compose-size", "640x360", "--compose-out-path", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["compose"]["container"] == "mp4"
+    ok, err = decodes_cleanly(out)
+    assert ok, err
+    info = ffprobe(out)
+    assert [s["codec_name"] for s in info["streams"]] == ["h264", audio]
+    assert (info["streams"][0]["width"], info["streams"][0]["height"]) == (640, 360)
+    results = play([out])
+    report(f"compose h264+{audio} mp4", results)
+    r0 = results[0]
+    assert r0.get("error") is None, r0
+    assert abs(r0["duration"] - float(info["format"]["duration"])) < 0.25, r0
+    assert (r0["width"], r0["height"]) == (640, 360), r0
+    assert r0["frames_played"] > 10, r0
+    assert [s["seeked"] for s in r0["seeks"]] == [True, True], r0
+    assert r0["seeks"][0]["nonblack"] > 0.2, r0  # the middle shows the cameras (the end is after both left)

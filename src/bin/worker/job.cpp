@@ -154,7 +154,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
     if (Status s = check_fields(*c, "compose",
                                 {"audio", "video", "custom_s3", "width", "height", "fps", "video_codec",
                                  "video_bitrate", "audio_bitrate", "layout", "speaker_hold_ms", "speaker_lead_ms",
-                                 "names", "speaker_border", "pause_mode", "thumbnail_interval_s"});
+                                 "names", "speaker_border", "pause_mode", "audio_codec", "thumbnail_interval_s"});
         !s)
       return s;
     ComposeSpec cs;
@@ -179,6 +179,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
       o.video_codec = codec->get<std::string>();
     }
     if (Status s = get_string(*c, "compose", "pause_mode", o.pause_mode); !s) return s;
+    if (Status s = get_string(*c, "compose", "audio_codec", o.audio_codec); !s) return s;
     o.audio = cs.audio;
     o.video = cs.video;
     if (Status s = validate(o); !s) return s;
@@ -224,6 +225,7 @@ json spec_to_json(const JobSpec& spec) {
               {"height", o.height},           {"fps", o.fps},                   {"video_codec", o.video_codec},
               {"video_bitrate", o.video_bitrate}, {"audio_bitrate", o.audio_bitrate}};
     if (!spec.compose->custom_s3.empty()) c["custom_s3"] = spec.compose->custom_s3;
+    if (!o.audio_codec.empty()) c["audio_codec"] = o.audio_codec;
     if (o.layout != "grid") {
       json custom = json::parse(o.layout, nullptr, false);
       c["layout"] = custom.is_object() ? custom : json(o.layout);
@@ -384,7 +386,7 @@ Result<ConvertJob> resolve_job(const Job& job, const Roots& roots) {
       if (Status s = restrict_custom_output(c, roots); !s) return s.with_context("compose.custom_s3");
     }
     else if (!roots.compose.empty())
-      c.output = join_location(roots.compose, job.app + "/compose/" + day + "/" + job.id + ".webm");
+      c.output = join_location(roots.compose, job.app + "/compose/" + day + "/" + job.id + "." + compose_container(c));
     else
       return bad("no compose output: give compose.custom_s3 (this worker has no --compose-s3-uri)");
     cj.compose = std::move(c);

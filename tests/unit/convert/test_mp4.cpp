@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <roomrec/recording_source.h>
+#include <roomrec/composer.h>
 #include <roomrec/transmuxer.h>
 
 #include <algorithm>
@@ -332,4 +333,58 @@ TEST_CASE("bad transmux container options are refused") {
   CHECK(validate(o).message() == "transmux.mp4_mode must be faststart or fragmented");
   o.mp4_mode = "fragmented";
   CHECK(validate(o).is_ok());
+}
+
+TEST_CASE("composed MP4: H264 (OpenH264) with AAC and with Opus, index at the front, decodes whole") {
+  TempDir dir;
+  auto room = record_room(dir.str(), {{.peer = "a", .leave_ms = 3000, .tone_hz = 440},
+                                      {.peer = "b", .join_ms = 500, .leave_ms = 3000, .tone_hz = 660}});
+  for (const char* audio : {"aac", "opus", ""}) {
+    INFO("audio_codec: " << audio);
+    TempDir out;
+    auto src = RecordingSource::open(room.room_dir());
+    REQUIRE(src.is_ok());
+    ComposeOptions o;
+    o.output = out.str() + "/room.mp4";
+    o.width = 320;
+    o.height = 240;
+    o.video_codec = "h264";
+    o.audio_codec = audio;
+    REQUIRE(validate(o).is_ok());
+    auto r = compose(*src.value(), o);
+    REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+    CHECK(r->container == "mp4");
+    auto boxes = mp4_boxes(o.output);
+    REQUIRE(boxes.size() >= 3);
+    CHECK(boxes[0] == "ftyp");
+    CHECK(std::find(boxes.begin(), boxes.end(), "moov") < std::find(boxes.begin(), boxes.end(), "mdat"));
+    std::string js = run_capture("ffprobe -v error -count_frames -show_entries "
+                                 "stream=codec_name,width,height,channels,sample_rate,nb_read_frames:format=duration "
+                                 "-of json '" + o.output + "'");
+    auto j = nlohmann::json::parse(js);
+    REQUIRE(j["streams"].size() == 2);
+    CHECK(j["streams"][0]["codec_name"] == "h264");
+    CHECK(j["streams"][0]["width"] == 320);
+    CHECK(j["streams"][0]["height"] == 240);
+    const int frames = std::stoi(j["streams"][0]["nb_read_frames"].get<std::string>());
+    CHECK(frames >= 45);  // 3 s at 15 fps, the end frame included
+    CHECK(frames <= 46);
+    CHECK(j["streams"][1]["codec_name"] == (std::string(audio) == "opus" ? "opus" : "aac"));
+    CHECK(j["streams"][1]["channels"] == 2);
+    CHECK(std::stod(j["format"]["duration"].get<std::string>()) == doctest::Approx(3.0).epsilon(0.05));
+    int st = 0;
+    std::string errors = run_capture("ffmpeg -nostdin -v error -i '" + o.output + "' -f null - 2>&1", &st);
+    CHECK(st == 0);
+    CHECK(errors.empty());
+    // The mix carries both tones: 440 Hz and 660 Hz peaks (astats is not enough; a narrow band-pass each).
+    for (int hz : {440, 660}) {
+      std::string level = run_capture("ffmpeg -nostdin -v error -i '" + o.output + "' -map 0:a -af bandpass=f=" +
+                                      std::to_string(hz) + ":width_type=q:w=20,astats=metadata=1:reset=0,"
+                                      "ametadata=print:key=lavfi.astats.Overall.RMS_level:file=- -f null - 2>/dev/null"
+                                      " | tail -1");
+      auto eq = level.find('=');
+      REQUIRE(eq != std::string::npos);
+      CHECK(std::stod(level.substr(eq + 1)) > -40.0);
+    }
+  }
 }

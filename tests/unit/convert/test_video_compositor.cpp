@@ -494,11 +494,11 @@ TEST_CASE("layout: cells tile the frame on even coordinates for any n") {
 TEST_CASE("compositor: options are checked, init errors are clear") {
   {
     CompositorOptions o;
-    o.codec = "h264";
+    o.codec = "h265";
     VideoCompositor c(o);
     Status s = c.init();
     CHECK(s.code() == ErrorCode::unsupported);
-    CHECK(s.message().find("h264") != std::string::npos);
+    CHECK(s.message().find("h265") != std::string::npos);
     std::vector<EncodedVideo> out;
     CHECK(!c.render_until(kStart, out).is_ok());
   }
