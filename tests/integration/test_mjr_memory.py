@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
@@ -30,16 +31,32 @@ def sanitized():
     return False
 
 
+# The child's peak RSS must be its own. On Linux a process's ru_maxrss starts from the RSS of the
+# process it was forked from (the copied address space counts, and exec keeps the high-water mark), so a
+# child forked straight from this pytest process, grown by earlier tests in the same run, reported
+# pytest's size (105 MiB in a full run against 33 MiB alone). A small launcher forks the program instead
+# and reports its rusage from wait4 on the last stderr line.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\nroomrec-peak-rss-kib %d\\n" % usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args, env=None):
-    """Runs a program; returns (exit status, stdout, stderr, peak RSS in KiB)."""
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    # communicate() would reap the child itself: read the pipes, then wait4 for its rusage.
-    # (-q keeps stderr short, so reading stdout to its end first cannot block the child.)
-    stdout = p.stdout.read()
-    stderr = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, stdout.decode(), stderr.decode(), usage.ru_maxrss
+    """Runs a program; returns (exit status, stdout, stderr, its own peak RSS in KiB)."""
+    r = subprocess.run([sys.executable, "-c", LAUNCHER, *args], capture_output=True, env=env)
+    stderr, _, last = r.stderr.decode().rstrip("\n").rpartition("\n")
+    name, _, kib = last.partition(" ")
+    assert name == "roomrec-peak-rss-kib", r.stderr.decode()
+    return r.returncode, r.stdout.decode(), stderr.strip(), int(kib)
 
 
 def test_a_200_mb_mjr_converts_in_bounded_memory(tmp_path):
