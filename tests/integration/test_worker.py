@@ -391,7 +391,7 @@ def test_bad_requests_get_their_status_and_message(tmp_path, local_rooms, apps_f
             (SECRET, {"record_path": short, "compose": {"audio": "yes"}}, 400, "compose.audio must be true or false"),
             (SECRET, {"record_path": short, "compose": {"width": 321}}, 400, "must be even"),
             (SECRET, {"record_path": short, "compose": {"video_codec": "h265"}}, 400,
-             "compose.video_codec must be vp8 or vp9"),
+             "compose.video_codec must be vp8, vp9 or h264"),
             (SECRET, {"record_path": short, "compose": {}}, 400, "no compose output"),  # no --compose-s3-uri
             (SECRET, {"record_path": short, "transmux": {}, "extra": 1}, 400, "unknown field body.extra"),
             (OTHER_TOKEN, ok, 403, "outside this token's app 'other'"),
