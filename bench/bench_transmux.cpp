@@ -35,44 +35,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using roomrec::bench::in_child;
 using roomrec::bench::RunFigures;
+using roomrec::bench::dir_bytes;
+using roomrec::bench::MjrWriter;
 
 namespace {
-
-// A Janus .mjr (MJR00002) writer: magic, u16 BE JSON length + JSON, then per
-// packet "MEET" + u32 BE ms since the first packet + u16 BE length + RTP.
-class MjrWriter {
- public:
-  MjrWriter(const std::string& path, const char* type, const char* codec, uint64_t start_us) {
-    f_ = std::fopen(path.c_str(), "wb");
-    std::fwrite("MJR00002", 1, 8, f_);
-    std::string info = std::string("{\"t\":\"") + type + "\",\"c\":\"" + codec + "\",\"s\":" +
-                       std::to_string(start_us) + ",\"u\":" + std::to_string(start_us) + "}";
-    uint16_t n = htons(static_cast<uint16_t>(info.size()));
-    std::fwrite(&n, 2, 1, f_);
-    std::fwrite(info.data(), 1, info.size(), f_);
-    start_ms_ = start_us / 1000;
-  }
-  ~MjrWriter() { std::fclose(f_); }
-  void write(const std::vector<uint8_t>& rtp, uint64_t at_ms) {
-    std::fwrite("MEET", 1, 4, f_);
-    uint32_t t = htonl(static_cast<uint32_t>(at_ms - start_ms_));
-    uint16_t n = htons(static_cast<uint16_t>(rtp.size()));
-    std::fwrite(&t, 4, 1, f_);
-    std::fwrite(&n, 2, 1, f_);
-    std::fwrite(rtp.data(), 1, rtp.size(), f_);
-  }
-
- private:
-  FILE* f_;
-  uint64_t start_ms_;
-};
-
-uint64_t dir_bytes(const fs::path& p, const std::string& ext) {
-  uint64_t n = 0;
-  for (auto& e : fs::recursive_directory_iterator(p))
-    if (e.is_regular_file() && (ext.empty() || e.path().extension() == ext)) n += e.file_size();
-  return n;
-}
 
 }  // namespace
 

@@ -155,11 +155,7 @@ class ReplyCutProxy:
                 server.sendall(data)
         except OSError:
             pass
-        for s in (client, server):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._close(client, server)
 
     def _downstream(self, server, client, state):
         try:
@@ -174,12 +170,17 @@ class ReplyCutProxy:
                 client.sendall(data)
         except OSError:
             pass
-        for s in (client, server):
+        self._close(client, server)
+
+    @staticmethod
+    def _close(*sockets):
+        """Either pump ending ends the relayed connection on both sides (the other pump then stops too)."""
+        for s in sockets:
             try:
                 s.shutdown(socket.SHUT_RDWR)
-                s.close()
             except OSError:
                 pass
+            s.close()
 
 
 @pytest.fixture(scope="module")
